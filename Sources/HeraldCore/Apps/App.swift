@@ -1,0 +1,39 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// An application registered with Herald: its backend pushes with `secret`, and its
+/// clients' tokens are signed with the same secret.
+public struct App: Sendable, Hashable, Codable {
+    public var id: String
+    public var secret: String
+    /// Where upstream data and user-state callbacks go, if anywhere.
+    public var webhook: String?
+    /// Opaque; changes only when the app's sequences start again (PROTOCOL.md, "Epoch and recovery").
+    public var epoch: String
+    public var createdAt: Date
+
+    public init(id: String, secret: String, webhook: String? = nil, epoch: String, createdAt: Date) {
+        self.id = id
+        self.secret = secret
+        self.webhook = webhook
+        self.epoch = epoch
+        self.createdAt = createdAt
+    }
+
+    /// App ids: 1 to 64 characters of `A-Z a-z 0-9 - _ .`, so they are safe in paths and logs.
+    public static func isValidID(_ id: String) -> Bool {
+        guard (1...64).contains(id.utf8.count) else { return false }
+        return id.utf8.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."):
+                true
+            default:
+                false
+            }
+        }
+    }
+}

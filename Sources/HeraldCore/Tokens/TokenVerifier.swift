@@ -1,0 +1,78 @@
+import Crypto
+import HeraldWire
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Verifies client tokens: HS256 JWTs signed with the app's secret.
+///
+/// The order of the checks fixes which error a client sees: a token that does not parse
+/// or lacks a claim is `auth_failed`; an app that does not exist is `unknown_app`; a bad
+/// signature is `auth_failed`; only a correctly signed token can be `token_expired`.
+public struct TokenVerifier: Sendable {
+    private let apps: AppRegistry
+
+    public init(apps: AppRegistry) {
+        self.apps = apps
+    }
+
+    /// Verifies `token` at time `now` (seconds since 1970).
+    public func verify(_ token: String, now: Int64) throws(ProtocolError) -> VerifiedToken {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3 else { throw Self.failed("token is not a JWT of three parts") }
+        guard let headerData = Base64URL.decode(parts[0]),
+            let header = try? JSONDecoder().decode(Header.self, from: headerData)
+        else {
+            throw Self.failed("token header is malformed")
+        }
+        guard header.alg == "HS256" else { throw Self.failed("token algorithm must be HS256") }
+        guard let payloadData = Base64URL.decode(parts[1]) else { throw Self.failed("token payload is malformed") }
+        let claims: TokenClaims
+        do {
+            claims = try JSONDecoder().decode(TokenClaims.self, from: payloadData)
+        } catch {
+            throw Self.failed("token claims are malformed or lack app, sub or exp")
+        }
+        guard let app = self.apps.app(id: claims.app) else {
+            throw ProtocolError(.unknownApp, "app \"\(Self.printable(claims.app))\" does not exist")
+        }
+        guard let signature = Base64URL.decode(parts[2]) else { throw Self.failed("token signature is malformed") }
+        let signingInput = token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count)
+        let valid = HMAC<SHA256>.isValidAuthenticationCode(
+            signature,
+            authenticating: Array(signingInput),
+            using: SymmetricKey(data: Array(app.secret.utf8))
+        )
+        guard valid else { throw Self.failed("token signature does not verify") }
+        guard claims.exp > now else { throw ProtocolError(.tokenExpired, "token expired") }
+        try Self.validate(claims)
+        return VerifiedToken(app: app, claims: claims)
+    }
+
+    private static func validate(_ claims: TokenClaims) throws(ProtocolError) {
+        guard !claims.sub.isEmpty, claims.sub.utf8.count <= TokenClaims.maximumIdentifierLength else {
+            throw Self.failed("sub must be 1 to \(TokenClaims.maximumIdentifierLength) bytes")
+        }
+        if let dev = claims.dev, dev.isEmpty || dev.utf8.count > TokenClaims.maximumIdentifierLength {
+            throw Self.failed("dev must be 1 to \(TokenClaims.maximumIdentifierLength) bytes")
+        }
+        if let topics = claims.topics, topics.contains(where: \.isEmpty) {
+            throw Self.failed("topics claim holds an empty pattern")
+        }
+    }
+
+    private static func failed(_ message: String) -> ProtocolError {
+        ProtocolError(.authFailed, message)
+    }
+
+    private static func printable(_ text: String) -> String {
+        String(text.unicodeScalars.prefix(64).filter { $0.properties.generalCategory != .control }.map(Character.init))
+    }
+
+    private struct Header: Decodable {
+        var alg: String
+    }
+}
