@@ -41,7 +41,22 @@ public struct PushBody: Sendable, Hashable {
     }
 
     /// Bytes this body takes on the wire.
-    public var encodedLength: Int { Self.fixedSize + self.topic.utf8.count + self.payload.readableBytes }
+    public var encodedLength: Int {
+        Self.fixedSize + Self.encodedTopicLength(self.topic) + self.payload.readableBytes
+    }
+
+    /// Bytes of `topic` written on the wire: all of it, or for a topic over 255 bytes the longest
+    /// prefix that fits and ends on a Unicode scalar boundary, so that the topic stays valid UTF-8.
+    public static func encodedTopicLength(_ topic: String) -> Int {
+        let utf8 = topic.utf8
+        guard utf8.count > Self.maximumTopicLength else { return utf8.count }
+        var length = Self.maximumTopicLength
+        // Step back over a scalar that the cut would split: its continuation bytes are 0b10xxxxxx.
+        while length > 0, utf8[utf8.index(utf8.startIndex, offsetBy: length)] & 0xC0 == 0x80 {
+            length -= 1
+        }
+        return length
+    }
 
     /// Appends the body to `buffer`. The topic must be at most 255 bytes.
     @discardableResult
@@ -54,7 +69,7 @@ public struct PushBody: Sendable, Hashable {
     public static func write(
         session: UInt16, kind: PushKind, topic: String, payload: ByteBuffer, into buffer: inout ByteBuffer
     ) -> Int {
-        let topicBytes = topic.utf8.prefix(Self.maximumTopicLength)
+        let topicBytes = topic.utf8.prefix(Self.encodedTopicLength(topic))
         var written = buffer.writeMultipleIntegers(session, kind.rawValue, UInt8(topicBytes.count))
         written += buffer.writeBytes(topicBytes)
         written += buffer.writeImmutableBuffer(payload)

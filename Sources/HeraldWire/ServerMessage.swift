@@ -79,7 +79,7 @@ extension ByteBuffer {
     public mutating func writePushFrame(
         seq: UInt32, flags: FrameFlags = [], session: UInt16, kind: PushKind, topic: String = "", payload: ByteBuffer
     ) -> Int {
-        let bodyLength = PushBody.fixedSize + min(topic.utf8.count, PushBody.maximumTopicLength) + payload.readableBytes
+        let bodyLength = PushBody.fixedSize + PushBody.encodedTopicLength(topic) + payload.readableBytes
         return self.writeFrameHeader(op: .push, flags: flags, seq: seq, bodyLength: bodyLength)
             + PushBody.write(session: session, kind: kind, topic: topic, payload: payload, into: &self)
     }

@@ -37,6 +37,11 @@ enum Base64URL {
         case 3: base64.append(UInt8(ascii: "="))
         default: return nil
         }
-        return Data(base64Encoded: Data(base64))
+        // Data(base64Encoded:) ignores the unused low bits of the last character; requiring them to
+        // be zero keeps one encoding per value, so a token cannot be re-spelled and still verify.
+        guard let data = Data(base64Encoded: Data(base64)), Self.encode(data).utf8.elementsEqual(text.utf8) else {
+            return nil
+        }
+        return data
     }
 }

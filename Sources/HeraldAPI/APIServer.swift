@@ -1,0 +1,55 @@
+import HeraldCore
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Builds Herald's HTTP API (Hummingbird 2).
+public enum APIServer {
+    /// The API as a `Service` to run in the process's `ServiceGroup`.
+    ///
+    /// - Parameters:
+    ///   - onServerRunning: called once the server listens, with the bound port (useful with port 0).
+    public static func makeApplication(
+        configuration: APIConfiguration,
+        dependencies: HeraldAPIDependencies,
+        logger: Logger = Logger(label: "herald.api"),
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) -> some Service {
+        Application(
+            router: Self.makeRouter(configuration: configuration, dependencies: dependencies),
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port),
+                serverName: nil
+            ),
+            onServerRunning: { channel in
+                await onServerRunning(channel.localAddress?.port ?? configuration.port)
+            },
+            logger: logger
+        )
+    }
+
+    /// The router with every ``APIRoute`` and the error and metrics middleware.
+    static func makeRouter(
+        configuration: APIConfiguration,
+        dependencies: HeraldAPIDependencies
+    ) -> Router<BasicRequestContext> {
+        let metrics = APIMetrics(registry: dependencies.metrics)
+        let handlers = APIHandlers(
+            configuration: configuration,
+            dependencies: dependencies,
+            metrics: metrics,
+            openAPIDocument: OpenAPIDocument.load()
+        )
+        let router = Router(context: BasicRequestContext.self)
+        // Middleware applies to routes added after it, and to the not-found answer.
+        router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
+        router.add(middleware: JSONErrorMiddleware())
+        for route in APIRoute.allCases {
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                try await handlers.respond(route, request: request, context: context)
+            }
+        }
+        return router
+    }
+}

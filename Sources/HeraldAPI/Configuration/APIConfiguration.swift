@@ -1,0 +1,60 @@
+/// Settings of the HTTP API: where it listens, its limits, and what `/v1/dispatch` hands out.
+public struct APIConfiguration: Sendable {
+    /// The address to bind.
+    public var host: String
+    /// The port to bind; 0 picks any free port (``APIServer/makeApplication(configuration:dependencies:logger:onServerRunning:)``
+    /// reports the bound one).
+    public var port: Int
+    /// This node's id, as clients see it in AUTH_OK and dispatch answers.
+    public var nodeID: String
+    /// Largest request body; a larger one gets 413 `body_too_large`.
+    public var maxRequestBodyBytes: Int
+    /// The gateway's frame limit: a payload must fit one PUSH frame, so it is at most
+    /// `maxFrameLength - 8 - 4 - topic bytes`, else 413 `payload_too_large`.
+    public var maxFrameLength: Int
+    /// Most messages in one `messages/batch` request.
+    public var maxBatchMessages: Int
+    /// Most users in one message.
+    public var maxUsersPerMessage: Int
+    /// Lifetime of a token when the request gives none.
+    public var defaultTokenTTL: Duration
+    /// Longest lifetime a token request may ask for.
+    public var maxTokenTTL: Duration
+    /// The gateway addresses `/v1/dispatch` hands out.
+    public var dispatchEndpoints: [DispatchEndpoint]
+    /// The backoff `/v1/dispatch` tells clients to use.
+    public var reconnect: ReconnectPolicy
+
+    /// Creates a configuration; every limit has a default.
+    public init(
+        host: String = "0.0.0.0",
+        port: Int = 8080,
+        nodeID: String,
+        maxRequestBodyBytes: Int = 1 << 20,
+        maxFrameLength: Int = 65536,
+        maxBatchMessages: Int = 1000,
+        maxUsersPerMessage: Int = 1000,
+        defaultTokenTTL: Duration = .seconds(3600),
+        maxTokenTTL: Duration = .seconds(7 * 24 * 3600),
+        dispatchEndpoints: [DispatchEndpoint] = [],
+        reconnect: ReconnectPolicy = ReconnectPolicy()
+    ) {
+        self.host = host
+        self.port = port
+        self.nodeID = nodeID
+        self.maxRequestBodyBytes = maxRequestBodyBytes
+        self.maxFrameLength = maxFrameLength
+        self.maxBatchMessages = maxBatchMessages
+        self.maxUsersPerMessage = maxUsersPerMessage
+        self.defaultTokenTTL = defaultTokenTTL
+        self.maxTokenTTL = maxTokenTTL
+        self.dispatchEndpoints = dispatchEndpoints
+        self.reconnect = reconnect
+    }
+
+    /// Largest payload of a PUSH frame whose topic is `topicBytes` long.
+    func maxPayloadBytes(topicBytes: Int = 0) -> Int {
+        // length field counts 8 header bytes after it, then session (2), kind (1), topic length (1).
+        self.maxFrameLength - 8 - 4 - topicBytes
+    }
+}

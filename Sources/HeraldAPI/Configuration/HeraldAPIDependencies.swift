@@ -1,0 +1,47 @@
+import HeraldCore
+import Prometheus
+
+/// The ports and shared objects the API works with.
+public struct HeraldAPIDependencies: Sendable {
+    /// The key admin endpoints require as `Authorization: Bearer <key>`.
+    public var adminKey: String
+    /// Where apps are stored.
+    public var catalog: any AppCatalog
+    /// The node's in-memory snapshot of apps; the API adds every app it creates.
+    public var apps: AppRegistry
+    /// Where broadcasts get their sequence.
+    public var store: any MessageStore
+    /// How messages reach connections.
+    public var delivery: any PushDelivery
+    /// Who is online.
+    public var directory: any SessionDirectory
+    /// Told each new broadcast sequence, so AUTH can say whether a client missed any.
+    public var replay: LiveOnlyReplay
+    /// The registry `/metrics` renders; the API's own counters are made in it.
+    public var metrics: PrometheusCollectorRegistry
+    /// Whether the node is ready to serve (`/readyz`).
+    public var isReady: @Sendable () -> Bool
+
+    /// Creates the dependencies.
+    public init(
+        adminKey: String,
+        catalog: any AppCatalog,
+        apps: AppRegistry,
+        store: any MessageStore,
+        delivery: any PushDelivery,
+        directory: any SessionDirectory,
+        replay: LiveOnlyReplay,
+        metrics: PrometheusCollectorRegistry,
+        isReady: @escaping @Sendable () -> Bool
+    ) {
+        self.adminKey = adminKey
+        self.catalog = catalog
+        self.apps = apps
+        self.store = store
+        self.delivery = delivery
+        self.directory = directory
+        self.replay = replay
+        self.metrics = metrics
+        self.isReady = isReady
+    }
+}

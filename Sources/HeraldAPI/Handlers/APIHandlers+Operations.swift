@@ -1,0 +1,31 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Prometheus
+
+extension APIHandlers {
+    func readiness() -> Response {
+        guard self.dependencies.isReady() else {
+            return APIError(.serviceUnavailable, "not_ready", "the node is not ready to serve").response()
+        }
+        return JSONResponse.make(.ok, StatusResponse(status: "ready"))
+    }
+
+    func metricsText() -> Response {
+        let bytes = self.dependencies.metrics.emitToBuffer()
+        var headers = HTTPFields()
+        headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
+        headers[.contentLength] = String(bytes.count)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+
+    func openAPI() throws -> Response {
+        guard let document = self.openAPIDocument else {
+            throw APIError(.internalServerError, "internal", "openapi.yaml is missing from this build")
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/yaml; charset=utf-8"
+        headers[.contentLength] = String(document.readableBytes)
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: document))
+    }
+}

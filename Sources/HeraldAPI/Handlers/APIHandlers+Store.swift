@@ -1,0 +1,17 @@
+import HeraldCore
+
+extension APIHandlers {
+    /// Runs a call to a store port; any failure other than the ones callers handle (a
+    /// duplicate app) is answered 503, since the request may succeed once the store is back.
+    func storeCall<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as AppCatalogError {
+            throw error
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.unavailable("the store is unavailable (\(what)), retry later")
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import HeraldCore
+import Hummingbird
+
+extension APIHandlers {
+    func userStatus(_ request: Request, context: some RequestContext) async throws -> Response {
+        let app = try await self.authorizedApp(request, context: context)
+        let user = try self.pathParameter("user", context: context)
+        try self.validateIdentifier(user, field: "user")
+        let sessions = try await self.storeCall("session directory") {
+            try await self.dependencies.directory.sessions(app: app.id, user: user)
+        }
+        return JSONResponse.make(
+            .ok,
+            UserStatusResponse(
+                online: !sessions.isEmpty,
+                sessions: sessions.map { .init(device: $0.device, node: $0.node, since: $0.since) },
+                inboxSeq: 0
+            )
+        )
+    }
+
+    func kickSessions(_ request: Request, context: some RequestContext) async throws -> Response {
+        let app = try await self.authorizedApp(request, context: context)
+        let user = try self.pathParameter("user", context: context)
+        try self.validateIdentifier(user, field: "user")
+        let device = request.uri.queryParameters["device"].map(String.init)
+        if let device { try self.validateIdentifier(device, field: "device") }
+        let kicked = await self.dependencies.delivery.kick(app: app.id, user: user, device: device)
+        return JSONResponse.make(.ok, KickResponse(kicked: kicked))
+    }
+
+    func appStats(_ request: Request, context: some RequestContext) async throws -> Response {
+        let app = try await self.authorizedApp(request, context: context)
+        let counts = try await self.storeCall("session directory") {
+            try await self.dependencies.directory.counts(app: app.id)
+        }
+        let messages = self.statistics.counts(app: app.id)
+        return JSONResponse.make(
+            .ok,
+            StatsResponse(
+                sessions: counts.sessions,
+                users: counts.users,
+                messages: .init(accepted: messages.accepted, delivered: messages.delivered)
+            )
+        )
+    }
+
+    /// Public: clients ask where to connect before they hold a token.
+    func dispatch(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        guard let appID = query["app"].map(String.init), !appID.isEmpty else {
+            throw APIError.badRequest("query parameter app is required", code: "invalid_app")
+        }
+        if let user = query["user"].map(String.init) { try self.validateIdentifier(user, field: "user") }
+        _ = try await self.app(named: appID)
+        return JSONResponse.make(
+            .ok,
+            DispatchResponse(endpoints: self.configuration.dispatchEndpoints, reconnect: self.configuration.reconnect)
+        )
+    }
+}

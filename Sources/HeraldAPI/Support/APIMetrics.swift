@@ -1,0 +1,39 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// The API's swift-metrics counters, made in the registry that `/metrics` renders.
+///
+/// They use a Prometheus factory over ``HeraldAPIDependencies/metrics`` rather than the
+/// global `MetricsSystem`, so they appear at `/metrics` whether or not (and however) the
+/// process bootstrapped it; a bootstrap over the same registry shares the same series.
+struct APIMetrics: Sendable {
+    private let factory: PrometheusMetricsFactory
+
+    init(registry: PrometheusCollectorRegistry) {
+        self.factory = PrometheusMetricsFactory(registry: registry)
+    }
+
+    func countRequest(route: String, method: String, status: Int) {
+        Counter(
+            label: "herald_api_requests_total",
+            dimensions: [("route", route), ("method", method), ("status", String(status))],
+            factory: self.factory
+        ).increment()
+    }
+
+    /// `kind` is `user`, `broadcast` or `topic`.
+    func countAccepted(app: String, kind: String, messages: Int = 1) {
+        Counter(
+            label: "herald_messages_accepted_total",
+            dimensions: [("app", app), ("kind", kind)],
+            factory: self.factory
+        )
+        .increment(by: messages)
+    }
+
+    func countDeliveries(app: String, kind: String, sessions: Int) {
+        Counter(label: "herald_deliveries_total", dimensions: [("app", app), ("kind", kind)], factory: self.factory)
+            .increment(by: sessions)
+    }
+}

@@ -1,0 +1,85 @@
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Reads a request body up to a limit and decodes it as JSON, turning every failure into
+/// a clear ``APIError``: 413 for a body over the limit, 400 for anything malformed.
+enum RequestDecoding {
+    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
+            throw Self.tooLarge(limit)
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw Self.tooLarge(limit)
+        }
+        guard buffer.readableBytes > 0 else {
+            throw APIError.badRequest("the request body must be a JSON object", code: "malformed_json")
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
+        } catch let error as DecodingError {
+            throw APIError.badRequest(Self.describe(error), code: Self.code(for: error))
+        }
+    }
+
+    /// A sentence naming the field at fault, for a 400 answer.
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "missing field \"\(Self.path(context.codingPath + [key]))\""
+        case .valueNotFound(_, let context):
+            return "field \"\(Self.path(context.codingPath))\" must not be null"
+        case .typeMismatch(let type, let context):
+            if context.codingPath.isEmpty { return "the request body must be a JSON object" }
+            return "field \"\(Self.path(context.codingPath))\" must be \(Self.describe(type))"
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return "the request body is not valid JSON" }
+            return
+                "field \"\(Self.path(context.codingPath))\" is invalid: \(Printable.clip(context.debugDescription, limit: 200))"
+        @unknown default:
+            return "the request body is malformed"
+        }
+    }
+
+    private static func code(for error: DecodingError) -> String {
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty { return "malformed_json" }
+        return "invalid_field"
+    }
+
+    private static func path(_ keys: [any CodingKey]) -> String {
+        var path = ""
+        for key in keys {
+            if let index = key.intValue {
+                path += "[\(index)]"
+            } else {
+                path += path.isEmpty ? key.stringValue : "." + key.stringValue
+            }
+        }
+        return path.isEmpty ? "(body)" : path
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Int64.Type, is UInt32.Type: "an integer"
+        case is Bool.Type: "a boolean"
+        case is [String].Type: "an array of strings"
+        case is [Any].Type: "an array"
+        default: type == [String: Any].self ? "an object" : "of another type"
+        }
+    }
+
+    private static func tooLarge(_ limit: Int) -> APIError {
+        APIError(.contentTooLarge, "body_too_large", "request body is larger than \(limit) bytes")
+    }
+}

@@ -1,0 +1,471 @@
+import CoreMetrics
+import HeraldCore
+import HeraldWire
+import Logging
+import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The channel handler of one client connection, for both transports: it decodes frames,
+/// feeds the ``ConnectionStateMachine`` and carries out its actions.
+///
+/// With `.stream` framing (TCP) it decodes a byte stream itself, keeping a partial-frame
+/// buffer only while a frame is incomplete. With `.messages` framing (WebSocket, behind a
+/// ``WebSocketFrameAdapter``) each inbound buffer must hold exactly one frame. Each outbound
+/// write is exactly one frame, so the adapter can wrap it in one binary message.
+///
+/// All state is touched on the channel's event loop only.
+final class ConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// How inbound bytes map to frames.
+    enum Framing: Sendable {
+        /// A TCP byte stream of frames.
+        case stream
+        /// One frame per inbound buffer (a WebSocket binary message).
+        case messages
+    }
+
+    // Configuration.
+    private let framing: Framing
+    private let environment: GatewayEnvironment
+    private let shard: EventLoopShard
+    private let decoder: FrameDecoder
+    private var logger: Logger
+
+    // State.
+    private var stateMachine: ConnectionStateMachine
+    private var context: ChannelHandlerContext?
+    private var connectionID: ConnectionID?
+    private var admitted = false
+    private var refused = false
+    private var partial: ByteBuffer?
+    private var lastActivityTick: UInt64 = 0
+    private var authDeadlineTick: UInt64 = 0
+    private var needsFlush = false
+    /// Set by the shard while this connection waits in its end-of-tick flush list.
+    var flushPending = false
+
+    init(framing: Framing, environment: GatewayEnvironment, shard: EventLoopShard) {
+        self.framing = framing
+        self.environment = environment
+        self.shard = shard
+        self.decoder = FrameDecoder(maximumLength: max(environment.configuration.maxFrameLength, Frame.minimumLength))
+        self.logger = environment.logger
+        self.stateMachine = ConnectionStateMachine(configuration: environment.machineConfiguration)
+    }
+
+    // MARK: Channel events
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        // Behind a WebSocket upgrade the channel is already active.
+        if context.channel.isActive {
+            self.activate(context: context)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.teardown()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.activate(context: context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.teardown()
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard self.admitted, self.isOpen else { return }
+        self.lastActivityTick = self.shard.currentTick
+        let incoming = Self.unwrapInboundIn(data)
+        switch self.framing {
+        case .messages:
+            do {
+                let frame = try self.decoder.single(from: incoming)
+                self.handle(frame)
+            } catch {
+                self.apply(self.stateMachine.protocolViolation(seq: 0, error))
+            }
+        case .stream:
+            self.decodeStream(incoming, allocator: context.channel.allocator)
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.flushIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if self.admitted, !context.channel.isWritable {
+            // More than maxOutboundBytes is queued: the peer does not read. Never grow without bound.
+            self.environment.counters.slowConsumerClosed()
+            self.environment.metrics.slowConsumersClosed.increment()
+            self.logger.debug("closing slow consumer")
+            context.close(promise: nil)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let error = error as? ProtocolError {
+            self.apply(self.stateMachine.protocolViolation(seq: 0, error))
+            self.flushIfNeeded()
+        } else {
+            // I/O errors and WebSocket-level errors end the connection; this is the last handler.
+            self.logger.trace("connection error", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    // MARK: Calls from the shard
+
+    /// Writes one encoded PUSH frame without flushing, if `session` is open. Returns whether it was written.
+    func writePush(_ frame: ByteBuffer, session: UInt16) -> Bool {
+        guard let context, self.stateMachine.state == .active, self.stateMachine.sessions[session] != nil else {
+            return false
+        }
+        context.write(Self.wrapOutboundOut(frame), promise: nil)
+        self.environment.metrics.pushesWritten.increment()
+        self.shard.markTouched(self)
+        return true
+    }
+
+    /// Flushes what was written (the shard's end-of-tick pass).
+    func flush() {
+        self.needsFlush = false
+        self.context?.flush()
+    }
+
+    /// Ends one session with GOAWAY `reason`. Returns whether the session was open.
+    func endSession(_ number: UInt16, reason: GoAwayReason) -> Bool {
+        switch self.stateMachine.endSession(number, reason: reason) {
+        case .none:
+            return false
+        case .sessionEnded(let session, let goAway, let closeConnection):
+            self.unindex(session)
+            if closeConnection {
+                self.writeAndClose(.goaway(goAway))
+            } else {
+                self.write(.goaway(goAway))
+                self.shard.markTouched(self)
+            }
+            return true
+        }
+    }
+
+    /// Sends GOAWAY `draining` and closes. Returns the channel's close future.
+    func drain(retryAfterMs: Int) -> EventLoopFuture<Void>? {
+        guard let context else { return nil }
+        switch self.stateMachine.drain(retryAfterMs: retryAfterMs) {
+        case .none:
+            break
+        case .goAway(let goAway, let endedSessions):
+            for session in endedSessions { self.unindex(session) }
+            self.writeAndClose(.goaway(goAway))
+        }
+        return context.channel.closeFuture
+    }
+
+    /// Closes the channel at once.
+    func closeNow() {
+        self.context?.close(promise: nil)
+    }
+
+    /// The timing wheel reached a deadline of this connection: re-check the real ones.
+    func timerFired(tick: UInt64) {
+        guard self.admitted, let id = self.connectionID else { return }
+        switch self.stateMachine.state {
+        case .closing, .closed:
+            // The last frame did not get out within the grace period.
+            self.closeNow()
+        case .awaitingFirstAuth:
+            if tick >= self.authDeadlineTick {
+                self.apply(self.stateMachine.authTimedOut())
+                self.flushIfNeeded()
+            } else {
+                self.shard.schedule(id, at: self.authDeadlineTick)
+            }
+        case .active:
+            let idleDeadline = self.lastActivityTick + self.environment.idleTimeoutTicks
+            if tick >= idleDeadline {
+                self.logger.debug("closing idle connection")
+                self.closeNow()
+            } else {
+                self.shard.schedule(id, at: idleDeadline)
+            }
+        }
+    }
+
+    // MARK: Private
+
+    private var isOpen: Bool {
+        switch self.stateMachine.state {
+        case .awaitingFirstAuth, .active: true
+        case .closing, .closed: false
+        }
+    }
+
+    private func activate(context: ChannelHandlerContext) {
+        guard !self.admitted, !self.refused else { return }
+        let configuration = self.environment.configuration
+        guard self.environment.counters.admitConnection(limit: configuration.maxConnections) else {
+            self.refused = true
+            self.environment.metrics.connectionsRefused.increment()
+            self.environment.metrics.errorSent(.serverBusy)
+            self.logger.debug(
+                "refusing connection over the cap",
+                metadata: ["gateway.max_connections": "\(configuration.maxConnections)"]
+            )
+            let error = ErrorBody(.serverBusy, "this node is at its connection limit; retry later or elsewhere")
+            self.writeAndClose(.error(seq: 0, error))
+            return
+        }
+        self.admitted = true
+        self.environment.metrics.connections.increment()
+        self.environment.metrics.connectionsAccepted.increment()
+        let id = self.shard.register(self)
+        self.connectionID = id
+        self.logger[metadataKey: "connection.id"] = "\(id.rawValue)"
+        let now = self.shard.currentTick
+        self.lastActivityTick = now
+        self.authDeadlineTick = now + self.environment.authTimeoutTicks
+        self.shard.schedule(id, at: self.authDeadlineTick)
+    }
+
+    private func teardown() {
+        guard self.admitted else { return }
+        self.admitted = false
+        for session in self.stateMachine.connectionClosed() {
+            self.unindex(session)
+        }
+        if let id = self.connectionID {
+            self.shard.unregister(id)
+        }
+        self.partial = nil
+        self.environment.counters.connectionClosed()
+        self.environment.metrics.connections.decrement()
+    }
+
+    private func decodeStream(_ incoming: ByteBuffer, allocator: ByteBufferAllocator) {
+        var buffer: ByteBuffer
+        if var pending = self.partial {
+            // Drop our reference first so that appending does not copy the storage.
+            self.partial = nil
+            var incoming = incoming
+            pending.writeBuffer(&incoming)
+            buffer = pending
+        } else {
+            buffer = incoming
+        }
+        do {
+            while self.isOpen, let frame = try self.decoder.next(from: &buffer) {
+                self.handle(frame)
+            }
+        } catch {
+            self.apply(self.stateMachine.protocolViolation(seq: 0, error))
+            return
+        }
+        guard self.isOpen, buffer.readableBytes > 0 else { return }
+        if buffer.capacity > 2 * buffer.readableBytes + 64 {
+            // Keep only the partial frame, not the whole receive buffer, while waiting for the rest.
+            var compact = allocator.buffer(capacity: buffer.readableBytes)
+            compact.writeBuffer(&buffer)
+            self.partial = compact
+        } else {
+            self.partial = buffer
+        }
+    }
+
+    private func handle(_ frame: Frame) {
+        self.environment.metrics.framesIn.increment()
+        let message: ClientMessage
+        do {
+            message = try ClientMessage(frame)
+        } catch {
+            self.apply(self.stateMachine.protocolViolation(seq: frame.seq, error))
+            return
+        }
+        self.apply(self.stateMachine.received(message))
+    }
+
+    private func apply(_ action: ConnectionStateMachine.Action) {
+        switch action {
+        case .none:
+            break
+        case .authenticate(let seq, let request):
+            self.authenticate(seq: seq, request: request)
+        case .sendPong(let seq):
+            self.write(.pong(seq: seq))
+        case .sendError(let seq, let error, let closeConnection):
+            self.sendError(seq: seq, error, closeConnection: closeConnection)
+        case .subscribed(let seq, let session, let app, let added):
+            if let id = self.connectionID {
+                self.shard.subscribe(SessionKey(connection: id, session: session), app: app, topics: added)
+            }
+            self.write(.ok(seq: seq))
+        case .unsubscribed(let seq, let session, let app, let removed):
+            if let id = self.connectionID {
+                self.shard.unsubscribe(SessionKey(connection: id, session: session), app: app, topics: removed)
+            }
+            self.write(.ok(seq: seq))
+        }
+    }
+
+    private func authenticate(seq: UInt32, request: AuthRequest) {
+        let now = Int64(Date().timeIntervalSince1970)
+        let token: VerifiedToken
+        do {
+            token = try self.environment.verifier.verify(request.token, now: now)
+        } catch {
+            self.authCompleted(self.stateMachine.authFailed(seq: seq, error))
+            return
+        }
+        guard let context else { return }
+        let eventLoop = context.eventLoop
+        self.environment.replay.replay(for: token, resume: request.resume, on: eventLoop)
+            .hop(to: eventLoop)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let plan):
+                    self.authCompleted(self.stateMachine.authSucceeded(seq: seq, token: token, plan: plan))
+                case .failure(let error):
+                    self.logger.debug("replay failed", metadata: ["error": "\(error)"])
+                    let failure = ProtocolError(.internal, "could not load what this session missed; retry")
+                    self.authCompleted(self.stateMachine.authFailed(seq: seq, failure))
+                }
+            }
+    }
+
+    /// Carries out the end of an AUTH, then the messages queued behind it.
+    private func authCompleted(_ action: ConnectionStateMachine.AuthCompletionAction) {
+        switch action {
+        case .none:
+            break
+        case .sendError(let seq, let error, let closeConnection):
+            self.sendError(seq: seq, error, closeConnection: closeConnection)
+        case .sessionOpened(let seq, let session, let authOK, let replay, let replaced):
+            self.write(.authOK(seq: seq, authOK))
+            // The replay goes out before any live message: the session joins the fan-out
+            // indexes only after it, in this same turn of the loop.
+            for push in replay {
+                self.writeReplayed(push, session: session.number)
+            }
+            if let replaced {
+                self.write(.goaway(GoAway(session: replaced.number, reason: .replaced, reconnect: false)))
+                self.unindex(replaced)
+            }
+            self.index(session)
+        }
+        while let message = self.stateMachine.nextQueuedMessage() {
+            self.apply(self.stateMachine.received(message))
+        }
+        self.flushIfNeeded()
+    }
+
+    private func writeReplayed(_ push: ReplayPlan.Push, session: UInt16) {
+        guard let context else { return }
+        var buffer = context.channel.allocator.buffer(
+            capacity: Frame.headerSize + PushBody.fixedSize + push.payload.readableBytes
+        )
+        buffer.writePushFrame(
+            seq: push.seq,
+            flags: push.ackRequired && push.kind == .user ? .ackRequired : [],
+            session: session,
+            kind: push.kind,
+            payload: push.payload
+        )
+        context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        self.needsFlush = true
+    }
+
+    private func index(_ session: ConnectionStateMachine.Session) {
+        guard let id = self.connectionID else { return }
+        let key = SessionKey(connection: id, session: session.number)
+        self.shard.addSession(key, app: session.app, user: session.user, device: session.device)
+        self.environment.directory.register(session.info)
+        self.environment.counters.sessionsChanged(by: 1)
+        self.environment.metrics.sessions.increment()
+        self.logger.debug(
+            "session opened",
+            metadata: [
+                "session.number": "\(session.number)", "session.app": "\(session.app)",
+                "session.user": "\(session.user)", "session.device": "\(session.device)",
+            ]
+        )
+        self.environment.replaceOtherSessions(
+            app: session.app,
+            user: session.user,
+            device: session.device,
+            keeping: key,
+            on: self.shard
+        )
+    }
+
+    private func unindex(_ session: ConnectionStateMachine.Session) {
+        guard let id = self.connectionID else { return }
+        let key = SessionKey(connection: id, session: session.number)
+        self.shard.removeSession(key, app: session.app, user: session.user, topics: session.subscriptions)
+        self.environment.directory.unregister(session.info)
+        self.environment.counters.sessionsChanged(by: -1)
+        self.environment.metrics.sessions.decrement()
+    }
+
+    private func sendError(seq: UInt32, _ error: ProtocolError, closeConnection: Bool) {
+        self.environment.metrics.errorSent(error.code)
+        self.logger.debug(
+            "sending error",
+            metadata: ["error.code": "\(error.code.rawValue)", "error.message": "\(error.message)"]
+        )
+        if closeConnection {
+            self.writeAndClose(.error(seq: seq, ErrorBody(error)))
+        } else {
+            self.write(.error(seq: seq, ErrorBody(error)))
+        }
+    }
+
+    private func encode(_ message: ServerMessage) -> ByteBuffer? {
+        guard let context else { return nil }
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        message.write(into: &buffer)
+        return buffer
+    }
+
+    private func write(_ message: ServerMessage) {
+        guard let context, let buffer = self.encode(message) else { return }
+        context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        self.needsFlush = true
+    }
+
+    /// Writes the last frame, flushes, and closes once it is out ("the server closes after
+    /// writing the ERROR frame"). The wheel closes it outright if that takes too long.
+    private func writeAndClose(_ message: ServerMessage) {
+        guard let context, let buffer = self.encode(message) else { return }
+        self.needsFlush = false
+        let channel = context.channel
+        context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+        if self.admitted, let id = self.connectionID {
+            self.shard.schedule(id, at: self.shard.currentTick + self.environment.closeGraceTicks)
+        }
+    }
+
+    private func flushIfNeeded() {
+        guard self.needsFlush else { return }
+        self.needsFlush = false
+        self.context?.flush()
+    }
+}

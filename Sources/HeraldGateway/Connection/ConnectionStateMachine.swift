@@ -1,0 +1,402 @@
+import DequeModule
+import HeraldCore
+import HeraldWire
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The protocol rules of one client connection (PROTOCOL.md, "Sessions, authentication
+/// and multi-app connections"), with no channel inside: events in, actions out.
+///
+/// - Session numbers count up from 1 and are not reused until the `u16` counter wraps, so a
+///   late message for an ended session never reaches a newer one (0 is never used: it means
+///   "the connection" in GOAWAY).
+/// - AUTH is two steps: ``received(_:)`` answers `.authenticate`; the handler verifies the
+///   token and loads the replay plan, then calls ``authSucceeded(seq:token:plan:since:)`` or
+///   ``authFailed(seq:_:)``. Messages that arrive meanwhile are queued in order (bounded);
+///   the handler pulls them with ``nextQueuedMessage()`` once the AUTH completed.
+/// - The session limit is checked when the AUTH arrives, before the token is verified: an
+///   AUTH that would replace a session of the same device on this connection also counts.
+/// - The per-session subscription limit answers `forbidden_topic`: retrying later cannot help,
+///   which `rate_limited` would suggest.
+struct ConnectionStateMachine {
+    /// Limits and values the state machine needs.
+    struct Configuration: Sendable {
+        var maxSessions: Int = 8
+        var maxSubscriptionsPerSession: Int = 256
+        /// Messages kept while an AUTH is pending; more are answered `rate_limited`.
+        var maxQueuedMessages: Int = 64
+        var heartbeatSeconds: Int = 30
+        var nodeID: String = "local"
+    }
+
+    /// One open session of this connection.
+    struct Session: Sendable, Hashable {
+        var number: UInt16
+        var token: VerifiedToken
+        var info: SessionInfo
+        var subscriptions: Set<String> = []
+        /// Highest user-message (kind 0) sequence acknowledged: the seam of QoS 1 cursors.
+        var acknowledgedUserSequence: UInt32 = 0
+
+        var app: String { self.token.app.id }
+        var user: String { self.token.user }
+        var device: String { self.token.device }
+
+        func hasSameIdentity(as token: VerifiedToken) -> Bool {
+            self.app == token.app.id && self.user == token.user && self.device == token.device
+        }
+    }
+
+    enum State: Sendable, Hashable {
+        /// No AUTH_OK yet: only AUTH and PING are allowed.
+        case awaitingFirstAuth
+        /// At least one AUTH_OK was sent; the connection ends with its last session.
+        case active
+        /// An ERROR or GOAWAY that ends the connection was sent: input is ignored.
+        case closing
+        case closed
+    }
+
+    /// What the handler does after a received message.
+    enum Action: Sendable {
+        case none
+        /// Verify the token, load the replay plan, then report back.
+        case authenticate(seq: UInt32, AuthRequest)
+        case sendPong(seq: UInt32)
+        /// Write ERROR; when `closeConnection`, flush it and close.
+        case sendError(seq: UInt32, ProtocolError, closeConnection: Bool)
+        /// Index the newly added topics of the session, then write OK.
+        case subscribed(seq: UInt32, session: UInt16, app: String, added: [String])
+        /// Remove the topics from the index, then write OK.
+        case unsubscribed(seq: UInt32, session: UInt16, app: String, removed: [String])
+    }
+
+    /// What the handler does when an AUTH completed.
+    enum AuthCompletionAction: Sendable {
+        case none
+        /// Write AUTH_OK, then the replay, then (if any) GOAWAY `replaced` for the session of
+        /// the same device that this one replaces on this connection; then index the session.
+        case sessionOpened(seq: UInt32, Session, AuthOK, replay: [ReplayPlan.Push], replaced: Session?)
+        case sendError(seq: UInt32, ProtocolError, closeConnection: Bool)
+    }
+
+    /// What the handler does when the server ends a session (kick, replaced elsewhere).
+    enum SessionEndAction: Sendable {
+        case none
+        /// Write the GOAWAY, unindex the session, and close after it when `closeConnection`.
+        case sessionEnded(Session, GoAway, closeConnection: Bool)
+    }
+
+    /// What the handler does when the node drains.
+    enum DrainAction: Sendable {
+        case none
+        /// Write GOAWAY session 0, unindex the sessions, close.
+        case goAway(GoAway, endedSessions: [Session])
+    }
+
+    let configuration: Configuration
+    private(set) var state: State = .awaitingFirstAuth
+    private(set) var sessions: [UInt16: Session] = [:]
+    /// The seq of the AUTH being verified, if any.
+    private(set) var pendingAuth: UInt32?
+    private var queue: Deque<ClientMessage> = []
+    private var nextSessionNumber: UInt16 = 1
+
+    init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// Whether the connection has open sessions.
+    var hasSessions: Bool { !self.sessions.isEmpty }
+
+    /// Whether the connection got its first AUTH_OK.
+    var isAuthenticated: Bool {
+        switch self.state {
+        case .active: true
+        case .awaitingFirstAuth: false
+        case .closing, .closed: !self.sessions.isEmpty
+        }
+    }
+
+    /// Messages waiting for a pending AUTH.
+    var queuedMessageCount: Int { self.queue.count }
+
+    // MARK: Events
+
+    /// A message decoded from a frame.
+    mutating func received(_ message: ClientMessage) -> Action {
+        switch self.state {
+        case .closing, .closed:
+            return .none
+        case .awaitingFirstAuth, .active:
+            break
+        }
+        if self.pendingAuth != nil {
+            guard self.queue.count < self.configuration.maxQueuedMessages else {
+                return .sendError(
+                    seq: message.seq,
+                    ProtocolError(.rateLimited, "too many requests while an AUTH is pending"),
+                    closeConnection: false
+                )
+            }
+            self.queue.append(message)
+            return .none
+        }
+        return self.process(message)
+    }
+
+    /// The next queued message, once no AUTH is pending; feed it to ``received(_:)``.
+    mutating func nextQueuedMessage() -> ClientMessage? {
+        guard self.pendingAuth == nil else { return nil }
+        switch self.state {
+        case .awaitingFirstAuth, .active: return self.queue.popFirst()
+        case .closing, .closed: return nil
+        }
+    }
+
+    /// A frame that did not decode, or a message that breaks the framing: ERROR and close.
+    mutating func protocolViolation(seq: UInt32, _ error: ProtocolError) -> Action {
+        switch self.state {
+        case .closing, .closed:
+            return .none
+        case .awaitingFirstAuth, .active:
+            self.startClosing()
+            return .sendError(seq: seq, error, closeConnection: true)
+        }
+    }
+
+    /// The token verified and the replay plan is ready.
+    mutating func authSucceeded(seq: UInt32, token: VerifiedToken, plan: ReplayPlan, since: Date = Date())
+        -> AuthCompletionAction
+    {
+        guard self.pendingAuth == seq else { return .none }
+        self.pendingAuth = nil
+        switch self.state {
+        case .closing, .closed:
+            return .none
+        case .awaitingFirstAuth, .active:
+            break
+        }
+        var replaced: Session?
+        if let old = self.sessions.values.first(where: { $0.hasSameIdentity(as: token) }) {
+            replaced = self.sessions.removeValue(forKey: old.number)
+        }
+        let number = self.allocateSessionNumber()
+        let info = SessionInfo(
+            app: token.app.id,
+            user: token.user,
+            device: token.device,
+            node: self.configuration.nodeID,
+            since: since
+        )
+        let session = Session(number: number, token: token, info: info)
+        self.sessions[number] = session
+        self.state = .active
+        let authOK = AuthOK(
+            session: number,
+            app: token.app.id,
+            user: token.user,
+            device: token.device,
+            heartbeat: self.configuration.heartbeatSeconds,
+            node: self.configuration.nodeID,
+            epoch: plan.epoch,
+            recovered: plan.recovered
+        )
+        return .sessionOpened(seq: seq, session, authOK, replay: plan.pushes, replaced: replaced)
+    }
+
+    /// The token was refused (or the replay could not be loaded).
+    mutating func authFailed(seq: UInt32, _ error: ProtocolError) -> AuthCompletionAction {
+        guard self.pendingAuth == seq else { return .none }
+        self.pendingAuth = nil
+        switch self.state {
+        case .closing, .closed:
+            return .none
+        case .awaitingFirstAuth, .active:
+            let close = error.code.closesConnection(hasSessions: self.hasSessions)
+            if close { self.startClosing() }
+            return .sendError(seq: seq, error, closeConnection: close)
+        }
+    }
+
+    /// The auth timer fired: without an AUTH_OK yet, the connection ends with `auth_timeout`.
+    mutating func authTimedOut() -> Action {
+        guard self.state == .awaitingFirstAuth else { return .none }
+        self.startClosing()
+        return .sendError(
+            seq: 0,
+            ProtocolError(.authTimeout, "no successful AUTH within the auth timeout"),
+            closeConnection: true
+        )
+    }
+
+    /// The server ends one session (kicked, or replaced by a session on another connection).
+    mutating func endSession(_ number: UInt16, reason: GoAwayReason) -> SessionEndAction {
+        guard self.state == .active, let session = self.sessions.removeValue(forKey: number) else { return .none }
+        let close = self.sessions.isEmpty
+        if close { self.startClosing() }
+        return .sessionEnded(
+            session,
+            GoAway(session: number, reason: reason, reconnect: false),
+            closeConnection: close
+        )
+    }
+
+    /// The node drains: GOAWAY session 0 and close.
+    mutating func drain(retryAfterMs: Int) -> DrainAction {
+        switch self.state {
+        case .closing, .closed:
+            return .none
+        case .awaitingFirstAuth, .active:
+            let ended = Array(self.sessions.values)
+            self.sessions.removeAll()
+            self.startClosing()
+            return .goAway(
+                GoAway(session: 0, reason: .draining, reconnect: true, retryAfterMs: retryAfterMs),
+                endedSessions: ended
+            )
+        }
+    }
+
+    /// The channel closed: returns the sessions that were still open, to unindex.
+    mutating func connectionClosed() -> [Session] {
+        let remaining = Array(self.sessions.values)
+        self.sessions.removeAll()
+        self.queue.removeAll()
+        self.pendingAuth = nil
+        self.state = .closed
+        return remaining
+    }
+
+    // MARK: Private
+
+    private mutating func startClosing() {
+        self.state = .closing
+        self.queue.removeAll()
+    }
+
+    private mutating func allocateSessionNumber() -> UInt16 {
+        // At most `maxSessions` numbers are taken, so this finds a free one quickly.
+        while true {
+            let candidate = self.nextSessionNumber
+            self.nextSessionNumber = candidate == UInt16.max ? 1 : candidate + 1
+            if self.sessions[candidate] == nil { return candidate }
+        }
+    }
+
+    private mutating func process(_ message: ClientMessage) -> Action {
+        switch message {
+        case .ping(let seq):
+            return .sendPong(seq: seq)
+        case .auth(let seq, let request):
+            guard self.sessions.count < self.configuration.maxSessions else {
+                return .sendError(
+                    seq: seq,
+                    ProtocolError(
+                        .tooManySessions,
+                        "this connection already has \(self.configuration.maxSessions) sessions"
+                    ),
+                    closeConnection: false
+                )
+            }
+            self.pendingAuth = seq
+            return .authenticate(seq: seq, request)
+        case .ack, .upstream, .subscribe, .unsubscribe:
+            break
+        }
+        guard self.state == .active else {
+            self.startClosing()
+            return .sendError(
+                seq: message.seq,
+                ProtocolError(.authRequired, "send AUTH first; only AUTH and PING are allowed before AUTH_OK"),
+                closeConnection: true
+            )
+        }
+        switch message {
+        case .ping, .auth:
+            return .none  // handled above
+        case .ack(let seq, let ack):
+            guard var session = self.sessions[ack.session] else {
+                return Self.unknownSession(seq: seq, ack.session)
+            }
+            if ack.kind == .user, seq > session.acknowledgedUserSequence {
+                session.acknowledgedUserSequence = seq
+                self.sessions[ack.session] = session
+            }
+            return .none
+        case .upstream(let seq, let upstream):
+            guard self.sessions[upstream.session] != nil else {
+                return Self.unknownSession(seq: seq, upstream.session)
+            }
+            return .sendError(
+                seq: seq,
+                ProtocolError(.upstreamUnavailable, "no upstream is configured on this node; retry later"),
+                closeConnection: false
+            )
+        case .subscribe(let seq, let request):
+            if let error = Self.validateTopicNames(request.topics) {
+                self.startClosing()
+                return .sendError(seq: seq, error, closeConnection: true)
+            }
+            guard var session = self.sessions[request.session] else {
+                return Self.unknownSession(seq: seq, request.session)
+            }
+            if let forbidden = request.topics.first(where: { !session.token.topics.allows($0) }) {
+                return .sendError(
+                    seq: seq,
+                    ProtocolError(.forbiddenTopic, "the token does not allow topic \"\(forbidden)\""),
+                    closeConnection: false
+                )
+            }
+            var added: [String] = []
+            for topic in request.topics where !session.subscriptions.contains(topic) && !added.contains(topic) {
+                added.append(topic)
+            }
+            guard session.subscriptions.count + added.count <= self.configuration.maxSubscriptionsPerSession else {
+                return .sendError(
+                    seq: seq,
+                    ProtocolError(
+                        .forbiddenTopic,
+                        "a session may hold at most \(self.configuration.maxSubscriptionsPerSession) subscriptions"
+                    ),
+                    closeConnection: false
+                )
+            }
+            session.subscriptions.formUnion(added)
+            self.sessions[request.session] = session
+            return .subscribed(seq: seq, session: request.session, app: session.app, added: added)
+        case .unsubscribe(let seq, let request):
+            if let error = Self.validateTopicNames(request.topics) {
+                self.startClosing()
+                return .sendError(seq: seq, error, closeConnection: true)
+            }
+            guard var session = self.sessions[request.session] else {
+                return Self.unknownSession(seq: seq, request.session)
+            }
+            var removed: [String] = []
+            for topic in request.topics where session.subscriptions.remove(topic) != nil {
+                removed.append(topic)
+            }
+            self.sessions[request.session] = session
+            return .unsubscribed(seq: seq, session: request.session, app: session.app, removed: removed)
+        }
+    }
+
+    private static func unknownSession(seq: UInt32, _ number: UInt16) -> Action {
+        .sendError(
+            seq: seq,
+            ProtocolError(.unknownSession, "session \(number) is not open on this connection"),
+            closeConnection: false
+        )
+    }
+
+    private static func validateTopicNames(_ topics: [String]) -> ProtocolError? {
+        guard let invalid = topics.first(where: { !Topic.isValidName($0) }) else { return nil }
+        let shown = invalid.unicodeScalars.prefix(64).map(Character.init)
+        return ProtocolError(.badFrame, "\"\(String(shown))\" is not a valid topic name (1 to 255 bytes, no \"*\")")
+    }
+}

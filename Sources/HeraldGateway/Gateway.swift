@@ -1,0 +1,307 @@
+import HeraldCore
+import HeraldWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import ServiceLifecycle
+
+/// The client-facing part of a node: the TCP and WebSocket servers, every connection's
+/// sessions, and in-process delivery to them.
+///
+/// Run it in a `ServiceGroup`: ``run()`` binds both servers, serves until graceful
+/// shutdown (or cancellation), then drains: GOAWAY `draining` to every connection, close.
+/// As a `PushDelivery` it writes messages to the sessions of this node, hopping once per
+/// event loop; each loop keeps its own session indexes, so delivery takes no lock.
+public final class Gateway: Service, PushDelivery {
+    private enum BindState {
+        case waiting([CheckedContinuation<BoundAddresses, any Error>])
+        case bound(BoundAddresses)
+        case failed(any Error)
+    }
+
+    /// Why the gateway could not start.
+    public struct StartError: Error, Sendable, CustomStringConvertible {
+        /// What went wrong.
+        public var message: String
+
+        /// Creates an error.
+        public init(_ message: String) {
+            self.message = message
+        }
+
+        /// The message.
+        public var description: String { self.message }
+    }
+
+    private let configuration: GatewayConfiguration
+    private let eventLoopGroup: any EventLoopGroup
+    private let environment: GatewayEnvironment
+    private let logger: Logger
+    private let bindState = NIOLockedValueBox(BindState.waiting([]))
+
+    /// Creates a gateway; nothing is bound until ``run()``.
+    public init(
+        configuration: GatewayConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        apps: AppRegistry,
+        directory: any SessionDirectory,
+        replay: any ReplayProvider,
+        logger: Logger
+    ) {
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        var loops: [any EventLoop] = []
+        for loop in eventLoopGroup.makeIterator() {
+            loops.append(loop)
+        }
+        self.environment = GatewayEnvironment(
+            configuration: configuration,
+            eventLoops: loops,
+            apps: apps,
+            directory: directory,
+            replay: replay,
+            logger: logger
+        )
+    }
+
+    /// Counters of this gateway, cheap to read from any thread.
+    public var stats: GatewayStats {
+        self.environment.counters.snapshot
+    }
+
+    /// Waits until both servers are listening and returns their addresses (with the real
+    /// ports when the configuration asked for port 0). Throws if binding failed.
+    public func waitUntilBound() async throws -> BoundAddresses {
+        try await withCheckedThrowingContinuation { continuation in
+            let ready: Result<BoundAddresses, any Error>? = self.bindState.withLockedValue { state in
+                switch state {
+                case .waiting(var waiters):
+                    waiters.append(continuation)
+                    state = .waiting(waiters)
+                    return nil
+                case .bound(let addresses):
+                    return .success(addresses)
+                case .failed(let error):
+                    return .failure(error)
+                }
+            }
+            if let ready {
+                continuation.resume(with: ready)
+            }
+        }
+    }
+
+    /// Binds both servers, serves until graceful shutdown or cancellation, then drains
+    /// within the configured drain timeout.
+    public func run() async throws {
+        for shard in self.environment.shards {
+            shard.start()
+        }
+        let servers: [any Channel]
+        do {
+            let tcp = try await self.bindTCP()
+            do {
+                let webSocket = try await self.bindWebSocket()
+                servers = [tcp, webSocket]
+                guard let tcpAddress = tcp.localAddress, let webSocketAddress = webSocket.localAddress else {
+                    throw StartError("a server channel has no local address")
+                }
+                self.finishBinding(.success(BoundAddresses(tcp: tcpAddress, webSocket: webSocketAddress)))
+            } catch {
+                try? await tcp.close()
+                throw error
+            }
+        } catch {
+            self.finishBinding(.failure(error))
+            await self.stopShards()
+            throw error
+        }
+        self.logger.debug(
+            "gateway listening",
+            metadata: [
+                "gateway.tcp": "\(servers[0].localAddress.map { "\($0)" } ?? "?")",
+                "gateway.websocket": "\(servers[1].localAddress.map { "\($0)" } ?? "?")",
+            ]
+        )
+        // Cancellation ends serving too; either way the node drains before returning.
+        try? await gracefulShutdown()
+        await self.drain(servers: servers)
+    }
+
+    // MARK: PushDelivery
+
+    /// Writes a QoS 0 user message (kind 0, seq 0) to every online session of each user.
+    public func sendToUsers(app: String, users: [String], payload: ByteBuffer) async -> Int {
+        await self.fanOut { $0.sendToUsers(app: app, users: users, payload: payload) }
+    }
+
+    /// Writes a broadcast (kind 1, seq = `seq`) to every online session of the app.
+    public func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
+        await self.fanOut { $0.broadcast(app: app, seq: seq, payload: payload) }
+    }
+
+    /// Writes a topic message (kind 2, seq 0) to the sessions subscribed to `topic`.
+    public func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
+        await self.fanOut { $0.publish(app: app, topic: topic, payload: payload) }
+    }
+
+    /// Ends the user's sessions (all, or those of `device`) with GOAWAY `kicked`.
+    public func kick(app: String, user: String, device: String?) async -> Int {
+        await self.fanOut { $0.endSessions(app: app, user: user, device: device, reason: .kicked) }
+    }
+
+    // MARK: Private
+
+    /// Runs `body` once on every event loop, with that loop's shard, and adds up the results.
+    private func fanOut(_ body: @escaping @Sendable (EventLoopShard) -> Int) async -> Int {
+        let futures = self.environment.shards.map { shard in
+            shard.eventLoop.submit { body(shard) }
+        }
+        var total = 0
+        for future in futures {
+            total += (try? await future.get()) ?? 0
+        }
+        return total
+    }
+
+    private func finishBinding(_ result: Result<BoundAddresses, any Error>) {
+        let waiters: [CheckedContinuation<BoundAddresses, any Error>] = self.bindState.withLockedValue { state in
+            guard case .waiting(let waiters) = state else { return [] }
+            switch result {
+            case .success(let addresses): state = .bound(addresses)
+            case .failure(let error): state = .failed(error)
+            }
+            return waiters
+        }
+        for waiter in waiters {
+            waiter.resume(with: result)
+        }
+    }
+
+    private func serverBootstrap() throws -> ServerBootstrap {
+        guard let bootstrap = ServerBootstrap(validatingGroup: self.eventLoopGroup) else {
+            throw StartError("the event loop group is not a NIOPosix group")
+        }
+        let outbound = max(self.configuration.maxOutboundBytes, 2)
+        return
+            bootstrap
+            .serverChannelOption(.backlog, value: Int32(clamping: self.configuration.backlog))
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Small receive buffers: most connections are idle and a frame is usually small.
+            .childChannelOption(
+                .recvAllocator,
+                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 8192)
+            )
+            // Past `maxOutboundBytes` queued the channel turns unwritable and the handler closes it.
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: ChannelOptions.Types.WriteBufferWaterMark(low: outbound / 2, high: outbound)
+            )
+    }
+
+    private func bindTCP() async throws -> any Channel {
+        let environment = self.environment
+        return try await self.serverBootstrap()
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let shard = environment.shard(for: channel.eventLoop) else {
+                        throw StartError("connection on an event loop outside the gateway's group")
+                    }
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(framing: .stream, environment: environment, shard: shard)
+                    )
+                }
+            }
+            .bind(host: self.configuration.host, port: self.configuration.tcpPort)
+            .get()
+    }
+
+    private func bindWebSocket() async throws -> any Channel {
+        let environment = self.environment
+        let path = self.configuration.webSocketPath
+        let maxFrameLength = max(self.configuration.maxFrameLength, Frame.minimumLength)
+        // The length field plus a little slack for the WebSocket layer.
+        let maxMessageSize = maxFrameLength + 4 + 64
+        let fallbackName = "herald.http-fallback"
+        return try await self.serverBootstrap()
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let shard = environment.shard(for: channel.eventLoop) else {
+                        throw StartError("connection on an event loop outside the gateway's group")
+                    }
+                    let upgrader = NIOWebSocketServerUpgrader(
+                        maxFrameSize: maxMessageSize,
+                        automaticErrorHandling: true,
+                        shouldUpgrade: { channel, head in
+                            let requested = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
+                            return channel.eventLoop.makeSucceededFuture(requested == path ? HTTPHeaders() : nil)
+                        },
+                        upgradePipelineHandler: { channel, _ in
+                            channel.eventLoop.makeCompletedFuture {
+                                let pipeline = channel.pipeline.syncOperations
+                                try pipeline.addHandler(
+                                    NIOWebSocketFrameAggregator(
+                                        minNonFinalFragmentSize: 16,
+                                        maxAccumulatedFrameCount: 64,
+                                        maxAccumulatedFrameSize: maxMessageSize
+                                    )
+                                )
+                                try pipeline.addHandler(WebSocketFrameAdapter())
+                                try pipeline.addHandler(
+                                    ConnectionHandler(framing: .messages, environment: environment, shard: shard)
+                                )
+                            }
+                        }
+                    )
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withServerUpgrade: (
+                            upgraders: [upgrader],
+                            completionHandler: { context in
+                                context.pipeline.removeHandler(name: fallbackName, promise: nil)
+                            }
+                        )
+                    )
+                    try channel.pipeline.syncOperations.addHandler(
+                        HTTPFallbackHandler(webSocketPath: path),
+                        name: fallbackName
+                    )
+                }
+            }
+            .bind(host: self.configuration.host, port: self.configuration.webSocketPort)
+            .get()
+    }
+
+    private func drain(servers: [any Channel]) async {
+        // Stop accepting first, so that nothing new arrives during the drain.
+        for server in servers {
+            try? await server.close()
+        }
+        let retryAfterMs = self.configuration.drainRetryAfterMs
+        let timeout = TimeAmount(self.configuration.drainTimeout)
+        let drained = self.environment.shards.map { shard in
+            shard.eventLoop.flatSubmit {
+                let closes = shard.drain(retryAfterMs: retryAfterMs)
+                let deadline = shard.eventLoop.scheduleTask(in: timeout) { shard.closeAll() }
+                let all = EventLoopFuture.andAllComplete(closes, on: shard.eventLoop)
+                all.whenComplete { _ in deadline.cancel() }
+                return all
+            }
+        }
+        for future in drained {
+            try? await future.get()
+        }
+        await self.stopShards()
+        self.logger.debug("gateway drained")
+    }
+
+    private func stopShards() async {
+        for shard in self.environment.shards {
+            try? await shard.eventLoop.submit { shard.stop() }.get()
+        }
+    }
+}

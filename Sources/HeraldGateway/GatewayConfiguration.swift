@@ -1,0 +1,77 @@
+import HeraldWire
+
+/// Settings of a ``Gateway``: where it listens and the limits it enforces.
+public struct GatewayConfiguration: Sendable {
+    /// The address both servers bind to.
+    public var host: String
+    /// The client TCP port; 0 binds any free port.
+    public var tcpPort: Int
+    /// The client WebSocket port; 0 binds any free port.
+    public var webSocketPort: Int
+    /// The only HTTP path that upgrades to WebSocket; other paths get 404.
+    public var webSocketPath: String
+    /// This node's id, sent in AUTH_OK and stored with each session.
+    public var nodeID: String
+    /// The largest frame `length` field accepted (PROTOCOL.md default 65,536).
+    public var maxFrameLength: Int
+    /// Seconds between client PINGs, sent in AUTH_OK; a connection silent for `2 × heartbeat + 10` s is closed.
+    public var heartbeat: Int
+    /// Time a connection has to get its first AUTH_OK.
+    public var authTimeout: Duration
+    /// Sessions one connection may carry.
+    public var maxSessionsPerConnection: Int
+    /// Topics one session may subscribe to.
+    public var maxSubscriptionsPerSession: Int
+    /// Connections this node accepts; more are answered `server_busy` and closed.
+    public var maxConnections: Int
+    /// Bytes queued for one connection before it is closed as a slow consumer.
+    public var maxOutboundBytes: Int
+    /// How long a drain may take before the remaining connections are closed outright.
+    public var drainTimeout: Duration
+    /// `retryAfterMs` in the GOAWAY `draining` sent at shutdown.
+    public var drainRetryAfterMs: Int
+    /// The resolution of the per-loop timing wheel (auth and idle timeouts).
+    public var timerTick: Duration
+    /// Server accept backlog.
+    public var backlog: Int
+
+    /// Creates a configuration; every value has the protocol's default.
+    public init(
+        host: String = "0.0.0.0",
+        tcpPort: Int = 7070,
+        webSocketPort: Int = 7071,
+        webSocketPath: String = "/ws",
+        nodeID: String = "local",
+        maxFrameLength: Int = Frame.defaultMaximumLength,
+        heartbeat: Int = 30,
+        authTimeout: Duration = .seconds(10),
+        maxSessionsPerConnection: Int = 8,
+        maxSubscriptionsPerSession: Int = 256,
+        maxConnections: Int = 1_000_000,
+        maxOutboundBytes: Int = 1 << 20,
+        drainTimeout: Duration = .seconds(5),
+        drainRetryAfterMs: Int = 1000,
+        timerTick: Duration = .milliseconds(100),
+        backlog: Int = 4096
+    ) {
+        self.host = host
+        self.tcpPort = tcpPort
+        self.webSocketPort = webSocketPort
+        self.webSocketPath = webSocketPath
+        self.nodeID = nodeID
+        self.maxFrameLength = maxFrameLength
+        self.heartbeat = heartbeat
+        self.authTimeout = authTimeout
+        self.maxSessionsPerConnection = maxSessionsPerConnection
+        self.maxSubscriptionsPerSession = maxSubscriptionsPerSession
+        self.maxConnections = maxConnections
+        self.maxOutboundBytes = maxOutboundBytes
+        self.drainTimeout = drainTimeout
+        self.drainRetryAfterMs = drainRetryAfterMs
+        self.timerTick = timerTick
+        self.backlog = backlog
+    }
+
+    /// Silence after which a connection is closed: `2 × heartbeat + 10` seconds.
+    public var idleTimeout: Duration { .seconds(2 * self.heartbeat + 10) }
+}

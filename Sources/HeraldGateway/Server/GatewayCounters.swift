@@ -1,0 +1,34 @@
+import NIOConcurrencyHelpers
+
+/// Counters readable from any thread; connections are admitted against the cap here.
+final class GatewayCounters: Sendable {
+    private let state = NIOLockedValueBox(GatewayStats())
+
+    /// Counts a new connection if the node is under `limit`; returns `false` (and counts the refusal) otherwise.
+    func admitConnection(limit: Int) -> Bool {
+        self.state.withLockedValue { stats in
+            guard stats.connections < limit else {
+                stats.refusedConnections += 1
+                return false
+            }
+            stats.connections += 1
+            return true
+        }
+    }
+
+    func connectionClosed() {
+        self.state.withLockedValue { $0.connections -= 1 }
+    }
+
+    func sessionsChanged(by delta: Int) {
+        self.state.withLockedValue { $0.sessions += delta }
+    }
+
+    func slowConsumerClosed() {
+        self.state.withLockedValue { $0.slowConsumersClosed += 1 }
+    }
+
+    var snapshot: GatewayStats {
+        self.state.withLockedValue { $0 }
+    }
+}

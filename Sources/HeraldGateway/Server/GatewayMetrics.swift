@@ -1,0 +1,27 @@
+import CoreMetrics
+import HeraldWire
+import Metrics
+
+/// The gateway's swift-metrics instruments, made once per gateway.
+struct GatewayMetrics: Sendable {
+    let connections = Meter(label: "herald_connections")
+    let sessions = Meter(label: "herald_sessions")
+    let connectionsAccepted = Counter(label: "herald_connections_accepted_total")
+    let connectionsRefused = Counter(label: "herald_connections_refused_total")
+    let slowConsumersClosed = Counter(label: "herald_slow_consumers_closed_total")
+    let framesIn = Counter(label: "herald_frames_in_total")
+    let pushesWritten = Counter(label: "herald_pushes_written_total")
+    private let errorsSent: [ErrorCode: Counter]
+
+    init() {
+        var errors: [ErrorCode: Counter] = [:]
+        for code in ErrorCode.allCases {
+            errors[code] = Counter(label: "herald_errors_sent_total", dimensions: [("code", code.rawValue)])
+        }
+        self.errorsSent = errors
+    }
+
+    func errorSent(_ code: ErrorCode) {
+        self.errorsSent[code]?.increment()
+    }
+}

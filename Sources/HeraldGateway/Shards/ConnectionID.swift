@@ -1,0 +1,4 @@
+/// A connection within one ``EventLoopShard``.
+struct ConnectionID: Hashable, Sendable {
+    var rawValue: UInt64
+}

@@ -1,0 +1,259 @@
+import HeraldWire
+import NIOCore
+
+/// Everything one event loop knows about its connections: the session indexes used for
+/// fan-out, the timing wheel, and the connections waiting for their end-of-tick flush.
+///
+/// `@unchecked Sendable`: the gateway hands the shard to its event loop with
+/// `execute`/`submit`, and every mutable property is touched only on `eventLoop`
+/// (each entry point asserts it). No lock is needed because nothing is shared.
+final class EventLoopShard: @unchecked Sendable {
+    private struct UserKey: Hashable {
+        var app: String
+        var user: String
+    }
+
+    private struct TopicKey: Hashable {
+        var app: String
+        var topic: String
+    }
+
+    let eventLoop: any EventLoop
+    private let tickInterval: TimeAmount
+
+    private var wheel = TimingWheel<ConnectionID>()
+    private var tickTask: RepeatedTask?
+    private var connections: [ConnectionID: ConnectionHandler] = [:]
+    private var nextConnectionID: UInt64 = 1
+    /// Sessions by (app, user), with each session's device.
+    private var byUser: [UserKey: [SessionKey: String]] = [:]
+    private var byApp: [String: Set<SessionKey>] = [:]
+    private var byTopic: [TopicKey: Set<SessionKey>] = [:]
+    private var touched: [ConnectionHandler] = []
+    private var flushScheduled = false
+
+    init(eventLoop: any EventLoop, tickInterval: TimeAmount) {
+        self.eventLoop = eventLoop
+        self.tickInterval = tickInterval
+    }
+
+    /// The wheel's clock: ticks since the shard started.
+    var currentTick: UInt64 {
+        self.eventLoop.assertInEventLoop()
+        return self.wheel.currentTick
+    }
+
+    /// Connections on this loop.
+    var connectionCount: Int {
+        self.eventLoop.assertInEventLoop()
+        return self.connections.count
+    }
+
+    /// Sessions on this loop.
+    var sessionCount: Int {
+        self.eventLoop.assertInEventLoop()
+        return self.byApp.values.reduce(0) { $0 + $1.count }
+    }
+
+    // MARK: Timer
+
+    /// Starts the one repeated task that ticks the wheel. Call on any thread.
+    func start() {
+        let interval = self.tickInterval
+        self.eventLoop.execute {
+            guard self.tickTask == nil else { return }
+            self.tickTask = self.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                self.tick()
+            }
+        }
+    }
+
+    /// Stops the wheel's task. Call on the loop.
+    func stop() {
+        self.eventLoop.assertInEventLoop()
+        self.tickTask?.cancel()
+        self.tickTask = nil
+    }
+
+    /// Advances the wheel by one tick and lets the due connections re-check their deadlines.
+    func tick() {
+        self.eventLoop.assertInEventLoop()
+        let now = self.wheel.currentTick + 1
+        for id in self.wheel.advance(to: now) {
+            self.connections[id]?.timerFired(tick: now)
+        }
+    }
+
+    /// Asks the wheel to call the connection back at `tick` (lazily: it re-checks then).
+    func schedule(_ id: ConnectionID, at tick: UInt64) {
+        self.eventLoop.assertInEventLoop()
+        self.wheel.schedule(id, at: tick)
+    }
+
+    // MARK: Connections and indexes
+
+    func register(_ connection: ConnectionHandler) -> ConnectionID {
+        self.eventLoop.assertInEventLoop()
+        let id = ConnectionID(rawValue: self.nextConnectionID)
+        self.nextConnectionID += 1
+        self.connections[id] = connection
+        return id
+    }
+
+    func unregister(_ id: ConnectionID) {
+        self.eventLoop.assertInEventLoop()
+        self.connections[id] = nil
+    }
+
+    func addSession(_ key: SessionKey, app: String, user: String, device: String) {
+        self.eventLoop.assertInEventLoop()
+        self.byUser[UserKey(app: app, user: user), default: [:]][key] = device
+        self.byApp[app, default: []].insert(key)
+    }
+
+    func removeSession(_ key: SessionKey, app: String, user: String, topics: Set<String>) {
+        self.eventLoop.assertInEventLoop()
+        let userKey = UserKey(app: app, user: user)
+        self.byUser[userKey]?[key] = nil
+        if self.byUser[userKey]?.isEmpty == true { self.byUser[userKey] = nil }
+        self.byApp[app]?.remove(key)
+        if self.byApp[app]?.isEmpty == true { self.byApp[app] = nil }
+        self.unsubscribe(key, app: app, topics: topics)
+    }
+
+    func subscribe(_ key: SessionKey, app: String, topics: some Sequence<String>) {
+        self.eventLoop.assertInEventLoop()
+        for topic in topics {
+            self.byTopic[TopicKey(app: app, topic: topic), default: []].insert(key)
+        }
+    }
+
+    func unsubscribe(_ key: SessionKey, app: String, topics: some Sequence<String>) {
+        self.eventLoop.assertInEventLoop()
+        for topic in topics {
+            let topicKey = TopicKey(app: app, topic: topic)
+            self.byTopic[topicKey]?.remove(key)
+            if self.byTopic[topicKey]?.isEmpty == true { self.byTopic[topicKey] = nil }
+        }
+    }
+
+    // MARK: Flushing
+
+    /// Notes that `connection` has unflushed writes; all such connections are flushed once,
+    /// together, when the loop gets to the flush pass it schedules.
+    func markTouched(_ connection: ConnectionHandler) {
+        self.eventLoop.assertInEventLoop()
+        guard !connection.flushPending else { return }
+        connection.flushPending = true
+        self.touched.append(connection)
+        if !self.flushScheduled {
+            self.flushScheduled = true
+            self.eventLoop.execute { self.flushTouched() }
+        }
+    }
+
+    private func flushTouched() {
+        self.eventLoop.assertInEventLoop()
+        self.flushScheduled = false
+        let touched = self.touched
+        self.touched.removeAll(keepingCapacity: true)
+        for connection in touched {
+            connection.flushPending = false
+            connection.flush()
+        }
+    }
+
+    // MARK: Delivery
+
+    /// Writes a QoS 0 user message (kind 0, seq 0) to the online sessions of `users`.
+    func sendToUsers(app: String, users: [String], payload: ByteBuffer) -> Int {
+        self.eventLoop.assertInEventLoop()
+        var targets: [SessionKey] = []
+        for user in Set(users) {
+            if let sessions = self.byUser[UserKey(app: app, user: user)] {
+                targets.append(contentsOf: sessions.keys)
+            }
+        }
+        return self.write(to: targets, seq: 0, kind: .user, topic: "", payload: payload)
+    }
+
+    /// Writes a broadcast (kind 1, its sequence, never ACK_REQUIRED) to every session of `app`.
+    func broadcast(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
+        self.eventLoop.assertInEventLoop()
+        guard let sessions = self.byApp[app] else { return 0 }
+        return self.write(to: Array(sessions), seq: seq, kind: .broadcast, topic: "", payload: payload)
+    }
+
+    /// Writes a topic message (kind 2, seq 0) to the sessions of `app` subscribed to `topic`.
+    func publish(app: String, topic: String, payload: ByteBuffer) -> Int {
+        self.eventLoop.assertInEventLoop()
+        guard let sessions = self.byTopic[TopicKey(app: app, topic: topic)] else { return 0 }
+        return self.write(to: Array(sessions), seq: 0, kind: .topic, topic: topic, payload: payload)
+    }
+
+    /// Ends the sessions of a user (of one device, if given) with GOAWAY `reason`, except `excluded`.
+    func endSessions(
+        app: String,
+        user: String,
+        device: String?,
+        reason: GoAwayReason,
+        except excluded: SessionKey? = nil
+    ) -> Int {
+        self.eventLoop.assertInEventLoop()
+        guard let sessions = self.byUser[UserKey(app: app, user: user)] else { return 0 }
+        // Collected first: ending a session edits the index.
+        let targets = sessions.compactMap { key, sessionDevice -> SessionKey? in
+            guard key != excluded, device == nil || device == sessionDevice else { return nil }
+            return key
+        }
+        var ended = 0
+        for key in targets {
+            if self.connections[key.connection]?.endSession(key.session, reason: reason) == true {
+                ended += 1
+            }
+        }
+        return ended
+    }
+
+    /// Sends GOAWAY `draining` to every connection and closes them; returns their close futures.
+    func drain(retryAfterMs: Int) -> [EventLoopFuture<Void>] {
+        self.eventLoop.assertInEventLoop()
+        let connections = Array(self.connections.values)
+        return connections.compactMap { $0.drain(retryAfterMs: retryAfterMs) }
+    }
+
+    /// Closes whatever connections are still open (the end of a drain that ran out of time).
+    func closeAll() {
+        self.eventLoop.assertInEventLoop()
+        for connection in self.connections.values {
+            connection.closeNow()
+        }
+    }
+
+    /// Encodes the PUSH once per distinct session number and writes the same buffer to each session.
+    private func write(to targets: [SessionKey], seq: UInt32, kind: PushKind, topic: String, payload: ByteBuffer)
+        -> Int
+    {
+        var encoded: [UInt16: ByteBuffer] = [:]
+        var written = 0
+        for key in targets {
+            guard let connection = self.connections[key.connection] else { continue }
+            let frame: ByteBuffer
+            if let cached = encoded[key.session] {
+                frame = cached
+            } else {
+                var buffer = ByteBuffer()
+                buffer.reserveCapacity(
+                    Frame.headerSize + PushBody.fixedSize + topic.utf8.count + payload.readableBytes
+                )
+                buffer.writePushFrame(seq: seq, session: key.session, kind: kind, topic: topic, payload: payload)
+                encoded[key.session] = buffer
+                frame = buffer
+            }
+            if connection.writePush(frame, session: key.session) {
+                written += 1
+            }
+        }
+        return written
+    }
+}

@@ -1,0 +1,70 @@
+import HeraldCore
+import SQLiteNIO
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// An ``AppCatalog`` in the `apps` table of ``SQLiteStore``.
+///
+/// Failures of the database surface as ``MessageStoreError/unavailable(_:)``.
+public struct SQLiteAppCatalog: AppCatalog {
+    private let executor: SQLiteExecutor
+
+    init(executor: SQLiteExecutor) {
+        self.executor = executor
+    }
+
+    public func create(_ app: App) async throws {
+        let inserted = try await self.executor.withConnection { connection in
+            try await connection.query(
+                """
+                INSERT INTO apps (id, secret, webhook, epoch, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                ON CONFLICT (id) DO NOTHING
+                RETURNING id
+                """,
+                [
+                    .text(app.id), .text(app.secret), app.webhook.map(SQLiteData.text) ?? .null, .text(app.epoch),
+                    .float(app.createdAt.timeIntervalSince1970),
+                ]
+            ).count
+        }
+        guard inserted == 1 else { throw AppCatalogError.alreadyExists(app.id) }
+    }
+
+    public func app(id: String) async throws -> App? {
+        let rows = try await self.executor.withConnection { connection in
+            try await connection.query(
+                "SELECT id, secret, webhook, epoch, created_at FROM apps WHERE id = ?1",
+                [.text(id)]
+            )
+        }
+        return try rows.first.map(Self.decode)
+    }
+
+    public func list() async throws -> [App] {
+        let rows = try await self.executor.withConnection { connection in
+            try await connection.query("SELECT id, secret, webhook, epoch, created_at FROM apps ORDER BY id")
+        }
+        return try rows.map(Self.decode)
+    }
+
+    private static func decode(_ row: SQLiteRow) throws -> App {
+        guard let id = row.column("id")?.string,
+            let secret = row.column("secret")?.string,
+            let epoch = row.column("epoch")?.string,
+            let createdAt = row.column("created_at")?.double
+        else {
+            throw MessageStoreError.unavailable("the apps table holds a malformed row")
+        }
+        return App(
+            id: id,
+            secret: secret,
+            webhook: row.column("webhook")?.string,
+            epoch: epoch,
+            createdAt: Date(timeIntervalSince1970: createdAt)
+        )
+    }
+}

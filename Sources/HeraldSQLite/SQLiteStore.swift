@@ -1,0 +1,140 @@
+import HeraldCore
+import Logging
+import NIOCore
+import NIOPosix
+import SQLiteNIO
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Herald's embedded database: `<data-dir>/herald.sqlite`, holding the ``AppCatalog`` and
+/// the ``MessageStore`` of a single node.
+///
+/// Open it once at start with ``open(directory:threadPool:eventLoopGroup:logger:)``, hand
+/// ``catalog`` and ``messages`` to the parts that need them, and ``close()`` it at shutdown.
+///
+/// Settings, and why:
+/// - `journal_mode=WAL`: readers do not block the writer, and a commit is one append.
+/// - `synchronous=FULL`: every commit is fsynced. Broadcast sequences must only grow across
+///   restarts *and* power loss (a client would otherwise see a sequence reused within one
+///   epoch); with WAL, `NORMAL` may lose the last commits on power loss. Writes here are rare
+///   (app creation, one per broadcast), so the fsync costs little.
+/// - `busy_timeout=5000`: another process holding the file makes a call fail after 5 s with
+///   ``MessageStoreError/unavailable(_:)`` instead of waiting forever (sqlite-nio's default).
+/// - `foreign_keys=ON`: for the tables later migrations add.
+public final class SQLiteStore: Sendable {
+    /// The database file's name inside the data directory.
+    public static let fileName = "herald.sqlite"
+    /// How long a call waits for another process's lock before failing.
+    public static let busyTimeoutMilliseconds = 5000
+
+    /// The database file.
+    public var path: String { self.executor.path }
+    /// The apps, stored in this database.
+    public let catalog: SQLiteAppCatalog
+    /// The message store (broadcast sequences), stored in this database.
+    public let messages: SQLiteMessageStore
+
+    private let executor: SQLiteExecutor
+
+    private init(executor: SQLiteExecutor) {
+        self.executor = executor
+        self.catalog = SQLiteAppCatalog(executor: executor)
+        self.messages = SQLiteMessageStore(executor: executor)
+    }
+
+    /// Opens (creating if needed) `directory/herald.sqlite` and brings its schema up to date.
+    ///
+    /// - Throws: ``SQLiteStoreError`` when the directory or file cannot be created or written,
+    ///   when the file is not an SQLite database, or when its schema is newer than this build's.
+    public static func open(
+        directory: String,
+        threadPool: NIOThreadPool = .singleton,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "herald.sqlite")
+    ) async throws -> SQLiteStore {
+        let path = try Self.prepareDirectory(directory)
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(
+                storage: .file(path: path),
+                threadPool: threadPool,
+                logger: logger,
+                on: eventLoopGroup.any()
+            )
+        } catch {
+            throw Self.openError(error, path: path)
+        }
+        let executor = SQLiteExecutor(connection: connection, path: path, logger: logger)
+        do {
+            try await Self.configure(connection, path: path)
+            try await SQLiteMigrator(connection: connection, path: path).migrate()
+        } catch {
+            try? await executor.close()
+            throw Self.openError(error, path: path)
+        }
+        logger.debug("opened SQLite store", metadata: ["sqlite.path": "\(path)"])
+        return SQLiteStore(executor: executor)
+    }
+
+    /// Closes the database. Calls made afterwards throw ``MessageStoreError/unavailable(_:)``.
+    public func close() async throws {
+        try await self.executor.close()
+    }
+
+    /// The schema version of the open database.
+    public func schemaVersion() async throws -> Int {
+        try await self.executor.withConnection { try await SQLiteMigrator.currentVersion(on: $0) }
+    }
+
+    private static func prepareDirectory(_ directory: String) throws -> String {
+        let files = FileManager.default
+        // Succeeds when the directory exists already; fails when the path is a file.
+        do {
+            try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw SQLiteStoreError.cannotOpen(path: directory, reason: "cannot create the data directory: \(error)")
+        }
+        guard files.isWritableFile(atPath: directory) else {
+            throw SQLiteStoreError.cannotOpen(path: directory, reason: "the data directory is not writable")
+        }
+        let path = directory.hasSuffix("/") ? directory + Self.fileName : directory + "/" + Self.fileName
+        if files.fileExists(atPath: path), !files.isWritableFile(atPath: path) {
+            throw SQLiteStoreError.cannotOpen(path: path, reason: "the database file is not writable")
+        }
+        return path
+    }
+
+    private static func configure(_ connection: SQLiteConnection, path: String) async throws {
+        // busy_timeout first: it replaces sqlite-nio's busy handler, which retries forever.
+        _ = try await connection.query("PRAGMA busy_timeout = \(Self.busyTimeoutMilliseconds)")
+        // The first statement that reads the file: a non-database fails here with NOTADB.
+        let mode = try await connection.query("PRAGMA journal_mode = WAL")
+        guard mode.first?.column("journal_mode")?.string?.lowercased() == "wal" else {
+            throw SQLiteStoreError.cannotOpen(path: path, reason: "cannot switch the journal to WAL mode")
+        }
+        _ = try await connection.query("PRAGMA synchronous = FULL")
+        _ = try await connection.query("PRAGMA foreign_keys = ON")
+    }
+
+    private static func openError(_ error: any Error, path: String) -> SQLiteStoreError {
+        switch error {
+        case let error as SQLiteStoreError:
+            return error
+        case let error as SQLiteError:
+            switch error.reason {
+            case .notADatabase, .corrupt, .corruptIndex, .corruptSequenceSchema, .corruptVirtualTable:
+                return .notADatabase(path: path, reason: error.message)
+            default:
+                return .cannotOpen(path: path, reason: "\(error)")
+            }
+        case MessageStoreError.unavailable(let reason):
+            return .cannotOpen(path: path, reason: reason)
+        default:
+            return .cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+}

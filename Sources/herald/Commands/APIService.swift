@@ -1,0 +1,66 @@
+import HeraldAPI
+import HeraldGateway
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+import Foundation
+
+/// Runs the HTTP API once the gateway has bound its ports, so that `/v1/dispatch` hands
+/// out the real addresses, then prints the ready line.
+struct APIService: Service {
+    var settings: ServeSettings
+    var gateway: Gateway
+    var dependencies: HeraldAPIDependencies
+    var logger: Logger
+
+    func run() async throws {
+        let bound = try await self.gateway.waitUntilBound()
+        let publicHost = self.settings.publicHost
+        let ready = NIOLockedValueBox(false)
+        var dependencies = self.dependencies
+        dependencies.isReady = { ready.withLockedValue { $0 } }
+        let configuration = APIConfiguration(
+            host: self.settings.host,
+            port: self.settings.apiPort,
+            nodeID: self.settings.nodeID,
+            maxRequestBodyBytes: self.settings.maxBody,
+            maxFrameLength: self.settings.maxFrame,
+            dispatchEndpoints: [
+                DispatchEndpoint(
+                    node: self.settings.nodeID,
+                    tcp: "\(publicHost):\(bound.tcpPort)",
+                    ws: "ws://\(publicHost):\(bound.webSocketPort)/ws"
+                )
+            ],
+            reconnect: ReconnectPolicy(baseMs: 500, maxMs: 30_000, jitter: 1.0)
+        )
+        let settings = self.settings
+        let logger = self.logger
+        let application = APIServer.makeApplication(
+            configuration: configuration,
+            dependencies: dependencies,
+            logger: logger,
+            onServerRunning: { port in
+                ready.withLockedValue { $0 = true }
+                let host = settings.host
+                print(
+                    "herald ready node=\(settings.nodeID) tcp=\(host):\(bound.tcpPort) ws=\(host):\(bound.webSocketPort) api=\(host):\(port)"
+                )
+                fflush(nil)
+                logger.info(
+                    "herald is serving",
+                    metadata: [
+                        "node": "\(settings.nodeID)", "tcp": "\(bound.tcpPort)", "ws": "\(bound.webSocketPort)",
+                        "api": "\(port)", "data": "\(settings.dataDirectory)",
+                    ]
+                )
+            }
+        )
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await application.run()
+        } onCancelOrGracefulShutdown: {
+            ready.withLockedValue { $0 = false }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import HeraldClient
+import HeraldWire
+import NIOCore
+import Logging
+
+import Foundation
+
+/// `herald listen`: connect as a client with the SDK and print what arrives.
+struct Listen: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Connect as a user's device and print every push that arrives."
+    )
+
+    @OptionGroup var credentials: AppCredentials
+
+    @Option(help: "User id to connect as.")
+    var user: String
+
+    @Option(help: "Device id (default: \"default\").")
+    var device: String?
+
+    @Option(help: "Topic to subscribe to (repeatable).")
+    var topic: [String] = []
+
+    @Option(help: "Client TCP address host:port [HERALD_TCP, default 127.0.0.1:7070].")
+    var tcp: String?
+
+    @Option(help: "Connect over WebSocket to this URL instead, e.g. ws://127.0.0.1:7071/ws.")
+    var ws: String?
+
+    @Option(help: "A token to use instead of signing one with the secret.")
+    var token: String?
+
+    func run() async throws {
+        let transport: HeraldClientConfiguration.Transport
+        if let ws {
+            transport = .webSocket(url: ws)
+        } else {
+            let address = self.tcp ?? Environment.string("HERALD_TCP") ?? "127.0.0.1:7070"
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
+                throw CLIError("--tcp must be host:port, not \(address)")
+            }
+            transport = .tcp(host: String(address[..<colon]), port: port)
+        }
+        let token: String
+        if let given = self.token {
+            token = given
+        } else {
+            let (app, secret) = try self.credentials.resolved()
+            token = Token.make(app: app, secret: secret, user: self.user, device: self.device, ttl: 86_400, topics: [])
+        }
+        var logger = Logger(label: "herald.listen")
+        logger.logLevel = .warning
+        let client = HeraldClient(
+            configuration: HeraldClientConfiguration(transport: transport, token: token, topics: self.topic),
+            logger: logger
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await client.run() }
+            for await event in client.events {
+                Self.print(event)
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private static func print(_ event: HeraldClientEvent) {
+        switch event {
+        case .connected(let session):
+            Swift.print("connected session=\(session.id) user=\(session.user) device=\(session.device) node=\(session.node)")
+        case .push(let push):
+            let text = String(validating: push.payload.readableBytesView, as: UTF8.self)
+                ?? "base64:" + Data(push.payload.readableBytesView).base64EncodedString()
+            let topic = push.topic.isEmpty ? "" : " topic=\(push.topic)"
+            Swift.print("push kind=\(push.kind) seq=\(push.seq)\(topic) \(text)")
+        case .goaway(let goaway):
+            Swift.print("goaway reason=\(goaway.reason) reconnect=\(goaway.reconnect)")
+        case .disconnected(let disconnect):
+            Swift.print("disconnected \(disconnect)")
+        case .subscriptionFailed(let topics, let error):
+            Swift.print("subscribe \(topics) failed: \(error.code) \(error.message)")
+        }
+        fflush(nil)
+    }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+
+/// `herald push`: send a message to users through the HTTP API.
+struct Push: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Push a message to one or more users.")
+
+    @OptionGroup var api: APIOptions
+    @OptionGroup var credentials: AppCredentials
+
+    @Option(name: .customLong("user"), help: "A user to push to (repeatable).")
+    var users: [String]
+
+    @Option(help: "0: to online sessions only; 1: stored until acknowledged.")
+    var qos: Int = 0
+
+    @Argument(help: "The payload, as UTF-8 text.")
+    var payload: String
+
+    func validate() throws {
+        if self.users.isEmpty { throw ValidationError("give at least one --user") }
+    }
+
+    func run() async throws {
+        let (app, secret) = try self.credentials.resolved()
+        let client = HTTPClient(baseURL: self.api.baseURL, bearer: secret)
+        let json = try await client.call(
+            "POST",
+            "/v1/apps/\(app)/messages",
+            body: ["users": self.users, "payload": self.payload, "qos": self.qos]
+        )
+        print(HTTPClient.render(json))
+    }
+}

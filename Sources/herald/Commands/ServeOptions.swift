@@ -1,0 +1,78 @@
+import ArgumentParser
+
+/// The flags of `herald serve`; each falls back to a `HERALD_*` variable, then a default.
+struct ServeOptions: ParsableArguments {
+    @Option(help: "Address to bind every listener to [HERALD_HOST, default 0.0.0.0].")
+    var host: String?
+
+    @Option(name: .customLong("tcp-port"), help: "Client TCP port; 0 picks a free one [HERALD_TCP_PORT, default 7070].")
+    var tcpPort: Int?
+
+    @Option(name: .customLong("ws-port"), help: "Client WebSocket port (path /ws) [HERALD_WS_PORT, default 7071].")
+    var webSocketPort: Int?
+
+    @Option(name: .customLong("api-port"), help: "HTTP API port [HERALD_API_PORT, default 8080].")
+    var apiPort: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Data directory [HERALD_DATA_DIR, default ./herald-data].")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("node-id"), help: "This node's name [HERALD_NODE_ID, default from the host name].")
+    var nodeID: String?
+
+    @Option(help: "Seconds between client PINGs, told in AUTH_OK [HERALD_HEARTBEAT, default 30].")
+    var heartbeat: Int?
+
+    @Option(name: .customLong("auth-timeout"), help: "Seconds a connection has to authenticate [HERALD_AUTH_TIMEOUT, default 10].")
+    var authTimeout: Double?
+
+    @Option(name: .customLong("max-connections"), help: "Client connections this node accepts [HERALD_MAX_CONNECTIONS, default 1000000].")
+    var maxConnections: Int?
+
+    @Option(name: .customLong("max-sessions"), help: "Sessions per connection [HERALD_MAX_SESSIONS, default 8].")
+    var maxSessions: Int?
+
+    @Option(name: .customLong("max-frame"), help: "Largest frame length accepted [HERALD_MAX_FRAME, default 65536].")
+    var maxFrame: Int?
+
+    @Option(name: .customLong("max-outbound-bytes"), help: "Bytes queued for a slow reader before it is closed [HERALD_MAX_OUTBOUND_BYTES, default 1048576].")
+    var maxOutboundBytes: Int?
+
+    @Option(name: .customLong("max-body"), help: "Largest HTTP request body [HERALD_MAX_BODY, default 1048576].")
+    var maxBody: Int?
+
+    @Option(name: .customLong("drain-timeout"), help: "Seconds to drain connections on SIGTERM [HERALD_DRAIN_TIMEOUT, default 5].")
+    var drainTimeout: Double?
+
+    @Option(name: .customLong("public-host"), help: "Host name handed to clients by /v1/dispatch [HERALD_PUBLIC_HOST, default the bind host, or 127.0.0.1 for 0.0.0.0].")
+    var publicHost: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical [HERALD_LOG_LEVEL, default info].")
+    var logLevel: String?
+
+    /// Every setting resolved and checked.
+    func resolve() throws -> ServeSettings {
+        let host = self.host ?? Environment.string("HERALD_HOST") ?? "0.0.0.0"
+        let settings = ServeSettings(
+            host: host,
+            tcpPort: try self.tcpPort ?? Environment.int("HERALD_TCP_PORT") ?? 7070,
+            webSocketPort: try self.webSocketPort ?? Environment.int("HERALD_WS_PORT") ?? 7071,
+            apiPort: try self.apiPort ?? Environment.int("HERALD_API_PORT") ?? 8080,
+            dataDirectory: self.dataDirectory ?? Environment.string("HERALD_DATA_DIR") ?? "./herald-data",
+            nodeID: self.nodeID ?? Environment.string("HERALD_NODE_ID") ?? ServeSettings.defaultNodeID(),
+            heartbeat: try self.heartbeat ?? Environment.int("HERALD_HEARTBEAT") ?? 30,
+            authTimeout: try self.authTimeout ?? Environment.double("HERALD_AUTH_TIMEOUT") ?? 10,
+            maxConnections: try self.maxConnections ?? Environment.int("HERALD_MAX_CONNECTIONS") ?? 1_000_000,
+            maxSessions: try self.maxSessions ?? Environment.int("HERALD_MAX_SESSIONS") ?? 8,
+            maxFrame: try self.maxFrame ?? Environment.int("HERALD_MAX_FRAME") ?? 65_536,
+            maxOutboundBytes: try self.maxOutboundBytes ?? Environment.int("HERALD_MAX_OUTBOUND_BYTES") ?? 1_048_576,
+            maxBody: try self.maxBody ?? Environment.int("HERALD_MAX_BODY") ?? 1_048_576,
+            drainTimeout: try self.drainTimeout ?? Environment.double("HERALD_DRAIN_TIMEOUT") ?? 5,
+            publicHost: self.publicHost ?? Environment.string("HERALD_PUBLIC_HOST")
+                ?? (host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host),
+            logLevel: self.logLevel ?? Environment.string("HERALD_LOG_LEVEL") ?? "info"
+        )
+        try settings.validate()
+        return settings
+    }
+}

@@ -1,0 +1,54 @@
+import Logging
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The resolved configuration of `herald serve`.
+struct ServeSettings: Sendable {
+    var host: String
+    var tcpPort: Int
+    var webSocketPort: Int
+    var apiPort: Int
+    var dataDirectory: String
+    var nodeID: String
+    var heartbeat: Int
+    var authTimeout: Double
+    var maxConnections: Int
+    var maxSessions: Int
+    var maxFrame: Int
+    var maxOutboundBytes: Int
+    var maxBody: Int
+    var drainTimeout: Double
+    var publicHost: String
+    var logLevel: String
+
+    var loggerLevel: Logger.Level {
+        Logger.Level(rawValue: self.logLevel) ?? .info
+    }
+
+    func validate() throws {
+        for (name, port) in [("--tcp-port", self.tcpPort), ("--ws-port", self.webSocketPort), ("--api-port", self.apiPort)] {
+            guard (0...65_535).contains(port) else { throw CLIError("\(name) must be 0 to 65535, not \(port)") }
+        }
+        guard (1...3600).contains(self.heartbeat) else { throw CLIError("--heartbeat must be 1 to 3600 seconds") }
+        guard self.authTimeout > 0, self.authTimeout <= 3600 else {
+            throw CLIError("--auth-timeout must be above 0 and at most 3600 seconds")
+        }
+        guard self.maxConnections >= 1 else { throw CLIError("--max-connections must be at least 1") }
+        guard (1...Int(UInt16.max)).contains(self.maxSessions) else { throw CLIError("--max-sessions must be 1 to 65535") }
+        guard (64...16_777_216).contains(self.maxFrame) else { throw CLIError("--max-frame must be 64 to 16777216") }
+        guard self.maxOutboundBytes >= 1024 else { throw CLIError("--max-outbound-bytes must be at least 1024") }
+        guard self.maxBody >= 1024 else { throw CLIError("--max-body must be at least 1024") }
+        guard self.drainTimeout >= 0, self.drainTimeout <= 600 else { throw CLIError("--drain-timeout must be 0 to 600 seconds") }
+        guard Logger.Level(rawValue: self.logLevel) != nil else { throw CLIError("unknown --log-level \(self.logLevel)") }
+        guard !self.nodeID.isEmpty, self.nodeID.utf8.count <= 128 else { throw CLIError("--node-id must be 1 to 128 bytes") }
+    }
+
+    static func defaultNodeID() -> String {
+        let name = ProcessInfo.processInfo.hostName
+        return name.isEmpty ? "node-1" : name
+    }
+}

@@ -1,0 +1,59 @@
+import HeraldCore
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// A ``PushDelivery`` that records every call and claims a fixed number of sessions per user.
+final class RecordingDelivery: PushDelivery {
+    enum Call: Equatable {
+        case users(app: String, users: [String], payload: [UInt8])
+        case broadcast(app: String, seq: UInt32, payload: [UInt8])
+        case publish(app: String, topic: String, payload: [UInt8])
+        case kick(app: String, user: String, device: String?)
+    }
+
+    private let recorded = NIOLockedValueBox<[Call]>([])
+    let sessionsPerTarget: Int
+
+    init(sessionsPerTarget: Int = 2) {
+        self.sessionsPerTarget = sessionsPerTarget
+    }
+
+    var calls: [Call] { self.recorded.withLockedValue { $0 } }
+
+    func sendToUsers(app: String, users: [String], payload: ByteBuffer) async -> Int {
+        self.recorded.withLockedValue {
+            $0.append(.users(app: app, users: users, payload: Array(payload.readableBytesView)))
+        }
+        return users.count * self.sessionsPerTarget
+    }
+
+    func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
+        self.recorded.withLockedValue {
+            $0.append(.broadcast(app: app, seq: seq, payload: Array(payload.readableBytesView)))
+        }
+        return self.sessionsPerTarget
+    }
+
+    func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
+        self.recorded.withLockedValue {
+            $0.append(.publish(app: app, topic: topic, payload: Array(payload.readableBytesView)))
+        }
+        return self.sessionsPerTarget
+    }
+
+    func kick(app: String, user: String, device: String?) async -> Int {
+        self.recorded.withLockedValue { $0.append(.kick(app: app, user: user, device: device)) }
+        return self.sessionsPerTarget
+    }
+}
+
+/// A ``MessageStore`` whose database is down.
+struct UnavailableStore: MessageStore {
+    func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration?) async throws -> UInt32 {
+        throw MessageStoreError.unavailable("database is down")
+    }
+
+    func lastBroadcastSequence(app: String) async throws -> UInt32 {
+        throw MessageStoreError.unavailable("database is down")
+    }
+}

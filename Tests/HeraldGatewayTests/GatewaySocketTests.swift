@@ -1,0 +1,296 @@
+import Foundation
+import HeraldCore
+import HeraldWire
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import HeraldGateway
+
+/// Reads server frames from a byte stream, whatever the chunking.
+struct StreamReader {
+    var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    var pending = ByteBuffer()
+
+    mutating func fill() async throws {
+        guard var chunk = try await self.iterator.next() else { throw ReaderError.closed }
+        self.pending.writeBuffer(&chunk)
+    }
+
+    /// The next TCP frame.
+    mutating func nextMessage() async throws -> ServerMessage {
+        while true {
+            if let frame = try FrameDecoder().next(from: &self.pending) {
+                return try ServerMessage(frame)
+            }
+            try await self.fill()
+        }
+    }
+
+    /// Bytes up to and including the end of an HTTP head.
+    mutating func httpHead() async throws -> String {
+        while true {
+            let view = String(decoding: self.pending.readableBytesView, as: UTF8.self)
+            if let end = view.range(of: "\r\n\r\n") {
+                let headLength = view.utf8.distance(from: view.startIndex, to: end.upperBound)
+                return self.pending.readString(length: headLength) ?? ""
+            }
+            try await self.fill()
+        }
+    }
+
+    /// The next WebSocket frame from the server (never masked): opcode and payload.
+    mutating func nextWebSocketFrame() async throws -> (opcode: UInt8, payload: ByteBuffer) {
+        while true {
+            if let frame = Self.parseWebSocketFrame(&self.pending) { return frame }
+            try await self.fill()
+        }
+    }
+
+    private static func parseWebSocketFrame(_ buffer: inout ByteBuffer) -> (opcode: UInt8, payload: ByteBuffer)? {
+        var copy = buffer
+        guard let (first, second) = copy.readMultipleIntegers(as: (UInt8, UInt8).self) else { return nil }
+        var length = Int(second & 0x7F)
+        if length == 126 {
+            guard let extended = copy.readInteger(as: UInt16.self) else { return nil }
+            length = Int(extended)
+        } else if length == 127 {
+            guard let extended = copy.readInteger(as: UInt64.self) else { return nil }
+            length = Int(extended)
+        }
+        guard let payload = copy.readSlice(length: length) else { return nil }
+        buffer = copy
+        return (first & 0x0F, payload)
+    }
+
+    enum ReaderError: Error { case closed }
+}
+
+/// A client WebSocket frame (always masked, as RFC 6455 requires of clients).
+func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
+    var frame = ByteBuffer()
+    frame.writeInteger(0x80 | opcode)
+    let length = payload.readableBytes
+    if length < 126 {
+        frame.writeInteger(UInt8(0x80 | length))
+    } else {
+        frame.writeInteger(UInt8(0x80 | 126))
+        frame.writeInteger(UInt16(length))
+    }
+    let mask: [UInt8] = [0x11, 0x22, 0x33, 0x44]
+    frame.writeBytes(mask)
+    for (index, byte) in payload.readableBytesView.enumerated() {
+        frame.writeInteger(byte ^ mask[index % 4])
+    }
+    return frame
+}
+
+@Suite(.timeLimit(.minutes(1))) struct GatewaySocketTests {
+    typealias Client = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    static func withGateway(
+        configuration: GatewayConfiguration = GatewayConfiguration(
+            host: "127.0.0.1",
+            tcpPort: 0,
+            webSocketPort: 0,
+            nodeID: "n1"
+        ),
+        _ body: (Gateway, BoundAddresses) async throws -> Void
+    ) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let gateway = Gateway(
+            configuration: configuration,
+            eventLoopGroup: group,
+            apps: AppRegistry([Fixtures.app]),
+            directory: LocalSessionDirectory(),
+            replay: LiveOnlyReplay(),
+            logger: Logger(label: "gateway-test")
+        )
+        let running = Task { try await gateway.run() }
+        do {
+            let addresses = try await gateway.waitUntilBound()
+            try await body(gateway, addresses)
+        } catch {
+            running.cancel()
+            _ = try? await running.value
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        running.cancel()
+        try await running.value
+        try await group.shutdownGracefully()
+    }
+
+    static func connect(port: Int, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) async throws
+        -> Client
+    {
+        try await ClientBootstrap(group: group).connect(host: "127.0.0.1", port: port) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                try Client(wrappingChannelSynchronously: channel)
+            }
+        }
+    }
+
+    @Test func tcpAuthPushAndDrain() async throws {
+        try await Self.withGateway { gateway, addresses in
+            #expect(addresses.tcpPort > 0)
+            let client = try await Self.connect(port: addresses.tcpPort)
+            try await client.executeThenClose { inbound, outbound in
+                var reader = StreamReader(iterator: inbound.makeAsyncIterator())
+                try await outbound.write(Fixtures.bytes(.auth(seq: 1, AuthRequest(token: Fixtures.token()))))
+                guard case .authOK(1, let ok) = try await reader.nextMessage() else {
+                    Issue.record("no AUTH_OK")
+                    return
+                }
+                #expect(ok.session == 1)
+                #expect(ok.node == "n1")
+                #expect(gateway.stats.sessions == 1)
+                #expect(gateway.stats.connections == 1)
+
+                let reached = await gateway.sendToUsers(
+                    app: "demo",
+                    users: ["alice"],
+                    payload: ByteBuffer(string: "hi")
+                )
+                #expect(reached == 1)
+                #expect(
+                    try await reader.nextMessage()
+                        == .push(
+                            seq: 0,
+                            flags: [],
+                            PushBody(session: 1, kind: .user, payload: ByteBuffer(string: "hi"))
+                        )
+                )
+
+                #expect(await gateway.broadcast(app: "demo", seq: 4, payload: ByteBuffer(string: "all")) == 1)
+                #expect(
+                    try await reader.nextMessage()
+                        == .push(
+                            seq: 4,
+                            flags: [],
+                            PushBody(session: 1, kind: .broadcast, payload: ByteBuffer(string: "all"))
+                        )
+                )
+                #expect(await gateway.publish(app: "demo", topic: "news", payload: ByteBuffer()) == 0)
+                #expect(await gateway.sendToUsers(app: "demo", users: ["nobody"], payload: ByteBuffer()) == 0)
+            }
+        }
+    }
+
+    @Test func drainSendsGoAwayDraining() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let gateway = Gateway(
+            configuration: GatewayConfiguration(
+                host: "127.0.0.1",
+                tcpPort: 0,
+                webSocketPort: 0,
+                drainRetryAfterMs: 1234
+            ),
+            eventLoopGroup: group,
+            apps: AppRegistry([Fixtures.app]),
+            directory: LocalSessionDirectory(),
+            replay: LiveOnlyReplay(),
+            logger: Logger(label: "gateway-test")
+        )
+        let running = Task { try await gateway.run() }
+        let addresses = try await gateway.waitUntilBound()
+        let client = try await Self.connect(port: addresses.tcpPort)
+        try await client.executeThenClose { inbound, outbound in
+            var reader = StreamReader(iterator: inbound.makeAsyncIterator())
+            try await outbound.write(Fixtures.bytes(.auth(seq: 1, AuthRequest(token: Fixtures.token()))))
+            guard case .authOK = try await reader.nextMessage() else {
+                Issue.record("no AUTH_OK")
+                return
+            }
+            running.cancel()
+            #expect(
+                try await reader.nextMessage()
+                    == .goaway(
+                        GoAway(session: 0, reason: .draining, reconnect: true, retryAfterMs: 1234)
+                    )
+            )
+        }
+        try await running.value
+        #expect(gateway.stats.connections == 0)
+        #expect(gateway.stats.sessions == 0)
+        try await group.shutdownGracefully()
+    }
+
+    @Test func webSocketUpgradeRoundTrip() async throws {
+        try await Self.withGateway { gateway, addresses in
+            let client = try await Self.connect(port: addresses.webSocketPort)
+            try await client.executeThenClose { inbound, outbound in
+                var reader = StreamReader(iterator: inbound.makeAsyncIterator())
+                let request =
+                    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                try await outbound.write(ByteBuffer(string: request))
+                let head = try await reader.httpHead()
+                #expect(head.hasPrefix("HTTP/1.1 101"))
+                #expect(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
+
+                let auth = Fixtures.bytes(.auth(seq: 5, AuthRequest(token: Fixtures.token(device: "browser"))))
+                try await outbound.write(maskedWebSocketFrame(opcode: 0x2, payload: auth))
+                let okFrame = try await reader.nextWebSocketFrame()
+                #expect(okFrame.opcode == 0x2)
+                guard case .authOK(5, let ok) = try ServerMessage(FrameDecoder().single(from: okFrame.payload)) else {
+                    Issue.record("no AUTH_OK")
+                    return
+                }
+                #expect(ok.device == "browser")
+
+                #expect(await gateway.broadcast(app: "demo", seq: 9, payload: ByteBuffer(string: "b")) == 1)
+                let push = try await reader.nextWebSocketFrame()
+                #expect(
+                    try ServerMessage(FrameDecoder().single(from: push.payload))
+                        == .push(
+                            seq: 9,
+                            flags: [],
+                            PushBody(session: 1, kind: .broadcast, payload: ByteBuffer(string: "b"))
+                        )
+                )
+
+                try await outbound.write(maskedWebSocketFrame(opcode: 0x9, payload: ByteBuffer(string: "p")))
+                let pong = try await reader.nextWebSocketFrame()
+                #expect(pong.opcode == 0xA)
+                #expect(pong.payload == ByteBuffer(string: "p"))
+
+                try await outbound.write(maskedWebSocketFrame(opcode: 0x1, payload: ByteBuffer(string: "text")))
+                let error = try await reader.nextWebSocketFrame()
+                #expect(try ServerMessage(FrameDecoder().single(from: error.payload)).errorCode == .badFrame)
+                let close = try await reader.nextWebSocketFrame()
+                #expect(close.opcode == 0x8)
+            }
+        }
+    }
+
+    @Test func otherPathsGet404() async throws {
+        try await Self.withGateway { _, addresses in
+            let client = try await Self.connect(port: addresses.webSocketPort)
+            try await client.executeThenClose { inbound, outbound in
+                var reader = StreamReader(iterator: inbound.makeAsyncIterator())
+                try await outbound.write(ByteBuffer(string: "GET /nope HTTP/1.1\r\nHost: x\r\n\r\n"))
+                let head = try await reader.httpHead()
+                #expect(head.hasPrefix("HTTP/1.1 404"))
+            }
+        }
+    }
+
+    @Test func bindFailureIsReported() async throws {
+        try await Self.withGateway { _, addresses in
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let clash = Gateway(
+                configuration: GatewayConfiguration(host: "127.0.0.1", tcpPort: addresses.tcpPort, webSocketPort: 0),
+                eventLoopGroup: group,
+                apps: AppRegistry(),
+                directory: LocalSessionDirectory(),
+                replay: LiveOnlyReplay(),
+                logger: Logger(label: "clash")
+            )
+            await #expect(throws: (any Error).self) { try await clash.run() }
+            await #expect(throws: (any Error).self) { try await clash.waitUntilBound() }
+            try await group.shutdownGracefully()
+        }
+    }
+}
