@@ -23,7 +23,7 @@ struct AdmissionTests {
 
         // A freed slot is usable again.
         await held.removeLast().close()
-        let admitted = try await eventually(timeout: .seconds(5)) {
+        let admitted = await eventually(timeout: .seconds(5)) {
             guard let client = try? await harness.connect(transport) else { return false }
             do {
                 try await client.ping(seq: 77)
@@ -58,7 +58,8 @@ struct AdmissionTests {
         var seq: UInt32 = 0
         while ContinuousClock.now < deadline {
             seq += 1
-            try await client.send(.ping(seq: seq))
+            // The server may close between two PINGs; then read what it sent before closing.
+            try? await client.send(.ping(seq: seq))
             guard let event = try await client.poll(for: .milliseconds(300)) else { continue }
             guard case .frame(let frame) = event else {
                 Issue.record("connection ended without auth_timeout: \(event)")

@@ -1,6 +1,5 @@
 import HeraldWire
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
 
@@ -97,38 +96,21 @@ public final class RawClient: Sendable {
         host: String,
         port: Int
     ) throws -> (any Channel, NIOLoopBound<RawInbox>, EventLoopFuture<Bool>) {
-        let inbox = NIOLoopBound(RawInbox(eventLoop: channel.eventLoop), eventLoop: channel.eventLoop)
-        let upgrader = NIOTypedWebSocketClientUpgrader<Bool>(
-            maxFrameSize: 64 << 20,
-            upgradePipelineHandler: { channel, _ in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers(
-                        NIOWebSocketFrameAggregator(
-                            minNonFinalFragmentSize: 0,
-                            maxAccumulatedFrameCount: 1 << 16,
-                            maxAccumulatedFrameSize: 64 << 20
-                        ),
-                        RawWebSocketFrameHandler(inbox: inbox.value)
-                    )
-                    return true
-                }
-            }
+        let inbox = RawInbox(eventLoop: channel.eventLoop)
+        let upgraded = channel.eventLoop.makePromise(of: Bool.self)
+        try channel.pipeline.syncOperations.addHandlers(
+            RawWebSocketHandshakeHandler(host: host, port: port, path: "/ws", upgraded: upgraded),
+            WebSocketFrameEncoder(),
+            ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: 64 << 20)),
+            WebSocketProtocolErrorHandler(isServer: false),
+            NIOWebSocketFrameAggregator(
+                minNonFinalFragmentSize: 0,
+                maxAccumulatedFrameCount: 1 << 16,
+                maxAccumulatedFrameSize: 64 << 20
+            ),
+            RawWebSocketFrameHandler(inbox: inbox)
         )
-        var headers = HTTPHeaders()
-        headers.add(name: "Host", value: "\(host):\(port)")
-        headers.add(name: "Content-Length", value: "0")
-        let upgrade = NIOTypedHTTPClientUpgradeConfiguration<Bool>(
-            upgradeRequestHead: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/ws", headers: headers),
-            upgraders: [upgrader],
-            notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(false) }
-        )
-        var configuration = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
-        // A frame the server sends right after the 101 may share its TCP segment: keep it.
-        configuration.leftOverBytesStrategy = .forwardBytes
-        let upgraded = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-            configuration: configuration
-        )
-        return (channel, inbox, upgraded)
+        return (channel, NIOLoopBound(inbox, eventLoop: channel.eventLoop), upgraded.futureResult)
     }
 
     // MARK: Sending
