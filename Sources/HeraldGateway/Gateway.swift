@@ -49,6 +49,7 @@ public final class Gateway: Service, PushDelivery {
         apps: AppRegistry,
         directory: any SessionDirectory,
         replay: any ReplayProvider,
+        acknowledgements: (any AcknowledgementSink)? = nil,
         logger: Logger
     ) {
         self.configuration = configuration
@@ -64,6 +65,7 @@ public final class Gateway: Service, PushDelivery {
             apps: apps,
             directory: directory,
             replay: replay,
+            acknowledgements: acknowledgements,
             logger: logger
         )
     }
@@ -137,6 +139,11 @@ public final class Gateway: Service, PushDelivery {
     /// Writes a QoS 0 user message (kind 0, seq 0) to every online session of each user.
     public func sendToUsers(app: String, users: [String], payload: ByteBuffer) async -> Int {
         await self.fanOut { $0.sendToUsers(app: app, users: users, payload: payload) }
+    }
+
+    /// Writes a stored QoS 1 message: each user's copy with its inbox sequence and `ACK_REQUIRED`.
+    public func sendStored(app: String, deliveries: [UserSequence], payload: ByteBuffer) async -> Int {
+        await self.fanOut { $0.sendStored(app: app, deliveries: deliveries, payload: payload) }
     }
 
     /// Writes a broadcast (kind 1, seq = `seq`) to every online session of the app.
@@ -228,12 +235,19 @@ public final class Gateway: Service, PushDelivery {
         // The length field plus a little slack for the WebSocket layer.
         let maxMessageSize = maxFrameLength + 4 + 64
         let fallbackName = "herald.http-fallback"
+        let upgradeTimeout = self.configuration.authTimeout
         return try await self.serverBootstrap()
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let shard = environment.shard(for: channel.eventLoop) else {
                         throw StartError("connection on an event loop outside the gateway's group")
                     }
+                    // A connection that never completes its upgrade must not hold a socket
+                    // forever: it gets the auth timeout, like a client that never sends AUTH.
+                    let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
+                        channel.close(promise: nil)
+                    }
+                    channel.closeFuture.whenComplete { _ in upgradeDeadline.cancel() }
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: maxMessageSize,
                         automaticErrorHandling: true,
@@ -242,7 +256,8 @@ public final class Gateway: Service, PushDelivery {
                             return channel.eventLoop.makeSucceededFuture(requested == path ? HTTPHeaders() : nil)
                         },
                         upgradePipelineHandler: { channel, _ in
-                            channel.eventLoop.makeCompletedFuture {
+                            upgradeDeadline.cancel()
+                            return channel.eventLoop.makeCompletedFuture {
                                 let pipeline = channel.pipeline.syncOperations
                                 try pipeline.addHandler(
                                     NIOWebSocketFrameAggregator(

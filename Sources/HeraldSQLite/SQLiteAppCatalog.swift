@@ -7,7 +7,8 @@ import SQLiteNIO
     import Foundation
 #endif
 
-/// An ``AppCatalog`` in the `apps` table of ``SQLiteStore``.
+/// An ``AppCatalog`` in the `apps` table of ``SQLiteStore``; each app's policy is kept as JSON
+/// in its `policy` column.
 ///
 /// Failures of the database surface as ``MessageStoreError/unavailable(_:)``.
 public struct SQLiteAppCatalog: AppCatalog {
@@ -18,16 +19,17 @@ public struct SQLiteAppCatalog: AppCatalog {
     }
 
     public func create(_ app: App) async throws {
+        let policy = try Self.encode(app.policy)
         let inserted = try await self.executor.withConnection { connection in
             try await connection.query(
                 """
-                INSERT INTO apps (id, secret, webhook, epoch, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                INSERT INTO apps (id, secret, webhook, epoch, created_at, policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
                 """,
                 [
                     .text(app.id), .text(app.secret), app.webhook.map(SQLiteData.text) ?? .null, .text(app.epoch),
-                    .float(app.createdAt.timeIntervalSince1970),
+                    .float(app.createdAt.timeIntervalSince1970), .text(policy),
                 ]
             ).count
         }
@@ -37,7 +39,7 @@ public struct SQLiteAppCatalog: AppCatalog {
     public func app(id: String) async throws -> App? {
         let rows = try await self.executor.withConnection { connection in
             try await connection.query(
-                "SELECT id, secret, webhook, epoch, created_at FROM apps WHERE id = ?1",
+                "SELECT id, secret, webhook, epoch, created_at, policy FROM apps WHERE id = ?1",
                 [.text(id)]
             )
         }
@@ -46,7 +48,7 @@ public struct SQLiteAppCatalog: AppCatalog {
 
     public func list() async throws -> [App] {
         let rows = try await self.executor.withConnection { connection in
-            try await connection.query("SELECT id, secret, webhook, epoch, created_at FROM apps ORDER BY id")
+            try await connection.query("SELECT id, secret, webhook, epoch, created_at, policy FROM apps ORDER BY id")
         }
         return try rows.map(Self.decode)
     }
@@ -55,7 +57,9 @@ public struct SQLiteAppCatalog: AppCatalog {
         guard let id = row.column("id")?.string,
             let secret = row.column("secret")?.string,
             let epoch = row.column("epoch")?.string,
-            let createdAt = row.column("created_at")?.double
+            let createdAt = row.column("created_at")?.double,
+            let policyJSON = row.column("policy")?.string,
+            let policy = try? JSONDecoder().decode(AppPolicy.self, from: Data(policyJSON.utf8))
         else {
             throw MessageStoreError.unavailable("the apps table holds a malformed row")
         }
@@ -64,7 +68,16 @@ public struct SQLiteAppCatalog: AppCatalog {
             secret: secret,
             webhook: row.column("webhook")?.string,
             epoch: epoch,
-            createdAt: Date(timeIntervalSince1970: createdAt)
+            createdAt: Date(timeIntervalSince1970: createdAt),
+            policy: policy
         )
+    }
+
+    /// The policy as the `policy` column keeps it: JSON with sorted keys, as migration 2 wrote
+    /// the default.
+    private static func encode(_ policy: AppPolicy) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(policy), as: UTF8.self)
     }
 }

@@ -39,10 +39,15 @@ final class SQLiteExecutor: Sendable {
     /// Runs `body` inside `BEGIN IMMEDIATE` … `COMMIT`, rolling back if it throws.
     ///
     /// IMMEDIATE takes the write lock at the start, so a second process on the same file
-    /// waits (up to the busy timeout) at BEGIN rather than failing halfway through.
-    func transaction<T: Sendable>(_ body: (SQLiteConnection) async throws -> T) async throws -> T {
+    /// waits (up to the busy timeout) at BEGIN rather than failing halfway through. Reads
+    /// pass `readOnly` for a plain (deferred) transaction: one consistent snapshot without
+    /// the write lock.
+    func transaction<T: Sendable>(
+        readOnly: Bool = false,
+        _ body: (SQLiteConnection) async throws -> T
+    ) async throws -> T {
         try await self.withConnection { connection in
-            _ = try await connection.query("BEGIN IMMEDIATE")
+            _ = try await connection.query(readOnly ? "BEGIN" : "BEGIN IMMEDIATE")
             do {
                 let result = try await body(connection)
                 _ = try await connection.query("COMMIT")

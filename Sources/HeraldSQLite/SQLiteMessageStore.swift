@@ -2,43 +2,302 @@ import HeraldCore
 import NIOCore
 import SQLiteNIO
 
-/// A ``MessageStore`` in ``SQLiteStore``: today the per-app broadcast sequence.
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// A ``MessageStore`` in ``SQLiteStore``: inboxes, cursors, the broadcast log, dead letters
+/// and idempotency records, in the tables of migration 2.
 ///
-/// The broadcast's payload and TTL are not kept yet (nodes replay nothing, see
-/// `LiveOnlyReplay`); the broadcast log comes with durable delivery.
+/// QoS 1 appends are group-committed: concurrent calls share one transaction (and one
+/// fsync), each in its own savepoint. Every other call is one transaction of its own.
+/// Failures of the database throw ``MessageStoreError/unavailable(_:)``.
 public struct SQLiteMessageStore: MessageStore {
     private let executor: SQLiteExecutor
+    private let committer: GroupCommitter<InboxAppend, InboxAppendResult>
 
     init(executor: SQLiteExecutor) {
         self.executor = executor
+        self.committer = GroupCommitter { batch in
+            try await SQLiteInboxAppender.commit(batch, executor: executor)
+        }
     }
 
-    public func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration?) async throws -> UInt32 {
+    public func appendInbox(_ append: InboxAppend) async throws -> InboxAppendResult {
+        try await self.committer.submit(append)
+    }
+
+    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
+        try await self.executor.transaction(readOnly: true) { connection in
+            // Rows expired at `now` but not purged yet already count as lost.
+            let state = try await connection.query(
+                """
+                SELECT last_seq,
+                    MAX(lost_through, COALESCE((
+                        SELECT MAX(seq) FROM inbox_messages
+                        WHERE app = ?1 AND user_id = ?2 AND expires_at <= ?4), 0)) AS lost_through,
+                    COALESCE((
+                        SELECT seq FROM inbox_cursors WHERE app = ?1 AND user_id = ?2 AND device = ?3), 0) AS cursor
+                FROM inbox_state WHERE app = ?1 AND user_id = ?2
+                """,
+                [.text(app), .text(user), .text(device), .timestamp(now)]
+            )
+            guard let row = state.first else {
+                return InboxReplay(messages: [], cursor: 0, lastSequence: 0, lostThrough: 0)
+            }
+            let cursor = try row.sequence("cursor")
+            let rows = try await connection.query(
+                """
+                SELECT seq, payload FROM inbox_messages
+                WHERE app = ?1 AND user_id = ?2 AND seq > ?3 AND expires_at > ?4
+                ORDER BY seq
+                """,
+                [.text(app), .text(user), .sequence(max(cursor, after)), .timestamp(now)]
+            )
+            return InboxReplay(
+                messages: try rows.map { StoredMessage(seq: try $0.sequence("seq"), payload: try $0.payload()) },
+                cursor: cursor,
+                lastSequence: try row.sequence("last_seq"),
+                lostThrough: try row.sequence("lost_through")
+            )
+        }
+    }
+
+    public func acknowledge(_ acknowledgements: [InboxAcknowledgement]) async throws {
+        // Cumulative: only the highest per device matters.
+        var highest: [DeviceKey: UInt32] = [:]
+        for ack in acknowledgements {
+            let key = DeviceKey(app: ack.app, user: ack.user, device: ack.device)
+            highest[key] = max(highest[key] ?? 0, ack.seq)
+        }
+        guard !highest.isEmpty else { return }
+        try await self.executor.transaction { connection in
+            for (key, seq) in highest {
+                // No row for an unknown user: there is nothing to acknowledge.
+                _ = try await connection.query(
+                    """
+                    INSERT INTO inbox_cursors (app, user_id, device, seq)
+                    SELECT app, user_id, ?3, MIN(?4, last_seq) FROM inbox_state
+                    WHERE app = ?1 AND user_id = ?2 AND last_seq > 0
+                    ON CONFLICT (app, user_id, device) DO UPDATE SET seq = MAX(seq, excluded.seq)
+                    """,
+                    [.text(key.app), .text(key.user), .text(key.device), .sequence(seq)]
+                )
+            }
+        }
+    }
+
+    public func lastInboxSequence(app: String, user: String) async throws -> UInt32 {
+        try await self.executor.withConnection { connection in
+            let rows = try await connection.query(
+                "SELECT last_seq FROM inbox_state WHERE app = ?1 AND user_id = ?2",
+                [.text(app), .text(user)]
+            )
+            return try rows.first?.sequence("last_seq") ?? 0
+        }
+    }
+
+    public func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration, keep: Int, now: Date) async throws
+        -> UInt32
+    {
         try await self.executor.transaction { connection in
             let rows = try await connection.query(
                 """
-                INSERT INTO broadcast_sequences (app, seq) VALUES (?1, 1)
+                INSERT INTO broadcast_state (app, seq) VALUES (?1, 1)
                 ON CONFLICT (app) DO UPDATE SET seq = seq + 1
                 RETURNING seq
                 """,
                 [.text(app)]
             )
             guard let value = rows.first?.column("seq")?.integer else {
-                throw MessageStoreError.unavailable("the broadcast sequence update returned no row")
+                throw MessageStoreError.unavailable("SQLite: the broadcast sequence update returned no row")
             }
             // Throwing rolls the increment back: the sequence never wraps within an epoch.
-            guard let seq = UInt32(exactly: value) else {
-                throw MessageStoreError.unavailable("the broadcast sequence of app \(app) is exhausted")
+            guard let seq = UInt32(exactly: value) else { throw MessageStoreError.sequenceExhausted(app: app) }
+
+            let keep = max(0, keep)
+            let cut: UInt32?
+            if keep == 0 {
+                // Nothing is kept, but the log must say that this broadcast left it.
+                cut = seq
+            } else {
+                _ = try await connection.query(
+                    "INSERT INTO broadcast_log (app, seq, payload, expires_at) VALUES (?1, ?2, COALESCE(?3, X''), ?4)",
+                    [.text(app), .sequence(seq), .blob(payload), .timestamp(now.addingTimeInterval(ttl.timeInterval))]
+                )
+                cut = try await connection.query(
+                    "SELECT seq FROM broadcast_log WHERE app = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2",
+                    [.text(app), .count(keep)]
+                ).first?.sequence("seq")
+            }
+            if let cut {
+                _ = try await connection.query(
+                    "DELETE FROM broadcast_log WHERE app = ?1 AND seq <= ?2",
+                    [.text(app), .sequence(cut)]
+                )
+                _ = try await connection.query(
+                    "UPDATE broadcast_state SET trimmed_through = MAX(trimmed_through, ?2) WHERE app = ?1",
+                    [.text(app), .sequence(cut)]
+                )
             }
             return seq
         }
     }
 
-    public func lastBroadcastSequence(app: String) async throws -> UInt32 {
-        let value = try await self.executor.withConnection { connection in
-            try await connection.query("SELECT seq FROM broadcast_sequences WHERE app = ?1", [.text(app)])
-                .first?.column("seq")?.integer
+    public func broadcasts(app: String, after: UInt32, now: Date) async throws -> BroadcastReplay {
+        try await self.executor.transaction(readOnly: true) { connection in
+            let state = try await connection.query(
+                """
+                SELECT seq,
+                    MAX(trimmed_through, COALESCE((
+                        SELECT MAX(seq) FROM broadcast_log WHERE app = ?1 AND expires_at <= ?2), 0)) AS trimmed_through
+                FROM broadcast_state WHERE app = ?1
+                """,
+                [.text(app), .timestamp(now)]
+            )
+            guard let row = state.first else {
+                return BroadcastReplay(messages: [], lastSequence: 0, trimmedThrough: 0)
+            }
+            let rows = try await connection.query(
+                """
+                SELECT seq, payload FROM broadcast_log
+                WHERE app = ?1 AND seq > ?2 AND expires_at > ?3
+                ORDER BY seq
+                """,
+                [.text(app), .sequence(after), .timestamp(now)]
+            )
+            return BroadcastReplay(
+                messages: try rows.map { StoredMessage(seq: try $0.sequence("seq"), payload: try $0.payload()) },
+                lastSequence: try row.sequence("seq"),
+                trimmedThrough: try row.sequence("trimmed_through")
+            )
         }
-        return value.flatMap { UInt32(exactly: $0) } ?? 0
+    }
+
+    public func lastBroadcastSequence(app: String) async throws -> UInt32 {
+        try await self.executor.withConnection { connection in
+            let rows = try await connection.query("SELECT seq FROM broadcast_state WHERE app = ?1", [.text(app)])
+            return try rows.first?.sequence("seq") ?? 0
+        }
+    }
+
+    public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
+        try await self.executor.transaction { connection in
+            var report = PurgeReport()
+            let nowValue = SQLiteData.timestamp(now)
+
+            // Expired inbox messages: dead letters first (in app, user, seq order), then the
+            // watermarks, then the rows themselves.
+            _ = try await connection.query(
+                """
+                INSERT INTO dead_letters (app, user_id, seq, payload, reason, created_at, died_at)
+                SELECT m.app, m.user_id, m.seq, m.payload, 'expired', m.created_at, ?1 FROM inbox_messages AS m
+                WHERE m.expires_at <= ?1 AND m.keeps_dead_letter = 1
+                    AND m.seq > (
+                        SELECT COALESCE(MAX(c.seq), 0) FROM inbox_cursors AS c
+                        WHERE c.app = m.app AND c.user_id = m.user_id)
+                ORDER BY m.app, m.user_id, m.seq
+                """,
+                [nowValue]
+            )
+            report.deadLettered = try await Self.changes(on: connection)
+            _ = try await connection.query(
+                """
+                UPDATE inbox_state SET lost_through = MAX(inbox_state.lost_through, expired.seq)
+                FROM (
+                    SELECT app, user_id, MAX(seq) AS seq FROM inbox_messages
+                    WHERE expires_at <= ?1 GROUP BY app, user_id
+                ) AS expired
+                WHERE inbox_state.app = expired.app AND inbox_state.user_id = expired.user_id
+                """,
+                [nowValue]
+            )
+            _ = try await connection.query("DELETE FROM inbox_messages WHERE expires_at <= ?1", [nowValue])
+            report.expired = try await Self.changes(on: connection) - report.deadLettered
+
+            _ = try await connection.query(
+                """
+                UPDATE broadcast_state SET trimmed_through = MAX(broadcast_state.trimmed_through, expired.seq)
+                FROM (
+                    SELECT app, MAX(seq) AS seq FROM broadcast_log WHERE expires_at <= ?1 GROUP BY app
+                ) AS expired
+                WHERE broadcast_state.app = expired.app
+                """,
+                [nowValue]
+            )
+            _ = try await connection.query("DELETE FROM broadcast_log WHERE expires_at <= ?1", [nowValue])
+            report.broadcasts = try await Self.changes(on: connection)
+
+            _ = try await connection.query(
+                """
+                DELETE FROM dead_letters WHERE id IN (
+                    SELECT id FROM (
+                        SELECT id, ROW_NUMBER() OVER (PARTITION BY app ORDER BY id DESC) AS position
+                        FROM dead_letters
+                    ) WHERE position > ?1
+                )
+                """,
+                [.count(max(0, deadLetterLimit))]
+            )
+            report.deadLettersTrimmed = try await Self.changes(on: connection)
+
+            // The same rule as `isWithinIdempotencyWindow`: a record at least a window old goes.
+            let oldest = now.addingTimeInterval(-InboxAppend.idempotencyWindow.timeInterval)
+            _ = try await connection.query(
+                "DELETE FROM idempotency_keys WHERE created_at <= ?1",
+                [.timestamp(oldest)]
+            )
+            report.idempotencyRecords = try await Self.changes(on: connection)
+            return report
+        }
+    }
+
+    public func deadLetters(app: String, before: Int64?, limit: Int) async throws -> DeadLetterPage {
+        let limit = max(0, limit)
+        let rows = try await self.executor.withConnection { connection in
+            try await connection.query(
+                """
+                SELECT id, app, user_id, seq, payload, reason, created_at, died_at FROM dead_letters
+                WHERE app = ?1 AND (?2 IS NULL OR id < ?2)
+                ORDER BY id DESC LIMIT ?3
+                """,
+                [.text(app), before.map { .integer(SQLiteInt64($0)) } ?? .null, .count(limit + 1)]
+            )
+        }
+        var letters: [DeadLetter] = []
+        letters.reserveCapacity(min(rows.count, limit))
+        for row in rows.prefix(limit) {
+            guard let id = row.column("id")?.integer,
+                let reason = DeadLetterReason(rawValue: try row.text("reason"))
+            else {
+                throw MessageStoreError.unavailable("SQLite: the dead_letters table holds a malformed row")
+            }
+            letters.append(
+                DeadLetter(
+                    id: Int64(id),
+                    app: try row.text("app"),
+                    user: try row.text("user_id"),
+                    seq: try row.sequence("seq"),
+                    payload: try row.payload(),
+                    reason: reason,
+                    createdAt: try row.timestamp("created_at"),
+                    diedAt: try row.timestamp("died_at")
+                )
+            )
+        }
+        return DeadLetterPage(deadLetters: letters, next: rows.count > limit ? letters.last?.id : nil)
+    }
+
+    /// Rows changed by the connection's previous statement.
+    private static func changes(on connection: SQLiteConnection) async throws -> Int {
+        try await connection.query("SELECT changes() AS count").first?.column("count")?.integer ?? 0
+    }
+
+    private struct DeviceKey: Hashable {
+        var app: String
+        var user: String
+        var device: String
     }
 }

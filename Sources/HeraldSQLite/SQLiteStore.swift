@@ -18,10 +18,10 @@ import SQLiteNIO
 ///
 /// Settings, and why:
 /// - `journal_mode=WAL`: readers do not block the writer, and a commit is one append.
-/// - `synchronous=FULL`: every commit is fsynced. Broadcast sequences must only grow across
-///   restarts *and* power loss (a client would otherwise see a sequence reused within one
-///   epoch); with WAL, `NORMAL` may lose the last commits on power loss. Writes here are rare
-///   (app creation, one per broadcast), so the fsync costs little.
+/// - `synchronous=FULL`: every commit is fsynced. A QoS 1 push answered as stored must
+///   survive power loss, and sequences must only grow across it (a client would otherwise see
+///   a sequence reused within one epoch); with WAL, `NORMAL` may lose the last commits.
+///   Group commit spreads one fsync over many concurrent pushes.
 /// - `busy_timeout=5000`: another process holding the file makes a call fail after 5 s with
 ///   ``MessageStoreError/unavailable(_:)`` instead of waiting forever (sqlite-nio's default).
 /// - `foreign_keys=ON`: for the tables later migrations add.
@@ -35,7 +35,7 @@ public final class SQLiteStore: Sendable {
     public var path: String { self.executor.path }
     /// The apps, stored in this database.
     public let catalog: SQLiteAppCatalog
-    /// The message store (broadcast sequences), stored in this database.
+    /// The message store (inboxes, cursors, broadcast log, dead letters), stored in this database.
     public let messages: SQLiteMessageStore
 
     private let executor: SQLiteExecutor
@@ -56,6 +56,23 @@ public final class SQLiteStore: Sendable {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "herald.sqlite")
     ) async throws -> SQLiteStore {
+        try await Self.open(
+            directory: directory,
+            threadPool: threadPool,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            migrations: SQLiteMigrations.all
+        )
+    }
+
+    /// Opens the store with the given migrations only: tests build older schemas with it.
+    static func open(
+        directory: String,
+        threadPool: NIOThreadPool = .singleton,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "herald.sqlite"),
+        migrations: [SQLiteMigration]
+    ) async throws -> SQLiteStore {
         let path = try Self.prepareDirectory(directory)
         let connection: SQLiteConnection
         do {
@@ -71,7 +88,7 @@ public final class SQLiteStore: Sendable {
         let executor = SQLiteExecutor(connection: connection, path: path, logger: logger)
         do {
             try await Self.configure(connection, path: path)
-            try await SQLiteMigrator(connection: connection, path: path).migrate()
+            try await SQLiteMigrator(connection: connection, path: path, migrations: migrations).migrate()
         } catch {
             try? await executor.close()
             throw Self.openError(error, path: path)
@@ -88,6 +105,19 @@ public final class SQLiteStore: Sendable {
     /// The schema version of the open database.
     public func schemaVersion() async throws -> Int {
         try await self.executor.withConnection { try await SQLiteMigrator.currentVersion(on: $0) }
+    }
+
+    /// Runs one statement without binds and returns its rows as text: for tests that write
+    /// or inspect tables directly.
+    func execute(_ sql: String) async throws -> [[String: String]] {
+        try await self.executor.withConnection { connection in
+            try await connection.query(sql).map { row in
+                Dictionary(
+                    row.columns.map { ($0.name, $0.data.string ?? $0.data.description) },
+                    uniquingKeysWith: { first, _ in first }
+                )
+            }
+        }
     }
 
     private static func prepareDirectory(_ directory: String) throws -> String {

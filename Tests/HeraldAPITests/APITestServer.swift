@@ -36,16 +36,17 @@ struct APITestServer {
         var errorMessage: String? { (self.json?["error"] as? [String: Any])?["message"] as? String }
     }
 
-    /// Starts a server with the app `demo` (secret ``appSecret``), runs `body`, and stops it.
+    /// Starts a server with the app `demo` (secret ``appSecret``, `policy`), runs `body`, and stops it.
     static func run(
         store: any MessageStore = InMemoryMessageStore(),
+        delivery: RecordingDelivery = RecordingDelivery(),
+        policy: AppPolicy = AppPolicy(),
         configure: (inout APIConfiguration) -> Void = { _ in },
         _ body: (APITestServer) async throws -> Void
     ) async throws {
-        let app = App(id: "demo", secret: Self.appSecret, epoch: "epoch-1", createdAt: Date())
+        let app = App(id: "demo", secret: Self.appSecret, epoch: "epoch-1", createdAt: Date(), policy: policy)
         let catalog = InMemoryAppCatalog([app])
         let registry = AppRegistry([app])
-        let delivery = RecordingDelivery()
         let directory = LocalSessionDirectory()
         let ready = NIOLockedValueBox(true)
         var configuration = APIConfiguration(
@@ -63,7 +64,6 @@ struct APITestServer {
             store: store,
             delivery: delivery,
             directory: directory,
-            replay: LiveOnlyReplay(),
             metrics: PrometheusCollectorRegistry(),
             isReady: { ready.withLockedValue { $0 } }
         )
@@ -142,8 +142,19 @@ struct APITestServer {
     }
 
     /// Sends `json` (any JSONSerialization value) with the demo app's secret unless told otherwise.
-    func post(_ path: String, json: Any, bearer: String? = Self.appSecret) async throws -> Answer {
-        try await self.request("POST", path, body: try JSONSerialization.data(withJSONObject: json), bearer: bearer)
+    func post(
+        _ path: String,
+        json: Any,
+        bearer: String? = Self.appSecret,
+        headers: [String: String] = [:]
+    ) async throws -> Answer {
+        try await self.request(
+            "POST",
+            path,
+            body: try JSONSerialization.data(withJSONObject: json),
+            bearer: bearer,
+            headers: headers
+        )
     }
 
     /// Sends raw text as the body.

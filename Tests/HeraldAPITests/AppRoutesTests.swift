@@ -2,6 +2,8 @@ import Foundation
 import HeraldCore
 import Testing
 
+@testable import HeraldAPI
+
 @Suite("API: apps and tokens")
 struct AppRoutesTests {
     @Test func createListAndDuplicate() async throws {
@@ -30,6 +32,92 @@ struct AppRoutesTests {
             let ids = (list.json?["apps"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
             #expect(ids == ["chat", "demo", "news"])
         }
+    }
+
+    @Test func createWithPolicy() async throws {
+        try await APITestServer.run { server in
+            let admin = APITestServer.adminKey
+            let created = try await server.post(
+                "/v1/apps",
+                json: [
+                    "id": "scores",
+                    "policy": ["inboxLimit": 5, "maxTTL": 600, "defaultTTL": 60, "deadLetters": "drop"],
+                ],
+                bearer: admin
+            )
+            #expect(created.status == 201, "\(created.text)")
+            let policy = try #require(created.json?["policy"] as? [String: Any])
+            #expect(policy["inboxLimit"] as? Int == 5)
+            #expect(policy["maxTTL"] as? Int == 600)
+            #expect(policy["defaultTTL"] as? Int == 60)
+            #expect(policy["deadLetters"] as? String == "drop")
+            // Fields left out keep their defaults.
+            #expect(policy["broadcastTTL"] as? Int == AppPolicy().broadcastTTL)
+            #expect(policy["broadcastLimit"] as? Int == AppPolicy().broadcastLimit)
+            let expected = AppPolicy(inboxLimit: 5, defaultTTL: 60, maxTTL: 600, deadLetters: .drop)
+            #expect(try await server.catalog.app(id: "scores")?.policy == expected)
+            #expect(server.registry.app(id: "scores")?.policy == expected)
+
+            let plain = try await server.post("/v1/apps", json: ["id": "plain", "policy": NSNull()], bearer: admin)
+            #expect(plain.status == 201, "\(plain.text)")
+            #expect((plain.json?["policy"] as? [String: Any])?["inboxLimit"] as? Int == AppPolicy().inboxLimit)
+
+            let list = try await server.get("/v1/apps", bearer: admin)
+            let apps = try #require(list.json?["apps"] as? [[String: Any]])
+            let listed = apps.first { $0["id"] as? String == "scores" }?["policy"] as? [String: Any]
+            #expect(listed?["inboxLimit"] as? Int == 5)
+            #expect(apps.allSatisfy { ($0["policy"] as? [String: Any])?.count == 6 })
+
+            // The policy applies to the new app's pushes.
+            let secret = try #require(created.json?["secret"] as? String)
+            expectError(
+                try await server.post(
+                    "/v1/apps/scores/messages",
+                    json: ["users": ["a"], "payload": "x", "qos": 1, "ttl": 601],
+                    bearer: secret
+                ),
+                400,
+                "invalid_ttl"
+            )
+        }
+    }
+
+    @Test func invalidPolicies() async throws {
+        try await APITestServer.run { server in
+            let admin = APITestServer.adminKey
+            let cases: [(Any, String)] = [
+                (["inboxLimit": 0], "inboxLimit must be between"),
+                (["inboxLimit": 100_001], "inboxLimit must be between"),
+                (["defaultTTL": 0], "defaultTTL must be between"),
+                (["maxTTL": 40_000_000], "maxTTL must be between"),
+                (["defaultTTL": 100, "maxTTL": 50], "defaultTTL must not exceed maxTTL"),
+                (["broadcastLimit": -1], "broadcastLimit must be between"),
+                (["broadcastTTL": 0], "broadcastTTL must be between"),
+                (["inboxLimit": "5"], "policy.inboxLimit"),
+                (["inboxLimit": 1.5], "policy.inboxLimit"),
+                (["deadLetters": "maybe"], "policy.deadLetters"),
+                (["maxTTL": 1e30], "policy.maxTTL"),
+                (["inboxlimit": 5], "inboxlimit"),
+                ("keep", "policy"),
+                ([1, 2], "policy"),
+            ]
+            for (index, (policy, message)) in cases.enumerated() {
+                let answer = try await server.post(
+                    "/v1/apps",
+                    json: ["id": "p\(index)", "policy": policy],
+                    bearer: admin
+                )
+                expectError(answer, 400, "invalid_policy")
+                #expect(answer.errorMessage?.contains(message) == true, "\(policy): \(answer.text)")
+            }
+            #expect(try await server.catalog.list().map(\.id) == ["demo"])
+        }
+    }
+
+    @Test func policyFieldsMatchAppPolicy() throws {
+        let encoded = try JSONEncoder().encode(AppPolicy())
+        let object = try #require(try JSONSerialization.jsonObject(with: encoded) as? [String: Any])
+        #expect(Set(object.keys) == CreateAppRequest.policyFields)
     }
 
     @Test func adminKeyIsRequired() async throws {

@@ -120,17 +120,6 @@ struct MessageRoutesTests {
         }
     }
 
-    @Test func qos1IsNotImplemented() async throws {
-        try await APITestServer.run { server in
-            let answer = try await server.post(
-                "/v1/apps/demo/messages",
-                json: ["users": ["a"], "payload": "x", "qos": 1, "ttl": 60]
-            )
-            expectError(answer, 501, "qos1_not_implemented")
-            #expect(server.delivery.calls.isEmpty)
-        }
-    }
-
     @Test func authAndUnknownApp() async throws {
         try await APITestServer.run { server in
             let body: [String: Any] = ["users": ["a"], "payload": "x"]
@@ -167,14 +156,14 @@ struct MessageRoutesTests {
             let results = try #require(answer.json?["results"] as? [[String: Any]])
             #expect(results.count == 5)
             #expect(results[0]["sessions"] as? Int == 2)
-            #expect(((results[1]["error"] as? [String: Any])?["code"]) as? String == "qos1_not_implemented")
-            #expect(((results[1]["error"] as? [String: Any])?["status"]) as? Int == 501)
+            #expect((results[1]["messages"] as? [[String: Any]])?.first?["seq"] as? Int == 1)
             #expect(((results[2]["error"] as? [String: Any])?["code"]) as? String == "invalid_field")
             #expect(((results[3]["error"] as? [String: Any])?["code"]) as? String == "invalid_payload")
             #expect(results[4]["sessions"] as? Int == 4)
             #expect(
                 server.delivery.calls == [
                     .users(app: "demo", users: ["a"], payload: Array("one".utf8)),
+                    .stored(app: "demo", deliveries: [UserSequence(user: "b", seq: 1)], payload: Array("two".utf8)),
                     .users(app: "demo", users: ["e", "f"], payload: [0, 1]),
                 ]
             )
@@ -211,7 +200,7 @@ struct MessageRoutesTests {
     }
 
     @Test func storeFailureIs503() async throws {
-        try await APITestServer.run(store: UnavailableStore()) { server in
+        try await APITestServer.run(store: FaultyStore(fault: .unavailable("database is down"))) { server in
             let answer = try await server.post("/v1/apps/demo/broadcasts", json: ["payload": "hi"])
             expectError(answer, 503, "store_unavailable")
             #expect(server.delivery.calls.isEmpty)

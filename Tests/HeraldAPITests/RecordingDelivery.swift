@@ -6,6 +6,7 @@ import NIOCore
 final class RecordingDelivery: PushDelivery {
     enum Call: Equatable {
         case users(app: String, users: [String], payload: [UInt8])
+        case stored(app: String, deliveries: [UserSequence], payload: [UInt8])
         case broadcast(app: String, seq: UInt32, payload: [UInt8])
         case publish(app: String, topic: String, payload: [UInt8])
         case kick(app: String, user: String, device: String?)
@@ -13,9 +14,12 @@ final class RecordingDelivery: PushDelivery {
 
     private let recorded = NIOLockedValueBox<[Call]>([])
     let sessionsPerTarget: Int
+    /// Shared with a ``FaultyStore`` to see what happened first.
+    let events: EventLog?
 
-    init(sessionsPerTarget: Int = 2) {
+    init(sessionsPerTarget: Int = 2, events: EventLog? = nil) {
         self.sessionsPerTarget = sessionsPerTarget
+        self.events = events
     }
 
     var calls: [Call] { self.recorded.withLockedValue { $0 } }
@@ -25,6 +29,14 @@ final class RecordingDelivery: PushDelivery {
             $0.append(.users(app: app, users: users, payload: Array(payload.readableBytesView)))
         }
         return users.count * self.sessionsPerTarget
+    }
+
+    func sendStored(app: String, deliveries: [UserSequence], payload: ByteBuffer) async -> Int {
+        self.events?.append("delivered \(deliveries.map { "\($0.user):\($0.seq)" }.joined(separator: ","))")
+        self.recorded.withLockedValue {
+            $0.append(.stored(app: app, deliveries: deliveries, payload: Array(payload.readableBytesView)))
+        }
+        return deliveries.count * self.sessionsPerTarget
     }
 
     func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
@@ -44,16 +56,5 @@ final class RecordingDelivery: PushDelivery {
     func kick(app: String, user: String, device: String?) async -> Int {
         self.recorded.withLockedValue { $0.append(.kick(app: app, user: user, device: device)) }
         return self.sessionsPerTarget
-    }
-}
-
-/// A ``MessageStore`` whose database is down.
-struct UnavailableStore: MessageStore {
-    func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration?) async throws -> UInt32 {
-        throw MessageStoreError.unavailable("database is down")
-    }
-
-    func lastBroadcastSequence(app: String) async throws -> UInt32 {
-        throw MessageStoreError.unavailable("database is down")
     }
 }

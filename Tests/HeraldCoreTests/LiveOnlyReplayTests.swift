@@ -74,22 +74,4 @@ import Testing
         #expect(
             try Self.recovered(replay, .init(epoch: "epoch-1", broadcast: 10)) == .init(inbox: true, broadcast: true))
     }
-
-    @Test func inMemoryMessageStore() async throws {
-        let store = InMemoryMessageStore()
-        #expect(try await store.lastBroadcastSequence(app: "demo") == 0)
-        #expect(try await store.appendBroadcast(app: "demo", payload: ByteBuffer(string: "a"), ttl: nil) == 1)
-        #expect(try await store.appendBroadcast(app: "demo", payload: ByteBuffer(), ttl: .seconds(5)) == 2)
-        #expect(try await store.appendBroadcast(app: "other", payload: ByteBuffer(), ttl: nil) == 1)
-        #expect(try await store.lastBroadcastSequence(app: "demo") == 2)
-        #expect(try await store.lastBroadcastSequence(app: "other") == 1)
-
-        let sequences = await withTaskGroup(of: UInt32.self) { group in
-            for _ in 0..<100 {
-                group.addTask { (try? await store.appendBroadcast(app: "burst", payload: ByteBuffer(), ttl: nil)) ?? 0 }
-            }
-            return await group.reduce(into: [UInt32]()) { $0.append($1) }
-        }
-        #expect(Set(sequences) == Set(1...100))
-    }
 }

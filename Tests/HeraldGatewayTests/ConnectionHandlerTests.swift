@@ -17,13 +17,18 @@ import Testing
         let directory = LocalSessionDirectory()
         var shard: EventLoopShard { self.environment.shards[0] }
 
-        init(configuration: GatewayConfiguration = GatewayConfiguration(nodeID: "test-node")) {
+        init(
+            configuration: GatewayConfiguration = GatewayConfiguration(nodeID: "test-node"),
+            replay: any ReplayProvider = LiveOnlyReplay(),
+            acknowledgements: (any AcknowledgementSink)? = nil
+        ) {
             self.environment = GatewayEnvironment(
                 configuration: configuration,
                 eventLoops: [self.loop],
                 apps: AppRegistry([Fixtures.app, Fixtures.otherApp]),
                 directory: self.directory,
-                replay: LiveOnlyReplay(),
+                replay: replay,
+                acknowledgements: acknowledgements,
                 logger: Logger(label: "test")
             )
         }

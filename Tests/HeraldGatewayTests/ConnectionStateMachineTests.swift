@@ -134,7 +134,7 @@ import Testing
     func authFailureClosesAFreshConnection(code: ErrorCode) {
         var machine = Machine()
         _ = machine.received(.auth(seq: 4, AuthRequest(token: "bad")))
-        guard case .sendError(let seq, let error, let close) = machine.authFailed(seq: 4, ProtocolError(code, "no"))
+        guard case .sendError(let seq, let error, let close, _) = machine.authFailed(seq: 4, ProtocolError(code, "no"))
         else {
             Issue.record("no error")
             return
@@ -150,7 +150,7 @@ import Testing
         var machine = Machine()
         Self.open(&machine)
         _ = machine.received(.auth(seq: 5, AuthRequest(token: "bad")))
-        guard case .sendError(let seq, let error, let close) = machine.authFailed(seq: 5, ProtocolError(code, "no"))
+        guard case .sendError(let seq, let error, let close, _) = machine.authFailed(seq: 5, ProtocolError(code, "no"))
         else {
             Issue.record("no error")
             return
@@ -270,13 +270,24 @@ import Testing
     @Test func ackOfUserKindRecordsTheHighestSequence() {
         var machine = Machine()
         let session = Self.open(&machine)
+        var handedOn: [UInt32] = []
         for seq: UInt32 in [5, 3, 9, 7] {
-            guard case .none = machine.received(.ack(seq: seq, AckBody(session: session, kind: .user))) else {
+            switch machine.received(.ack(seq: seq, AckBody(session: session, kind: .user))) {
+            case .none:
+                break
+            case .acknowledge(let acknowledgement):
+                #expect(acknowledgement.device == machine.sessions[session]?.device)
+                handedOn.append(acknowledgement.seq)
+            default:
                 Issue.record("ACK answered")
-                return
             }
         }
-        _ = machine.received(.ack(seq: 100, AckBody(session: session, kind: .broadcast)))
+        // Only rises reach the cursor writer; a broadcast ACK is not a cursor.
+        #expect(handedOn == [5, 9])
+        guard case .none = machine.received(.ack(seq: 100, AckBody(session: session, kind: .broadcast))) else {
+            Issue.record("broadcast ACK handed on")
+            return
+        }
         #expect(machine.sessions[session]?.acknowledgedUserSequence == 9)
     }
 

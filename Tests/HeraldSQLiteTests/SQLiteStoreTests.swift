@@ -6,6 +6,8 @@ import Testing
 
 @Suite("SQLiteStore")
 struct SQLiteStoreTests {
+    private static let now = Date(timeIntervalSince1970: 1_700_000_000)
+
     private static func makeApp(_ id: String, webhook: String? = nil) -> App {
         App(
             id: id,
@@ -60,23 +62,35 @@ struct SQLiteStoreTests {
         defer { directory.remove() }
         let first = try await SQLiteStore.open(directory: directory.path)
         try await first.catalog.create(Self.makeApp("demo"))
-        #expect(try await first.messages.appendBroadcast(app: "demo", payload: ByteBuffer(string: "a"), ttl: nil) == 1)
-        #expect(try await first.messages.appendBroadcast(app: "demo", payload: ByteBuffer(string: "b"), ttl: nil) == 2)
+        #expect(
+            try await first.messages.appendBroadcast(
+                app: "demo", payload: ByteBuffer(string: "a"), ttl: .seconds(60), keep: 10, now: Self.now) == 1)
+        #expect(
+            try await first.messages.appendBroadcast(
+                app: "demo", payload: ByteBuffer(string: "b"), ttl: .seconds(60), keep: 10, now: Self.now) == 2)
         try await first.close()
 
         let second = try await SQLiteStore.open(directory: directory.path)
         #expect(try await second.catalog.list() == [Self.makeApp("demo")])
         #expect(try await second.messages.lastBroadcastSequence(app: "demo") == 2)
-        #expect(try await second.messages.appendBroadcast(app: "demo", payload: ByteBuffer(), ttl: .seconds(5)) == 3)
+        #expect(
+            try await second.messages.appendBroadcast(
+                app: "demo", payload: ByteBuffer(), ttl: .seconds(5), keep: 10, now: Self.now) == 3)
         #expect(try await second.messages.lastBroadcastSequence(app: "other") == 0)
         try await second.close()
     }
 
     @Test func sequencesArePerApp() async throws {
         try await Self.withStore { store, _ async throws in
-            #expect(try await store.messages.appendBroadcast(app: "a", payload: ByteBuffer(), ttl: nil) == 1)
-            #expect(try await store.messages.appendBroadcast(app: "b", payload: ByteBuffer(), ttl: nil) == 1)
-            #expect(try await store.messages.appendBroadcast(app: "a", payload: ByteBuffer(), ttl: nil) == 2)
+            #expect(
+                try await store.messages.appendBroadcast(
+                    app: "a", payload: ByteBuffer(), ttl: .seconds(60), keep: 10, now: Self.now) == 1)
+            #expect(
+                try await store.messages.appendBroadcast(
+                    app: "b", payload: ByteBuffer(), ttl: .seconds(60), keep: 10, now: Self.now) == 1)
+            #expect(
+                try await store.messages.appendBroadcast(
+                    app: "a", payload: ByteBuffer(), ttl: .seconds(60), keep: 10, now: Self.now) == 2)
             #expect(try await store.messages.lastBroadcastSequence(app: "a") == 2)
             #expect(try await store.messages.lastBroadcastSequence(app: "b") == 1)
         }
@@ -89,7 +103,8 @@ struct SQLiteStoreTests {
             let sequences = try await withThrowingTaskGroup(of: UInt32.self) { group in
                 for _ in 0..<count {
                     group.addTask {
-                        try await messages.appendBroadcast(app: "demo", payload: ByteBuffer(string: "x"), ttl: nil)
+                        try await messages.appendBroadcast(
+                            app: "demo", payload: ByteBuffer(string: "x"), ttl: .seconds(60), keep: 10, now: Self.now)
                     }
                 }
                 var all: [UInt32] = []
@@ -106,7 +121,7 @@ struct SQLiteStoreTests {
         defer { directory.remove() }
         for _ in 0..<3 {
             let store = try await SQLiteStore.open(directory: directory.path)
-            #expect(try await store.schemaVersion() == 1)
+            #expect(try await store.schemaVersion() == 2)
             try await store.close()
         }
     }
@@ -171,10 +186,21 @@ struct SQLiteStoreTests {
         try await store.close()
         try await store.close()
         await #expect(throws: MessageStoreError.self) {
-            try await store.messages.appendBroadcast(app: "demo", payload: ByteBuffer(), ttl: nil)
+            try await store.messages.appendBroadcast(
+                app: "demo", payload: ByteBuffer(), ttl: .seconds(60), keep: 10, now: Self.now)
         }
         await #expect(throws: MessageStoreError.self) {
             try await store.catalog.list()
+        }
+        await #expect(throws: MessageStoreError.self) {
+            try await store.messages.appendInbox(
+                InboxAppend(
+                    app: "demo",
+                    messages: [InboxMessage(users: ["u"], payload: ByteBuffer(), ttl: .seconds(60))],
+                    inboxLimit: 10,
+                    now: Self.now
+                )
+            )
         }
     }
 }

@@ -9,14 +9,12 @@ public struct HeraldAPIDependencies: Sendable {
     public var catalog: any AppCatalog
     /// The node's in-memory snapshot of apps; the API adds every app it creates.
     public var apps: AppRegistry
-    /// Where broadcasts get their sequence.
+    /// Where QoS 1 messages, the broadcast log and dead letters are kept.
     public var store: any MessageStore
     /// How messages reach connections.
     public var delivery: any PushDelivery
     /// Who is online.
     public var directory: any SessionDirectory
-    /// Told each new broadcast sequence, so AUTH can say whether a client missed any.
-    public var replay: LiveOnlyReplay
     /// The registry `/metrics` renders; the API's own counters are made in it.
     public var metrics: PrometheusCollectorRegistry
     /// Whether the node is ready to serve (`/readyz`).
@@ -30,7 +28,6 @@ public struct HeraldAPIDependencies: Sendable {
         store: any MessageStore,
         delivery: any PushDelivery,
         directory: any SessionDirectory,
-        replay: LiveOnlyReplay,
         metrics: PrometheusCollectorRegistry,
         isReady: @escaping @Sendable () -> Bool
     ) {
@@ -40,7 +37,6 @@ public struct HeraldAPIDependencies: Sendable {
         self.store = store
         self.delivery = delivery
         self.directory = directory
-        self.replay = replay
         self.metrics = metrics
         self.isReady = isReady
     }

@@ -1,4 +1,5 @@
 import HTTPTypes
+import HeraldCore
 import Hummingbird
 
 /// An error answered as `{"error": {"code": "...", "message": "..."}}` with ``status``.
@@ -55,6 +56,44 @@ extension APIError {
         APIError(.serviceUnavailable, "store_unavailable", message)
     }
 
+    /// The answer to a ``MessageStoreError``: 503 (retry later), 409 (idempotency key
+    /// reused for another request) or 507 (an inbox or broadcast sequence reached its end).
+    static func store(_ error: MessageStoreError) -> APIError {
+        switch error {
+        case .unavailable:
+            return .unavailable("the store is unavailable, retry later")
+        case .idempotencyConflict:
+            return APIError(
+                .conflict,
+                "idempotency_conflict",
+                "this Idempotency-Key was used within the last 24 hours for a different request"
+            )
+        case .sequenceExhausted(let app):
+            return APIError(
+                .insufficientStorage,
+                "sequence_exhausted",
+                "a sequence of app \"\(Printable.clip(app))\" reached its end; nothing more can be stored under this epoch"
+            )
+        }
+    }
+
+    /// An app policy that cannot be used; `message` says why.
+    static func invalidPolicy(_ message: String) -> APIError {
+        .badRequest(message, code: "invalid_policy")
+    }
+
+    static func idempotencyKeyWithoutStoredMessages() -> APIError {
+        .badRequest(
+            "Idempotency-Key applies to requests with qos 1 messages; qos 0 messages are not stored",
+            code: "invalid_idempotency_key"
+        )
+    }
+
+    /// The store answered a different number of messages than it was given: a store bug.
+    static func mismatchedStoreResult() -> APIError {
+        APIError(.internalServerError, "internal", "the store answered an unexpected result")
+    }
+
     static func payloadTooLarge(_ size: Int, limit: Int) -> APIError {
         APIError(
             .contentTooLarge,
@@ -62,4 +101,9 @@ extension APIError {
             "payload is \(size) bytes; at most \(limit) fit in one PUSH frame"
         )
     }
+}
+
+extension HTTPResponse.Status {
+    /// 507: HTTPTypes has no name for it.
+    static let insufficientStorage = HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
 }

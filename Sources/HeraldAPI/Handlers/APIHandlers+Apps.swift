@@ -43,12 +43,15 @@ extension APIHandlers {
                 )
             }
         }
+        let policy = try body.policy?.get() ?? AppPolicy()
+        if let violation = policy.violation { throw APIError.invalidPolicy(violation) }
         let app = App(
             id: id,
             secret: body.secret ?? SecretGenerator.make(),
             webhook: body.webhook,
             epoch: SecretGenerator.make(byteCount: 8),
-            createdAt: Date()
+            createdAt: Date(),
+            policy: policy
         )
         do {
             try await self.storeCall("create app") { try await self.dependencies.catalog.create(app) }

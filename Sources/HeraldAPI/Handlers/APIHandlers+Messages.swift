@@ -1,24 +1,59 @@
+import HTTPTypes
 import HeraldCore
 import Hummingbird
 import NIOCore
 
-extension APIHandlers {
-    /// Longest time a broadcast may ask to be kept for replay.
-    static let maximumBroadcastTTLSeconds = 30 * 24 * 3600
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
+extension APIHandlers {
+    /// Longest collapse key, in UTF-8 bytes.
+    static let maximumCollapseKeyBytes = 128
+    /// Longest `Idempotency-Key`, in bytes.
+    static let maximumIdempotencyKeyBytes = 255
+
+    /// One message. QoS 1 is stored first and answered with its sequences only once the
+    /// store has committed it; then it goes to the users' online sessions.
     func sendMessages(_ request: Request, context: some RequestContext) async throws -> Response {
         let app = try await self.authorizedApp(request, context: context)
+        let key = try self.idempotencyKey(request)
         let body = try await RequestDecoding.decode(
             MessageRequest.self,
             from: request,
             limit: self.configuration.maxRequestBodyBytes
         )
-        let message = try self.validate(body)
-        return JSONResponse.make(.ok, await self.send(message, app: app.id))
+        let message = try self.validate(body, policy: app.policy)
+        guard case .stored(let stored) = message.delivery else {
+            if key != nil { throw APIError.idempotencyKeyWithoutStoredMessages() }
+            return JSONResponse.make(.ok, await self.send(message, app: app.id))
+        }
+        let idempotency = key.map { key in
+            let fingerprint = IdempotencyFingerprint.make(endpoint: .message, entries: [.success(message)])
+            return IdempotencyKey(key: key, fingerprint: fingerprint)
+        }
+        let result = try await self.appendInbox(
+            [InboxMessage(message, stored)],
+            app: app,
+            idempotency: idempotency
+        )
+        guard result.messages.count == 1, let sequences = result.messages.first else {
+            throw APIError.mismatchedStoreResult()
+        }
+        if result.replayed {
+            return Self.replayed(MessageResponse(sequences: sequences, sessions: 0))
+        }
+        return JSONResponse.make(.ok, await self.sendStored(message, sequences: sequences, app: app.id))
     }
 
+    /// Several messages, each answered in order. The QoS 1 ones are stored together in one
+    /// atomic store call before anything is sent; if that call fails the whole request
+    /// fails and nothing is sent. An invalid entry gets its own error and the others go.
     func sendBatch(_ request: Request, context: some RequestContext) async throws -> Response {
         let app = try await self.authorizedApp(request, context: context)
+        let key = try self.idempotencyKey(request)
         let body = try await RequestDecoding.decode(
             BatchRequest.self,
             from: request,
@@ -30,17 +65,64 @@ extension APIHandlers {
                 code: "invalid_messages"
             )
         }
-        var results: [BatchResponse.Result] = []
-        results.reserveCapacity(body.messages.count)
+        var entries: [Result<ValidatedMessage, APIError>] = []
+        entries.reserveCapacity(body.messages.count)
         for entry in body.messages {
             do throws(APIError) {
-                let message = try self.validate(try entry.message.get())
-                results.append(.sent(await self.send(message, app: app.id)))
+                entries.append(.success(try self.validate(try entry.message.get(), policy: app.policy)))
             } catch {
-                results.append(.failed(error))
+                entries.append(.failure(error))
             }
         }
-        return JSONResponse.make(.ok, BatchResponse(results: results))
+        // The key is refused when no entry asks for QoS 1, valid or not; a batch whose QoS 1
+        // entries are all invalid stores nothing, so it keeps no idempotency record either.
+        let asksForStorage = body.messages.contains { (try? $0.message.get())?.qos == 1 }
+        if key != nil, !asksForStorage { throw APIError.idempotencyKeyWithoutStoredMessages() }
+
+        let stored: [InboxMessage] = entries.compactMap { entry in
+            guard case .success(let message) = entry, case .stored(let settings) = message.delivery else { return nil }
+            return InboxMessage(message, settings)
+        }
+        var sequences: [[UserSequence]] = []
+        var replayed = false
+        if !stored.isEmpty {
+            let idempotency = key.map {
+                IdempotencyKey(key: $0, fingerprint: IdempotencyFingerprint.make(endpoint: .batch, entries: entries))
+            }
+            let result = try await self.appendInbox(stored, app: app, idempotency: idempotency)
+            guard result.messages.count == stored.count else { throw APIError.mismatchedStoreResult() }
+            sequences = result.messages
+            replayed = result.replayed
+        }
+
+        var results: [BatchResponse.Result] = []
+        results.reserveCapacity(entries.count)
+        var nextStored = sequences.makeIterator()
+        for entry in entries {
+            switch entry {
+            case .failure(let error):
+                results.append(.failed(error))
+            case .success(let message):
+                switch message.delivery {
+                case .live:
+                    // A replay sends nothing again, QoS 0 included: the retry is a no-op.
+                    let response =
+                        replayed
+                        ? MessageResponse(messages: message.users.map { .init(user: $0, seq: 0) }, sessions: 0)
+                        : await self.send(message, app: app.id)
+                    results.append(.sent(response))
+                case .stored:
+                    guard let userSequences = nextStored.next() else { throw APIError.mismatchedStoreResult() }
+                    let response =
+                        replayed
+                        ? MessageResponse(sequences: userSequences, sessions: 0)
+                        : await self.sendStored(message, sequences: userSequences, app: app.id)
+                    results.append(.sent(response))
+                }
+            }
+        }
+        let response = BatchResponse(results: results)
+        return replayed ? Self.replayed(response) : JSONResponse.make(.ok, response)
     }
 
     func broadcast(_ request: Request, context: some RequestContext) async throws -> Response {
@@ -51,17 +133,22 @@ extension APIHandlers {
             limit: self.configuration.maxRequestBodyBytes
         )
         let payload = try body.payload.bytes(limit: self.configuration.maxPayloadBytes())
-        if let ttl = body.ttl, !(1...Self.maximumBroadcastTTLSeconds).contains(ttl) {
+        let ttl = body.ttl ?? app.policy.broadcastTTL
+        guard (1...app.policy.maxTTL).contains(ttl) else {
             throw APIError.badRequest(
-                "ttl must be 1 to \(Self.maximumBroadcastTTLSeconds) seconds",
+                "ttl must be 1 to \(app.policy.maxTTL) seconds (the app's maxTTL)",
                 code: "invalid_ttl"
             )
         }
-        let ttl: Duration? = body.ttl.map { .seconds($0) }
         let seq = try await self.storeCall("append broadcast") {
-            try await self.dependencies.store.appendBroadcast(app: app.id, payload: payload, ttl: ttl)
+            try await self.dependencies.store.appendBroadcast(
+                app: app.id,
+                payload: payload,
+                ttl: .seconds(ttl),
+                keep: app.policy.broadcastLimit,
+                now: Date()
+            )
         }
-        self.dependencies.replay.noteBroadcast(app: app.id, seq: seq)
         let sessions = await self.dependencies.delivery.broadcast(app: app.id, seq: seq, payload: payload)
         self.record(app: app.id, kind: "broadcast", accepted: 1, sessions: sessions)
         return JSONResponse.make(.ok, BroadcastResponse(seq: seq, sessions: sessions))
@@ -89,25 +176,11 @@ extension APIHandlers {
 
     // MARK: Helpers
 
-    /// A user message that passed validation.
-    struct ValidatedMessage: Sendable {
-        var users: [String]
-        var payload: ByteBuffer
-    }
-
-    /// Checks one message; QoS 1 is refused with 501 until durable delivery exists, never
-    /// silently sent as QoS 0.
-    func validate(_ body: MessageRequest) throws(APIError) -> ValidatedMessage {
+    /// Checks one message against the API's limits and the app's policy.
+    func validate(_ body: MessageRequest, policy: AppPolicy) throws(APIError) -> ValidatedMessage {
         let qos = body.qos ?? 0
         guard qos == 0 || qos == 1 else { throw APIError.badRequest("qos must be 0 or 1", code: "invalid_qos") }
-        if qos == 1 {
-            throw APIError(
-                .notImplemented,
-                "qos1_not_implemented",
-                "qos 1 (stored, acknowledged delivery) is not implemented on this server yet; send with qos 0"
-            )
-        }
-        if body.ttl != nil || body.collapseKey != nil {
+        if qos == 0, body.ttl != nil || body.collapseKey != nil {
             throw APIError.badRequest("ttl and collapseKey apply to qos 1 messages only", code: "invalid_field")
         }
         guard let users = body.users else {
@@ -131,7 +204,60 @@ extension APIHandlers {
         // A user named twice gets the message once.
         var seen = Set<String>()
         let unique = users.filter { seen.insert($0).inserted }
-        return ValidatedMessage(users: unique, payload: payload)
+        guard qos == 1 else { return ValidatedMessage(users: unique, payload: payload, delivery: .live) }
+
+        let ttl = body.ttl ?? policy.defaultTTL
+        guard (1...policy.maxTTL).contains(ttl) else {
+            throw APIError.badRequest(
+                "ttl must be 1 to \(policy.maxTTL) seconds (the app's maxTTL)", code: "invalid_ttl")
+        }
+        if let collapseKey = body.collapseKey,
+            !(1...Self.maximumCollapseKeyBytes).contains(collapseKey.utf8.count)
+        {
+            throw APIError.badRequest(
+                "collapseKey must be 1 to \(Self.maximumCollapseKeyBytes) bytes of UTF-8",
+                code: "invalid_collapse_key"
+            )
+        }
+        let stored = ValidatedMessage.Stored(
+            ttl: ttl,
+            collapseKey: body.collapseKey,
+            keepsDeadLetter: policy.deadLetters == .keep
+        )
+        return ValidatedMessage(users: unique, payload: payload, delivery: .stored(stored))
+    }
+
+    /// The request's `Idempotency-Key`: one header of 1 to 255 printable ASCII bytes.
+    func idempotencyKey(_ request: Request) throws(APIError) -> String? {
+        let values = request.headers.filter { $0.name.canonicalName == "idempotency-key" }.map(\.value)
+        guard let value = values.first else { return nil }
+        guard values.count == 1 else {
+            throw APIError.badRequest("give one Idempotency-Key header", code: "invalid_idempotency_key")
+        }
+        let printable = value.utf8.allSatisfy { (0x20...0x7e).contains($0) }
+        guard printable, (1...Self.maximumIdempotencyKeyBytes).contains(value.utf8.count) else {
+            throw APIError.badRequest(
+                "Idempotency-Key must be 1 to \(Self.maximumIdempotencyKeyBytes) printable ASCII characters",
+                code: "invalid_idempotency_key"
+            )
+        }
+        return value
+    }
+
+    /// Stores QoS 1 messages in one atomic call under the app's inbox bound.
+    func appendInbox(_ messages: [InboxMessage], app: App, idempotency: IdempotencyKey?) async throws
+        -> InboxAppendResult
+    {
+        let append = InboxAppend(
+            app: app.id,
+            messages: messages,
+            idempotency: idempotency,
+            inboxLimit: app.policy.inboxLimit,
+            now: Date()
+        )
+        return try await self.storeCall("append to inbox") {
+            try await self.dependencies.store.appendInbox(append)
+        }
     }
 
     func send(_ message: ValidatedMessage, app: String) async -> MessageResponse {
@@ -142,6 +268,24 @@ extension APIHandlers {
         )
         self.record(app: app, kind: "user", accepted: 1, sessions: sessions)
         return MessageResponse(messages: message.users.map { .init(user: $0, seq: 0) }, sessions: sessions)
+    }
+
+    /// Fans a stored message out; called only after the store returned its sequences.
+    func sendStored(_ message: ValidatedMessage, sequences: [UserSequence], app: String) async -> MessageResponse {
+        let sessions = await self.dependencies.delivery.sendStored(
+            app: app,
+            deliveries: sequences,
+            payload: message.payload
+        )
+        self.record(app: app, kind: "user", accepted: 1, sessions: sessions)
+        return MessageResponse(sequences: sequences, sessions: sessions)
+    }
+
+    /// An answer given from an idempotency record, marked `Idempotent-Replayed: true`.
+    static func replayed(_ value: some Encodable) -> Response {
+        var response = JSONResponse.make(.ok, value)
+        if let name = HTTPField.Name("Idempotent-Replayed") { response.headers[name] = "true" }
+        return response
     }
 
     func record(app: String, kind: String, accepted: Int, sessions: Int) {

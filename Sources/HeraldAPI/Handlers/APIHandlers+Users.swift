@@ -9,12 +9,15 @@ extension APIHandlers {
         let sessions = try await self.storeCall("session directory") {
             try await self.dependencies.directory.sessions(app: app.id, user: user)
         }
+        let inboxSeq = try await self.storeCall("inbox sequence") {
+            try await self.dependencies.store.lastInboxSequence(app: app.id, user: user)
+        }
         return JSONResponse.make(
             .ok,
             UserStatusResponse(
                 online: !sessions.isEmpty,
                 sessions: sessions.map { .init(device: $0.device, node: $0.node, since: $0.since) },
-                inboxSeq: 0
+                inboxSeq: inboxSeq
             )
         )
     }

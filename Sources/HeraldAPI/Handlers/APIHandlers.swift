@@ -25,6 +25,7 @@ struct APIHandlers: Sendable {
         case .userStatus: try await self.userStatus(request, context: context)
         case .kickSessions: try await self.kickSessions(request, context: context)
         case .appStats: try await self.appStats(request, context: context)
+        case .deadLetters: try await self.deadLetters(request, context: context)
         case .dispatch: try await self.dispatch(request)
         case .health: JSONResponse.make(.ok, StatusResponse(status: "ok"))
         case .readiness: self.readiness()

@@ -25,6 +25,8 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch MessageStoreError.unavailable(let reason) {
             context.logger.debug("store unavailable", metadata: ["error.message": "\(reason)"])
             return APIError.unavailable("the store is unavailable, retry later").response()
+        } catch let error as MessageStoreError {
+            return APIError.store(error).response()
         } catch {
             context.logger.error("unexpected error", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
             return APIError(.internalServerError, "internal", "internal error").response()

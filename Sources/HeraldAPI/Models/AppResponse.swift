@@ -13,6 +13,7 @@ struct AppResponse: Encodable, Sendable {
     var webhook: String?
     var epoch: String
     var createdAt: Date
+    var policy: AppPolicy
 
     init(_ app: App) {
         self.id = app.id
@@ -20,6 +21,7 @@ struct AppResponse: Encodable, Sendable {
         self.webhook = app.webhook
         self.epoch = app.epoch
         self.createdAt = app.createdAt
+        self.policy = app.policy
     }
 }
 

@@ -14,7 +14,7 @@ struct BroadcastRequest: Decodable, Sendable {
             payload: try container.decodeIfPresent(String.self, forKey: .payload),
             payloadBase64: try container.decodeIfPresent(String.self, forKey: .payloadBase64)
         )
-        self.ttl = try container.decodeIfPresent(Int.self, forKey: .ttl)
+        self.ttl = try container.decodeIntegerIfPresent(forKey: .ttl)
     }
 }
 

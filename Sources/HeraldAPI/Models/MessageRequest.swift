@@ -17,8 +17,8 @@ struct MessageRequest: Decodable, Sendable {
             payload: try container.decodeIfPresent(String.self, forKey: .payload),
             payloadBase64: try container.decodeIfPresent(String.self, forKey: .payloadBase64)
         )
-        self.qos = try container.decodeIfPresent(Int.self, forKey: .qos)
-        self.ttl = try container.decodeIfPresent(Int.self, forKey: .ttl)
+        self.qos = try container.decodeIntegerIfPresent(forKey: .qos)
+        self.ttl = try container.decodeIntegerIfPresent(forKey: .ttl)
         self.collapseKey = try container.decodeIfPresent(String.self, forKey: .collapseKey)
     }
 }

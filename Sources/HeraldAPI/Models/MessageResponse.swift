@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// The answer to one accepted user message.
 struct MessageResponse: Encodable, Sendable {
     struct Entry: Encodable, Sendable {
@@ -9,4 +11,11 @@ struct MessageResponse: Encodable, Sendable {
     var messages: [Entry]
     /// How many sessions it was written to.
     var sessions: Int
+}
+
+extension MessageResponse {
+    /// The answer for a stored message: each user with their inbox sequence.
+    init(sequences: [UserSequence], sessions: Int) {
+        self.init(messages: sequences.map { .init(user: $0.user, seq: $0.seq) }, sessions: sessions)
+    }
 }

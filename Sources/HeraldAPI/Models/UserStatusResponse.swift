@@ -14,7 +14,7 @@ struct UserStatusResponse: Encodable, Sendable {
 
     var online: Bool
     var sessions: [Session]
-    /// The newest inbox sequence; 0 until durable delivery exists.
+    /// The user's newest inbox sequence; 0 if they were never sent a QoS 1 message.
     var inboxSeq: UInt32
 }
 

@@ -13,6 +13,7 @@ enum APIRoute: CaseIterable, Sendable {
     case userStatus
     case kickSessions
     case appStats
+    case deadLetters
     case dispatch
     case health
     case readiness
@@ -23,7 +24,7 @@ enum APIRoute: CaseIterable, Sendable {
         switch self {
         case .createApp, .createToken, .sendMessages, .sendBatch, .broadcast, .publishTopic: .post
         case .kickSessions: .delete
-        case .listApps, .userStatus, .appStats, .dispatch, .health, .readiness, .metrics, .openAPI: .get
+        case .listApps, .userStatus, .appStats, .deadLetters, .dispatch, .health, .readiness, .metrics, .openAPI: .get
         }
     }
 
@@ -39,6 +40,7 @@ enum APIRoute: CaseIterable, Sendable {
         case .userStatus: "/v1/apps/{app}/users/{user}"
         case .kickSessions: "/v1/apps/{app}/users/{user}/sessions"
         case .appStats: "/v1/apps/{app}/stats"
+        case .deadLetters: "/v1/apps/{app}/dead-letters"
         case .dispatch: "/v1/dispatch"
         case .health: "/healthz"
         case .readiness: "/readyz"

@@ -14,13 +14,23 @@ public struct App: Sendable, Hashable, Codable {
     /// Opaque; changes only when the app's sequences start again (PROTOCOL.md, "Epoch and recovery").
     public var epoch: String
     public var createdAt: Date
+    /// Delivery settings: TTLs, inbox and broadcast-log bounds, dead letters.
+    public var policy: AppPolicy
 
-    public init(id: String, secret: String, webhook: String? = nil, epoch: String, createdAt: Date) {
+    public init(
+        id: String,
+        secret: String,
+        webhook: String? = nil,
+        epoch: String,
+        createdAt: Date,
+        policy: AppPolicy = AppPolicy()
+    ) {
         self.id = id
         self.secret = secret
         self.webhook = webhook
         self.epoch = epoch
         self.createdAt = createdAt
+        self.policy = policy
     }
 
     /// App ids: 1 to 64 characters of `A-Z a-z 0-9 - _ .`, so they are safe in paths and logs.

@@ -1,21 +1,353 @@
 import NIOConcurrencyHelpers
 import NIOCore
 
-/// A ``MessageStore`` that lives in memory: for tests.
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// A ``MessageStore`` that lives in memory: for tests and throwaway nodes.
+///
+/// It follows the same contract as the durable stores (the contract suite runs against
+/// it too), except that nothing survives the process. One lock guards the whole state,
+/// so every call is atomic.
 public final class InMemoryMessageStore: MessageStore {
-    private let broadcastSequences = NIOLockedValueBox<[String: UInt32]>([:])
+    private struct InboxKey: Hashable {
+        var app: String
+        var user: String
+    }
+
+    private struct IdempotencyRecordKey: Hashable {
+        var app: String
+        var key: String
+    }
+
+    private struct InboxEntry {
+        var seq: UInt32
+        var payload: ByteBuffer
+        var expiresAt: Date
+        var createdAt: Date
+        var collapseKey: String?
+        var keepsDeadLetter: Bool
+    }
+
+    private struct Inbox {
+        var lastSeq: UInt32 = 0
+        var lostThrough: UInt32 = 0
+        /// Kept messages in sequence order.
+        var entries: [InboxEntry] = []
+        var cursors: [String: UInt32] = [:]
+
+        var maxCursor: UInt32 { self.cursors.values.max() ?? 0 }
+    }
+
+    private struct BroadcastEntry {
+        var seq: UInt32
+        var payload: ByteBuffer
+        var expiresAt: Date
+    }
+
+    private struct BroadcastLog {
+        var seq: UInt32 = 0
+        var trimmedThrough: UInt32 = 0
+        /// Kept broadcasts in sequence order.
+        var entries: [BroadcastEntry] = []
+    }
+
+    private struct IdempotencyRecord {
+        var fingerprint: String
+        var result: InboxAppendResult
+        var createdAt: Date
+    }
+
+    private struct State {
+        var inboxes: [InboxKey: Inbox] = [:]
+        var broadcasts: [String: BroadcastLog] = [:]
+        /// In id order (oldest first).
+        var deadLetters: [DeadLetter] = []
+        var nextDeadLetterID: Int64 = 1
+        var idempotency: [IdempotencyRecordKey: IdempotencyRecord] = [:]
+
+        mutating func addDeadLetter(
+            app: String,
+            user: String,
+            entry: InboxEntry,
+            reason: DeadLetterReason,
+            now: Date
+        ) {
+            self.deadLetters.append(
+                DeadLetter(
+                    id: self.nextDeadLetterID,
+                    app: app,
+                    user: user,
+                    seq: entry.seq,
+                    payload: entry.payload,
+                    reason: reason,
+                    createdAt: entry.createdAt,
+                    diedAt: now
+                )
+            )
+            self.nextDeadLetterID += 1
+        }
+    }
+
+    private let state = NIOLockedValueBox(State())
 
     public init() {}
 
-    public func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration?) async throws -> UInt32 {
-        self.broadcastSequences.withLockedValue { sequences in
-            let next = (sequences[app] ?? 0) &+ 1
-            sequences[app] = next
-            return next
+    public func appendInbox(_ append: InboxAppend) async throws -> InboxAppendResult {
+        try self.state.withLockedValue { state in
+            var recordKey: IdempotencyRecordKey?
+            if let idempotency = append.idempotency {
+                let key = IdempotencyRecordKey(app: append.app, key: idempotency.key)
+                if let record = state.idempotency[key], Self.isWithinWindow(record.createdAt, now: append.now) {
+                    guard record.fingerprint == idempotency.fingerprint else {
+                        throw MessageStoreError.idempotencyConflict
+                    }
+                    var replayed = record.result
+                    replayed.replayed = true
+                    return replayed
+                }
+                recordKey = key
+            }
+
+            // Checked before any change, so an exhausted sequence leaves the whole call undone.
+            var needed: [String: UInt64] = [:]
+            for message in append.messages {
+                for user in message.users { needed[user, default: 0] += 1 }
+            }
+            for (user, count) in needed {
+                let last = UInt64(state.inboxes[InboxKey(app: append.app, user: user)]?.lastSeq ?? 0)
+                guard last + count <= UInt64(UInt32.max) else {
+                    throw MessageStoreError.sequenceExhausted(app: append.app)
+                }
+            }
+
+            var sequences: [[UserSequence]] = []
+            sequences.reserveCapacity(append.messages.count)
+            for message in append.messages {
+                let expiresAt = append.now.addingTimeInterval(message.ttl.timeInterval)
+                var given: [UserSequence] = []
+                given.reserveCapacity(message.users.count)
+                for user in message.users {
+                    let key = InboxKey(app: append.app, user: user)
+                    var inbox = state.inboxes.removeValue(forKey: key) ?? Inbox()
+                    inbox.lastSeq += 1
+                    if let collapseKey = message.collapseKey {
+                        inbox.entries.removeAll { $0.collapseKey == collapseKey }
+                    }
+                    inbox.entries.append(
+                        InboxEntry(
+                            seq: inbox.lastSeq,
+                            payload: message.payload,
+                            expiresAt: expiresAt,
+                            createdAt: append.now,
+                            collapseKey: message.collapseKey,
+                            keepsDeadLetter: message.keepsDeadLetter
+                        )
+                    )
+                    let overflow = inbox.entries.count - max(0, append.inboxLimit)
+                    if overflow > 0 {
+                        let acknowledged = inbox.maxCursor
+                        for removed in inbox.entries.prefix(overflow) {
+                            inbox.lostThrough = max(inbox.lostThrough, removed.seq)
+                            if removed.keepsDeadLetter, removed.seq > acknowledged {
+                                state.addDeadLetter(
+                                    app: append.app,
+                                    user: user,
+                                    entry: removed,
+                                    reason: .inboxFull,
+                                    now: append.now
+                                )
+                            }
+                        }
+                        inbox.entries.removeFirst(overflow)
+                    }
+                    given.append(UserSequence(user: user, seq: inbox.lastSeq))
+                    state.inboxes[key] = inbox
+                }
+                sequences.append(given)
+            }
+
+            let result = InboxAppendResult(messages: sequences)
+            if let recordKey, let idempotency = append.idempotency {
+                state.idempotency[recordKey] = IdempotencyRecord(
+                    fingerprint: idempotency.fingerprint,
+                    result: result,
+                    createdAt: append.now
+                )
+            }
+            return result
+        }
+    }
+
+    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
+        self.state.withLockedValue { state in
+            guard let inbox = state.inboxes[InboxKey(app: app, user: user)] else {
+                return InboxReplay(messages: [], cursor: 0, lastSequence: 0, lostThrough: 0)
+            }
+            let cursor = inbox.cursors[device] ?? 0
+            let floor = max(cursor, after)
+            var lostThrough = inbox.lostThrough
+            var messages: [StoredMessage] = []
+            for entry in inbox.entries {
+                if entry.expiresAt > now {
+                    if entry.seq > floor { messages.append(StoredMessage(seq: entry.seq, payload: entry.payload)) }
+                } else {
+                    lostThrough = max(lostThrough, entry.seq)
+                }
+            }
+            return InboxReplay(
+                messages: messages, cursor: cursor, lastSequence: inbox.lastSeq, lostThrough: lostThrough)
+        }
+    }
+
+    public func acknowledge(_ acknowledgements: [InboxAcknowledgement]) async throws {
+        self.state.withLockedValue { state in
+            for ack in acknowledgements {
+                let key = InboxKey(app: ack.app, user: ack.user)
+                // An unknown user has sent nothing: there is nothing to acknowledge.
+                guard var inbox = state.inboxes[key], inbox.lastSeq > 0 else { continue }
+                let current = inbox.cursors[ack.device] ?? 0
+                inbox.cursors[ack.device] = max(current, min(ack.seq, inbox.lastSeq))
+                state.inboxes[key] = inbox
+            }
+        }
+    }
+
+    public func lastInboxSequence(app: String, user: String) async throws -> UInt32 {
+        self.state.withLockedValue { $0.inboxes[InboxKey(app: app, user: user)]?.lastSeq ?? 0 }
+    }
+
+    public func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration, keep: Int, now: Date) async throws
+        -> UInt32
+    {
+        try self.state.withLockedValue { state in
+            var log = state.broadcasts[app] ?? BroadcastLog()
+            guard log.seq < UInt32.max else { throw MessageStoreError.sequenceExhausted(app: app) }
+            log.seq += 1
+            log.entries.append(
+                BroadcastEntry(seq: log.seq, payload: payload, expiresAt: now.addingTimeInterval(ttl.timeInterval)))
+            let overflow = log.entries.count - max(0, keep)
+            if overflow > 0 {
+                for removed in log.entries.prefix(overflow) {
+                    log.trimmedThrough = max(log.trimmedThrough, removed.seq)
+                }
+                log.entries.removeFirst(overflow)
+            }
+            state.broadcasts[app] = log
+            return log.seq
+        }
+    }
+
+    public func broadcasts(app: String, after: UInt32, now: Date) async throws -> BroadcastReplay {
+        self.state.withLockedValue { state in
+            guard let log = state.broadcasts[app] else {
+                return BroadcastReplay(messages: [], lastSequence: 0, trimmedThrough: 0)
+            }
+            var trimmedThrough = log.trimmedThrough
+            var messages: [StoredMessage] = []
+            for entry in log.entries {
+                if entry.expiresAt > now {
+                    if entry.seq > after { messages.append(StoredMessage(seq: entry.seq, payload: entry.payload)) }
+                } else {
+                    trimmedThrough = max(trimmedThrough, entry.seq)
+                }
+            }
+            return BroadcastReplay(messages: messages, lastSequence: log.seq, trimmedThrough: trimmedThrough)
         }
     }
 
     public func lastBroadcastSequence(app: String) async throws -> UInt32 {
-        self.broadcastSequences.withLockedValue { $0[app] ?? 0 }
+        self.state.withLockedValue { $0.broadcasts[app]?.seq ?? 0 }
+    }
+
+    public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
+        self.state.withLockedValue { state in
+            var report = PurgeReport()
+
+            // Sorted, so dead letters get ids in the same order as in the SQL stores.
+            let keys = state.inboxes.keys.sorted { ($0.app, $0.user) < ($1.app, $1.user) }
+            for key in keys {
+                guard var inbox = state.inboxes[key], inbox.entries.contains(where: { $0.expiresAt <= now }) else {
+                    continue
+                }
+                let acknowledged = inbox.maxCursor
+                for entry in inbox.entries where entry.expiresAt <= now {
+                    inbox.lostThrough = max(inbox.lostThrough, entry.seq)
+                    if entry.keepsDeadLetter, entry.seq > acknowledged {
+                        state.addDeadLetter(app: key.app, user: key.user, entry: entry, reason: .expired, now: now)
+                        report.deadLettered += 1
+                    } else {
+                        report.expired += 1
+                    }
+                }
+                inbox.entries.removeAll { $0.expiresAt <= now }
+                state.inboxes[key] = inbox
+            }
+
+            for app in Array(state.broadcasts.keys) {
+                guard var log = state.broadcasts[app] else { continue }
+                let expired = log.entries.filter { $0.expiresAt <= now }
+                guard !expired.isEmpty else { continue }
+                for entry in expired { log.trimmedThrough = max(log.trimmedThrough, entry.seq) }
+                log.entries.removeAll { $0.expiresAt <= now }
+                report.broadcasts += expired.count
+                state.broadcasts[app] = log
+            }
+
+            // Keep the newest `deadLetterLimit` per app.
+            let limit = max(0, deadLetterLimit)
+            var keptPerApp: [String: Int] = [:]
+            var keep = [Bool](repeating: false, count: state.deadLetters.count)
+            for index in state.deadLetters.indices.reversed() {
+                let app = state.deadLetters[index].app
+                let kept = keptPerApp[app, default: 0]
+                if kept < limit {
+                    keep[index] = true
+                    keptPerApp[app] = kept + 1
+                }
+            }
+            let before = state.deadLetters.count
+            state.deadLetters = state.deadLetters.indices.filter { keep[$0] }.map { state.deadLetters[$0] }
+            report.deadLettersTrimmed = before - state.deadLetters.count
+
+            let records = state.idempotency.count
+            state.idempotency = state.idempotency.filter { Self.isWithinWindow($0.value.createdAt, now: now) }
+            report.idempotencyRecords = records - state.idempotency.count
+
+            return report
+        }
+    }
+
+    public func deadLetters(app: String, before: Int64?, limit: Int) async throws -> DeadLetterPage {
+        self.state.withLockedValue { state in
+            let limit = max(0, limit)
+            var page: [DeadLetter] = []
+            var more = false
+            for letter in state.deadLetters.reversed() where letter.app == app {
+                if let before, letter.id >= before { continue }
+                if page.count == limit {
+                    more = true
+                    break
+                }
+                page.append(letter)
+            }
+            return DeadLetterPage(deadLetters: page, next: more ? page.last?.id : nil)
+        }
+    }
+
+    /// Whether an idempotency record made at `createdAt` still answers retries at `now`.
+    private static func isWithinWindow(_ createdAt: Date, now: Date) -> Bool {
+        now.timeIntervalSince(createdAt) < InboxAppend.idempotencyWindow.timeInterval
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as `Date` arithmetic takes it.
+    fileprivate var timeInterval: TimeInterval {
+        let (seconds, attoseconds) = self.components
+        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
     }
 }

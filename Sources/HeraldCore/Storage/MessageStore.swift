@@ -1,17 +1,73 @@
 import NIOCore
 
-/// The port that keeps what must survive: today the per-app broadcast sequence; with
-/// durable delivery also inboxes, cursors, the broadcast log and dead letters.
-/// SQLite by default, PostgreSQL in a cluster.
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// The port that keeps what must survive (360's Saver): QoS 1 inboxes with their
+/// per-device acknowledgement cursors, the broadcast log, dead letters and idempotency
+/// records. SQLite by default, PostgreSQL in a cluster.
+///
+/// Every implementation passes the one contract suite (`HeraldStoreContractTests`), which
+/// pins down the rules below.
+///
+/// - Sequences: per (app, user) for inboxes and per app for broadcasts, they start at 1
+///   and only grow, across restarts and across several processes writing at once; a
+///   purged or collapsed message never frees its sequence.
+/// - "Lost" watermarks: when a message leaves an inbox by expiry or by the inbox bound,
+///   the inbox's `lostThrough` rises to its sequence (collapsed messages are replaced, not
+///   lost). When a broadcast leaves the log (TTL or count bound) the log's
+///   `trimmedThrough` rises likewise. Expired rows that the sweeper has not purged yet
+///   already count as lost: the answer is true at `now`, not at the last purge.
+/// - Every call that returns has made its writes durable (committed and synced).
+/// - Failures of the database throw ``MessageStoreError/unavailable(_:)``.
 public protocol MessageStore: Sendable {
-    /// Records a broadcast and returns its sequence: per app, it only grows, across restarts too.
-    func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration?) async throws -> UInt32
+    /// Stores QoS 1 messages for their users, atomically for the whole call, and returns
+    /// the sequences given, per message and per user in the order of `users`.
+    ///
+    /// With an idempotency key: when a record for (app, key) younger than
+    /// ``InboxAppend/idempotencyWindow`` exists, a matching fingerprint returns the
+    /// recorded result with ``InboxAppendResult/replayed`` set and stores nothing; a
+    /// different fingerprint throws ``MessageStoreError/idempotencyConflict``.
+    ///
+    /// A message with a collapse key first removes the user's kept messages with the same
+    /// key. Past `inboxLimit` kept messages, the oldest leave the inbox: as dead letters
+    /// with reason ``DeadLetterReason/inboxFull`` when no device of the user had
+    /// acknowledged them and the message's policy keeps dead letters, else silently.
+    func appendInbox(_ append: InboxAppend) async throws -> InboxAppendResult
+
+    /// What a device should be replayed on AUTH: every unexpired message of the user's
+    /// inbox with a sequence above `max(device's cursor, after)`, in order, with the
+    /// cursor and watermarks needed to say whether anything was lost.
+    func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay
+
+    /// Advances devices' acknowledgement cursors: each to `max(current, min(seq, the
+    /// user's last sequence))`, so a cursor never moves back nor past what was sent.
+    /// Called in batches by the write-behind buffer.
+    func acknowledge(_ acknowledgements: [InboxAcknowledgement]) async throws
+
+    /// The user's newest inbox sequence, 0 if none was ever given.
+    func lastInboxSequence(app: String, user: String) async throws -> UInt32
+
+    /// Records a broadcast in the app's log and returns its sequence. The log keeps at
+    /// most `keep` broadcasts (the oldest leave first) and each for `ttl`.
+    func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration, keep: Int, now: Date) async throws -> UInt32
+
+    /// The kept, unexpired broadcasts of the app above `after`, in order.
+    func broadcasts(app: String, after: UInt32, now: Date) async throws -> BroadcastReplay
+
     /// The sequence of the app's newest broadcast, 0 if it has none.
     func lastBroadcastSequence(app: String) async throws -> UInt32
-}
 
-/// Why a store call failed, in terms the API can map to a status.
-public enum MessageStoreError: Error, Sendable, Hashable {
-    /// The database cannot be reached or refused the write: retry later.
-    case unavailable(String)
+    /// The sweeper's pass: removes expired inbox messages (as dead letters with reason
+    /// ``DeadLetterReason/expired`` when no device of the user had acknowledged them and
+    /// their policy keeps dead letters), expired broadcasts, idempotency records older
+    /// than their window, and dead letters past `deadLetterLimit` per app (oldest first).
+    func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport
+
+    /// The app's dead letters, newest first: at most `limit`, those with an id below
+    /// `before` when given (the paging cursor).
+    func deadLetters(app: String, before: Int64?, limit: Int) async throws -> DeadLetterPage
 }

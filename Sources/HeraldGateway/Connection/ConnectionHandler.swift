@@ -31,6 +31,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         case messages
     }
 
+    /// Live pushes held for an opening session before the connection counts as too slow.
+    static let maxHeldPushes = 4096
+
     // Configuration.
     private let framing: Framing
     private let environment: GatewayEnvironment
@@ -48,6 +51,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var lastActivityTick: UInt64 = 0
     private var authDeadlineTick: UInt64 = 0
     private var needsFlush = false
+    /// Live pushes for the opening session, held until its replay is written.
+    private var held: [HeldPush] = []
     /// Set by the shard while this connection waits in its end-of-tick flush list.
     var flushPending = false
 
@@ -131,9 +136,23 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // MARK: Calls from the shard
 
-    /// Writes one encoded PUSH frame without flushing, if `session` is open. Returns whether it was written.
-    func writePush(_ frame: ByteBuffer, session: UInt16) -> Bool {
-        guard let context, self.stateMachine.state == .active, self.stateMachine.sessions[session] != nil else {
+    /// Writes one encoded PUSH frame without flushing, if `session` is open, or holds it if
+    /// the session is still opening. Returns whether it was written or held.
+    func writePush(_ frame: ByteBuffer, session: UInt16, kind: PushKind, seq: UInt32) -> Bool {
+        guard let context else { return false }
+        if let opening = self.stateMachine.opening, opening.number == session {
+            guard self.held.count < Self.maxHeldPushes else {
+                // A flood while the replay loads: treat it as a reader that cannot keep up.
+                self.environment.counters.slowConsumerClosed()
+                self.environment.metrics.slowConsumersClosed.increment()
+                self.logger.debug("closing connection: too many live messages while its replay loads")
+                self.closeNow()
+                return false
+            }
+            self.held.append(HeldPush(frame: frame, kind: kind, seq: seq))
+            return true
+        }
+        guard self.stateMachine.state == .active, self.stateMachine.sessions[session] != nil else {
             return false
         }
         context.write(Self.wrapOutboundOut(frame), promise: nil)
@@ -153,6 +172,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch self.stateMachine.endSession(number, reason: reason) {
         case .none:
             return false
+        case .openingEnded(let session):
+            self.held.removeAll()
+            self.unindex(session)
+            return true
         case .sessionEnded(let session, let goAway, let closeConnection):
             self.unindex(session)
             if closeConnection {
@@ -308,6 +331,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.authenticate(seq: seq, request: request)
         case .sendPong(let seq):
             self.write(.pong(seq: seq))
+        case .acknowledge(let acknowledgement):
+            self.environment.acknowledgements?.record(acknowledgement)
         case .sendError(let seq, let error, let closeConnection):
             self.sendError(seq: seq, error, closeConnection: closeConnection)
         case .subscribed(let seq, let session, let app, let added):
@@ -333,6 +358,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         guard let context else { return }
+        guard case .loadReplay(let session) = self.stateMachine.authVerified(seq: seq, token: token) else { return }
+        // Indexed before the store is read: whatever is stored from now on reaches the held
+        // list, and whatever was stored before is in the replay (the overlap is dropped by seq).
+        self.held.removeAll()
+        self.index(session)
         let eventLoop = context.eventLoop
         self.environment.replay.replay(for: token, resume: request.resume, on: eventLoop)
             .hop(to: eventLoop)
@@ -340,7 +370,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             .whenComplete { result in
                 switch result {
                 case .success(let plan):
-                    self.authCompleted(self.stateMachine.authSucceeded(seq: seq, token: token, plan: plan))
+                    self.authCompleted(self.stateMachine.replayLoaded(seq: seq, plan: plan))
                 case .failure(let error):
                     self.logger.debug("replay failed", metadata: ["error": "\(error)"])
                     let failure = ProtocolError(.internal, "could not load what this session missed; retry")
@@ -354,20 +384,47 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch action {
         case .none:
             break
-        case .sendError(let seq, let error, let closeConnection):
+        case .sendError(let seq, let error, let closeConnection, let abandoned):
+            self.held.removeAll()
+            if let abandoned { self.unindex(abandoned) }
             self.sendError(seq: seq, error, closeConnection: closeConnection)
+        case .sessionOpenedAndEnded(let seq, let authOK, let goAway, let closeConnection):
+            self.held.removeAll()
+            self.write(.authOK(seq: seq, authOK))
+            if closeConnection {
+                self.writeAndClose(.goaway(goAway))
+            } else {
+                self.write(.goaway(goAway))
+            }
         case .sessionOpened(let seq, let session, let authOK, let replay, let replaced):
             self.write(.authOK(seq: seq, authOK))
-            // The replay goes out before any live message: the session joins the fan-out
-            // indexes only after it, in this same turn of the loop.
+            // The replay, then what arrived live while it loaded, minus what the replay had.
+            var replayedUser: UInt32 = 0
+            var replayedBroadcast: UInt32 = 0
             for push in replay {
                 self.writeReplayed(push, session: session.number)
+                switch push.kind {
+                case .user: replayedUser = max(replayedUser, push.seq)
+                case .broadcast: replayedBroadcast = max(replayedBroadcast, push.seq)
+                case .topic: break
+                }
+            }
+            let held = self.held
+            self.held.removeAll()
+            for push in held {
+                switch push.kind {
+                case .user where push.seq != 0 && push.seq <= replayedUser: continue
+                case .broadcast where push.seq <= replayedBroadcast: continue
+                default: break
+                }
+                self.context?.write(Self.wrapOutboundOut(push.frame), promise: nil)
+                self.environment.metrics.pushesWritten.increment()
+                self.needsFlush = true
             }
             if let replaced {
                 self.write(.goaway(GoAway(session: replaced.number, reason: .replaced, reconnect: false)))
                 self.unindex(replaced)
             }
-            self.index(session)
         }
         while let message = self.stateMachine.nextQueuedMessage() {
             self.apply(self.stateMachine.received(message))
@@ -394,7 +451,14 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func index(_ session: ConnectionStateMachine.Session) {
         guard let id = self.connectionID else { return }
         let key = SessionKey(connection: id, session: session.number)
-        self.shard.addSession(key, app: session.app, user: session.user, device: session.device)
+        let generation = self.environment.nextSessionGeneration()
+        self.shard.addSession(
+            key,
+            app: session.app,
+            user: session.user,
+            device: session.device,
+            generation: generation
+        )
         self.environment.directory.register(session.info)
         self.environment.counters.sessionsChanged(by: 1)
         self.environment.metrics.sessions.increment()
@@ -409,7 +473,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             app: session.app,
             user: session.user,
             device: session.device,
-            keeping: key,
+            generation: generation,
+            from: id,
             on: self.shard
         )
     }

@@ -14,10 +14,12 @@ import HeraldWire
 /// - Session numbers count up from 1 and are not reused until the `u16` counter wraps, so a
 ///   late message for an ended session never reaches a newer one (0 is never used: it means
 ///   "the connection" in GOAWAY).
-/// - AUTH is two steps: ``received(_:)`` answers `.authenticate`; the handler verifies the
-///   token and loads the replay plan, then calls ``authSucceeded(seq:token:plan:since:)`` or
-///   ``authFailed(seq:_:)``. Messages that arrive meanwhile are queued in order (bounded);
-///   the handler pulls them with ``nextQueuedMessage()`` once the AUTH completed.
+/// - AUTH is three steps: ``received(_:)`` answers `.authenticate`; the handler verifies the
+///   token and calls ``authVerified(seq:token:since:)``, which opens the session as *opening*:
+///   the handler indexes it for fan-out at once and holds its live messages while the replay
+///   plan loads, so that nothing stored meanwhile is missed; then ``replayLoaded(seq:plan:)``
+///   (or ``authFailed(seq:_:)``). Messages that arrive meanwhile are queued in order
+///   (bounded); the handler pulls them with ``nextQueuedMessage()`` once the AUTH completed.
 /// - The session limit is checked when the AUTH arrives, before the token is verified: an
 ///   AUTH that would replace a session of the same device on this connection also counts.
 /// - The per-session subscription limit answers `forbidden_topic`: retrying later cannot help,
@@ -67,6 +69,8 @@ struct ConnectionStateMachine {
         /// Verify the token, load the replay plan, then report back.
         case authenticate(seq: UInt32, AuthRequest)
         case sendPong(seq: UInt32)
+        /// A device acknowledged its QoS 1 messages up to `seq`: hand it to the cursor writer.
+        case acknowledge(InboxAcknowledgement)
         /// Write ERROR; when `closeConnection`, flush it and close.
         case sendError(seq: UInt32, ProtocolError, closeConnection: Bool)
         /// Index the newly added topics of the session, then write OK.
@@ -75,13 +79,25 @@ struct ConnectionStateMachine {
         case unsubscribed(seq: UInt32, session: UInt16, app: String, removed: [String])
     }
 
+    /// What the handler does when an AUTH's token verified.
+    enum OpeningAction: Sendable {
+        case none
+        /// Index the session for fan-out, hold its live messages, and load its replay plan.
+        case loadReplay(Session)
+    }
+
     /// What the handler does when an AUTH completed.
     enum AuthCompletionAction: Sendable {
         case none
-        /// Write AUTH_OK, then the replay, then (if any) GOAWAY `replaced` for the session of
-        /// the same device that this one replaces on this connection; then index the session.
+        /// Write AUTH_OK, then the replay, then the held live messages, then (if any) GOAWAY
+        /// `replaced` for the session of the same device that this one replaces on this
+        /// connection (and unindex that one).
         case sessionOpened(seq: UInt32, Session, AuthOK, replay: [ReplayPlan.Push], replaced: Session?)
-        case sendError(seq: UInt32, ProtocolError, closeConnection: Bool)
+        /// The session was ended (kicked, replaced elsewhere) while its replay loaded: write
+        /// AUTH_OK and the GOAWAY at once, closing after it when `closeConnection`.
+        case sessionOpenedAndEnded(seq: UInt32, AuthOK, GoAway, closeConnection: Bool)
+        /// Write ERROR; unindex `abandoned`, the opening session, if any.
+        case sendError(seq: UInt32, ProtocolError, closeConnection: Bool, abandoned: Session?)
     }
 
     /// What the handler does when the server ends a session (kick, replaced elsewhere).
@@ -89,6 +105,9 @@ struct ConnectionStateMachine {
         case none
         /// Write the GOAWAY, unindex the session, and close after it when `closeConnection`.
         case sessionEnded(Session, GoAway, closeConnection: Bool)
+        /// The session was still opening: unindex it and drop its held messages; the GOAWAY
+        /// follows its AUTH_OK when the replay is loaded.
+        case openingEnded(Session)
     }
 
     /// What the handler does when the node drains.
@@ -103,6 +122,10 @@ struct ConnectionStateMachine {
     private(set) var sessions: [UInt16: Session] = [:]
     /// The seq of the AUTH being verified, if any.
     private(set) var pendingAuth: UInt32?
+    /// The session whose token verified and whose replay is loading.
+    private(set) var opening: Session?
+    /// The opening session, if the server ended it before its replay loaded, and why.
+    private var endedWhileOpening: (session: Session, reason: GoAwayReason)?
     private var queue: Deque<ClientMessage> = []
     private var nextSessionNumber: UInt16 = 1
 
@@ -169,23 +192,16 @@ struct ConnectionStateMachine {
         }
     }
 
-    /// The token verified and the replay plan is ready.
-    mutating func authSucceeded(seq: UInt32, token: VerifiedToken, plan: ReplayPlan, since: Date = Date())
-        -> AuthCompletionAction
-    {
-        guard self.pendingAuth == seq else { return .none }
-        self.pendingAuth = nil
+    /// The token verified: the session opens, indexed but holding its live messages until
+    /// ``replayLoaded(seq:plan:)``.
+    mutating func authVerified(seq: UInt32, token: VerifiedToken, since: Date = Date()) -> OpeningAction {
+        guard self.pendingAuth == seq, self.opening == nil else { return .none }
         switch self.state {
         case .closing, .closed:
             return .none
         case .awaitingFirstAuth, .active:
             break
         }
-        var replaced: Session?
-        if let old = self.sessions.values.first(where: { $0.hasSameIdentity(as: token) }) {
-            replaced = self.sessions.removeValue(forKey: old.number)
-        }
-        let number = self.allocateSessionNumber()
         let info = SessionInfo(
             app: token.app.id,
             user: token.user,
@@ -193,33 +209,77 @@ struct ConnectionStateMachine {
             node: self.configuration.nodeID,
             since: since
         )
-        let session = Session(number: number, token: token, info: info)
-        self.sessions[number] = session
+        let session = Session(number: self.allocateSessionNumber(), token: token, info: info)
+        self.opening = session
+        self.endedWhileOpening = nil
+        return .loadReplay(session)
+    }
+
+    /// The opening session's replay plan is ready: it becomes open.
+    mutating func replayLoaded(seq: UInt32, plan: ReplayPlan) -> AuthCompletionAction {
+        guard self.pendingAuth == seq else { return .none }
+        self.pendingAuth = nil
+        let opening = self.opening
+        let ended = self.endedWhileOpening
+        self.opening = nil
+        self.endedWhileOpening = nil
+        switch self.state {
+        case .closing, .closed:
+            return .none
+        case .awaitingFirstAuth, .active:
+            break
+        }
+        if let ended {
+            // Ended while loading: the client still learns the session's number from AUTH_OK.
+            let number = ended.session.number
+            let authOK = self.authOK(number: number, token: ended.session.token, plan: plan)
+            let close = self.sessions.isEmpty
+            if close { self.startClosing() } else { self.state = .active }
+            return .sessionOpenedAndEnded(
+                seq: seq,
+                authOK,
+                GoAway(session: number, reason: ended.reason, reconnect: false),
+                closeConnection: close
+            )
+        }
+        guard let session = opening else { return .none }
+        var replaced: Session?
+        if let old = self.sessions.values.first(where: { $0.hasSameIdentity(as: session.token) }) {
+            replaced = self.sessions.removeValue(forKey: old.number)
+        }
+        self.sessions[session.number] = session
         self.state = .active
-        let authOK = AuthOK(
-            session: number,
-            app: token.app.id,
-            user: token.user,
-            device: token.device,
-            heartbeat: self.configuration.heartbeatSeconds,
-            node: self.configuration.nodeID,
-            epoch: plan.epoch,
-            recovered: plan.recovered
+        return .sessionOpened(
+            seq: seq,
+            session,
+            self.authOK(number: session.number, token: session.token, plan: plan),
+            replay: plan.pushes,
+            replaced: replaced
         )
-        return .sessionOpened(seq: seq, session, authOK, replay: plan.pushes, replaced: replaced)
+    }
+
+    /// Both AUTH steps at once, for a plan known up front.
+    mutating func authSucceeded(seq: UInt32, token: VerifiedToken, plan: ReplayPlan, since: Date = Date())
+        -> AuthCompletionAction
+    {
+        guard case .loadReplay = self.authVerified(seq: seq, token: token, since: since) else { return .none }
+        return self.replayLoaded(seq: seq, plan: plan)
     }
 
     /// The token was refused (or the replay could not be loaded).
     mutating func authFailed(seq: UInt32, _ error: ProtocolError) -> AuthCompletionAction {
         guard self.pendingAuth == seq else { return .none }
         self.pendingAuth = nil
+        let abandoned = self.opening
+        self.opening = nil
+        self.endedWhileOpening = nil
         switch self.state {
         case .closing, .closed:
             return .none
         case .awaitingFirstAuth, .active:
             let close = error.code.closesConnection(hasSessions: self.hasSessions)
             if close { self.startClosing() }
-            return .sendError(seq: seq, error, closeConnection: close)
+            return .sendError(seq: seq, error, closeConnection: close, abandoned: abandoned)
         }
     }
 
@@ -236,6 +296,11 @@ struct ConnectionStateMachine {
 
     /// The server ends one session (kicked, or replaced by a session on another connection).
     mutating func endSession(_ number: UInt16, reason: GoAwayReason) -> SessionEndAction {
+        if let opening = self.opening, opening.number == number {
+            self.opening = nil
+            self.endedWhileOpening = (opening, reason)
+            return .openingEnded(opening)
+        }
         guard self.state == .active, let session = self.sessions.removeValue(forKey: number) else { return .none }
         let close = self.sessions.isEmpty
         if close { self.startClosing() }
@@ -252,7 +317,9 @@ struct ConnectionStateMachine {
         case .closing, .closed:
             return .none
         case .awaitingFirstAuth, .active:
-            let ended = Array(self.sessions.values)
+            var ended = Array(self.sessions.values)
+            if let opening = self.opening { ended.append(opening) }
+            self.opening = nil
             self.sessions.removeAll()
             self.startClosing()
             return .goAway(
@@ -264,7 +331,9 @@ struct ConnectionStateMachine {
 
     /// The channel closed: returns the sessions that were still open, to unindex.
     mutating func connectionClosed() -> [Session] {
-        let remaining = Array(self.sessions.values)
+        var remaining = Array(self.sessions.values)
+        if let opening = self.opening { remaining.append(opening) }
+        self.opening = nil
         self.sessions.removeAll()
         self.queue.removeAll()
         self.pendingAuth = nil
@@ -273,6 +342,19 @@ struct ConnectionStateMachine {
     }
 
     // MARK: Private
+
+    private func authOK(number: UInt16, token: VerifiedToken, plan: ReplayPlan) -> AuthOK {
+        AuthOK(
+            session: number,
+            app: token.app.id,
+            user: token.user,
+            device: token.device,
+            heartbeat: self.configuration.heartbeatSeconds,
+            node: self.configuration.nodeID,
+            epoch: plan.epoch,
+            recovered: plan.recovered
+        )
+    }
 
     private mutating func startClosing() {
         self.state = .closing
@@ -284,7 +366,11 @@ struct ConnectionStateMachine {
         while true {
             let candidate = self.nextSessionNumber
             self.nextSessionNumber = candidate == UInt16.max ? 1 : candidate + 1
-            if self.sessions[candidate] == nil { return candidate }
+            if self.sessions[candidate] == nil, self.opening?.number != candidate,
+                self.endedWhileOpening?.session.number != candidate
+            {
+                return candidate
+            }
         }
     }
 
@@ -323,11 +409,12 @@ struct ConnectionStateMachine {
             guard var session = self.sessions[ack.session] else {
                 return Self.unknownSession(seq: seq, ack.session)
             }
-            if ack.kind == .user, seq > session.acknowledgedUserSequence {
-                session.acknowledgedUserSequence = seq
-                self.sessions[ack.session] = session
-            }
-            return .none
+            guard ack.kind == .user, seq > session.acknowledgedUserSequence else { return .none }
+            session.acknowledgedUserSequence = seq
+            self.sessions[ack.session] = session
+            return .acknowledge(
+                InboxAcknowledgement(app: session.app, user: session.user, device: session.device, seq: seq)
+            )
         case .upstream(let seq, let upstream):
             guard self.sessions[upstream.session] != nil else {
                 return Self.unknownSession(seq: seq, upstream.session)

@@ -1,6 +1,7 @@
 import HeraldCore
 import HeraldWire
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// What every connection handler of a gateway shares: configuration, ports, counters and
@@ -10,6 +11,8 @@ final class GatewayEnvironment: Sendable {
     let machineConfiguration: ConnectionStateMachine.Configuration
     let verifier: TokenVerifier
     let replay: any ReplayProvider
+    /// Where ACKs of QoS 1 messages go; nil drops them (a node without a store).
+    let acknowledgements: (any AcknowledgementSink)?
     let directory: any SessionDirectory
     let logger: Logger
     let metrics: GatewayMetrics
@@ -21,6 +24,9 @@ final class GatewayEnvironment: Sendable {
     let idleTimeoutTicks: UInt64
     /// Ticks a connection may spend writing its last frame before it is closed outright.
     let closeGraceTicks: UInt64
+    /// Orders sessions across loops for the replace rule: of two sessions of one device, the
+    /// one indexed later (larger generation) wins, even when both open at the same instant.
+    private let generations = NIOLockedValueBox<UInt64>(0)
 
     init(
         configuration: GatewayConfiguration,
@@ -28,6 +34,7 @@ final class GatewayEnvironment: Sendable {
         apps: AppRegistry,
         directory: any SessionDirectory,
         replay: any ReplayProvider,
+        acknowledgements: (any AcknowledgementSink)?,
         logger: Logger
     ) {
         self.configuration = configuration
@@ -40,6 +47,7 @@ final class GatewayEnvironment: Sendable {
         )
         self.verifier = TokenVerifier(apps: apps)
         self.replay = replay
+        self.acknowledgements = acknowledgements
         self.directory = directory
         self.logger = logger
         self.metrics = GatewayMetrics()
@@ -66,20 +74,44 @@ final class GatewayEnvironment: Sendable {
         self.shardsByLoop[ObjectIdentifier(eventLoop)]
     }
 
-    /// Ends the other sessions of the same (app, user, device) on every loop (the replace rule).
+    /// A new, larger session generation.
+    func nextSessionGeneration() -> UInt64 {
+        self.generations.withLockedValue { generation in
+            generation += 1
+            return generation
+        }
+    }
+
+    /// Ends the older sessions of the same (app, user, device) on every loop (the replace
+    /// rule): those with a generation below `generation`. One on the opening session's own
+    /// connection is left to that connection, which ends it after the new AUTH_OK.
     func replaceOtherSessions(
         app: String,
         user: String,
         device: String,
-        keeping key: SessionKey,
+        generation: UInt64,
+        from connection: ConnectionID,
         on origin: EventLoopShard
     ) {
         for shard in self.shards {
             if shard === origin {
-                _ = shard.endSessions(app: app, user: user, device: device, reason: .replaced, except: key)
+                _ = shard.endSessions(
+                    app: app,
+                    user: user,
+                    device: device,
+                    reason: .replaced,
+                    olderThan: generation,
+                    sparing: connection
+                )
             } else {
                 shard.eventLoop.execute {
-                    _ = shard.endSessions(app: app, user: user, device: device, reason: .replaced)
+                    _ = shard.endSessions(
+                        app: app,
+                        user: user,
+                        device: device,
+                        reason: .replaced,
+                        olderThan: generation
+                    )
                 }
             }
         }

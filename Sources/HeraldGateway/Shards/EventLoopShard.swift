@@ -1,3 +1,4 @@
+import HeraldCore
 import HeraldWire
 import NIOCore
 
@@ -25,8 +26,13 @@ final class EventLoopShard: @unchecked Sendable {
     private var tickTask: RepeatedTask?
     private var connections: [ConnectionID: ConnectionHandler] = [:]
     private var nextConnectionID: UInt64 = 1
-    /// Sessions by (app, user), with each session's device.
-    private var byUser: [UserKey: [SessionKey: String]] = [:]
+    private struct UserSession: Hashable {
+        var device: String
+        var generation: UInt64
+    }
+
+    /// Sessions by (app, user), with each session's device and generation.
+    private var byUser: [UserKey: [SessionKey: UserSession]] = [:]
     private var byApp: [String: Set<SessionKey>] = [:]
     private var byTopic: [TopicKey: Set<SessionKey>] = [:]
     private var touched: [ConnectionHandler] = []
@@ -105,9 +111,12 @@ final class EventLoopShard: @unchecked Sendable {
         self.connections[id] = nil
     }
 
-    func addSession(_ key: SessionKey, app: String, user: String, device: String) {
+    func addSession(_ key: SessionKey, app: String, user: String, device: String, generation: UInt64) {
         self.eventLoop.assertInEventLoop()
-        self.byUser[UserKey(app: app, user: user), default: [:]][key] = device
+        self.byUser[UserKey(app: app, user: user), default: [:]][key] = UserSession(
+            device: device,
+            generation: generation
+        )
         self.byApp[app, default: []].insert(key)
     }
 
@@ -177,6 +186,25 @@ final class EventLoopShard: @unchecked Sendable {
         return self.write(to: targets, seq: 0, kind: .user, topic: "", payload: payload)
     }
 
+    /// Writes stored QoS 1 user messages: each user's copy with its own inbox sequence and
+    /// `ACK_REQUIRED`, to the user's online sessions.
+    func sendStored(app: String, deliveries: [UserSequence], payload: ByteBuffer) -> Int {
+        self.eventLoop.assertInEventLoop()
+        var written = 0
+        for delivery in deliveries {
+            guard let sessions = self.byUser[UserKey(app: app, user: delivery.user)] else { continue }
+            written += self.write(
+                to: Array(sessions.keys),
+                seq: delivery.seq,
+                flags: .ackRequired,
+                kind: .user,
+                topic: "",
+                payload: payload
+            )
+        }
+        return written
+    }
+
     /// Writes a broadcast (kind 1, its sequence, never ACK_REQUIRED) to every session of `app`.
     func broadcast(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
         self.eventLoop.assertInEventLoop()
@@ -191,19 +219,23 @@ final class EventLoopShard: @unchecked Sendable {
         return self.write(to: Array(sessions), seq: 0, kind: .topic, topic: topic, payload: payload)
     }
 
-    /// Ends the sessions of a user (of one device, if given) with GOAWAY `reason`, except `excluded`.
+    /// Ends the sessions of a user (of one device, if given) with GOAWAY `reason`: those
+    /// with a generation below `generation` (all, by default), except on `spared`.
     func endSessions(
         app: String,
         user: String,
         device: String?,
         reason: GoAwayReason,
-        except excluded: SessionKey? = nil
+        olderThan generation: UInt64 = .max,
+        sparing spared: ConnectionID? = nil
     ) -> Int {
         self.eventLoop.assertInEventLoop()
         guard let sessions = self.byUser[UserKey(app: app, user: user)] else { return 0 }
         // Collected first: ending a session edits the index.
-        let targets = sessions.compactMap { key, sessionDevice -> SessionKey? in
-            guard key != excluded, device == nil || device == sessionDevice else { return nil }
+        let targets = sessions.compactMap { key, session -> SessionKey? in
+            guard session.generation < generation, device == nil || device == session.device,
+                key.connection != spared
+            else { return nil }
             return key
         }
         var ended = 0
@@ -231,9 +263,14 @@ final class EventLoopShard: @unchecked Sendable {
     }
 
     /// Encodes the PUSH once per distinct session number and writes the same buffer to each session.
-    private func write(to targets: [SessionKey], seq: UInt32, kind: PushKind, topic: String, payload: ByteBuffer)
-        -> Int
-    {
+    private func write(
+        to targets: [SessionKey],
+        seq: UInt32,
+        flags: FrameFlags = [],
+        kind: PushKind,
+        topic: String,
+        payload: ByteBuffer
+    ) -> Int {
         var encoded: [UInt16: ByteBuffer] = [:]
         var written = 0
         for key in targets {
@@ -246,11 +283,18 @@ final class EventLoopShard: @unchecked Sendable {
                 buffer.reserveCapacity(
                     Frame.headerSize + PushBody.fixedSize + topic.utf8.count + payload.readableBytes
                 )
-                buffer.writePushFrame(seq: seq, session: key.session, kind: kind, topic: topic, payload: payload)
+                buffer.writePushFrame(
+                    seq: seq,
+                    flags: flags,
+                    session: key.session,
+                    kind: kind,
+                    topic: topic,
+                    payload: payload
+                )
                 encoded[key.session] = buffer
                 frame = buffer
             }
-            if connection.writePush(frame, session: key.session) {
+            if connection.writePush(frame, session: key.session, kind: kind, seq: seq) {
                 written += 1
             }
         }

@@ -23,7 +23,106 @@ enum SQLiteMigrations {
                 ) STRICT
                 """,
             ]
-        )
+        ),
+        SQLiteMigration(
+            version: 2,
+            name: "durable delivery: inboxes, cursors, broadcast log, dead letters, idempotency, app policies",
+            statements: [
+                // Existing apps get the default policy of this release, spelled out so that a
+                // later change of the defaults does not silently change them.
+                """
+                ALTER TABLE apps ADD COLUMN policy TEXT NOT NULL DEFAULT '{"broadcastLimit":1000,"broadcastTTL":3600,\
+                "deadLetters":"keep","defaultTTL":604800,"inboxLimit":1000,"maxTTL":2419200}'
+                """,
+                // One row per (app, user) ever sent to: the sequence lives here, not in the
+                // messages, so purging or collapsing never frees a sequence.
+                """
+                CREATE TABLE inbox_state (
+                    app TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    last_seq INTEGER NOT NULL CHECK (last_seq >= 0),
+                    lost_through INTEGER NOT NULL DEFAULT 0 CHECK (lost_through >= 0),
+                    PRIMARY KEY (app, user_id)
+                ) STRICT, WITHOUT ROWID
+                """,
+                // The primary key serves the hot reads: a user's inbox in sequence order.
+                """
+                CREATE TABLE inbox_messages (
+                    app TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    payload BLOB NOT NULL,
+                    expires_at REAL NOT NULL,
+                    created_at REAL NOT NULL,
+                    collapse_key TEXT,
+                    keeps_dead_letter INTEGER NOT NULL,
+                    PRIMARY KEY (app, user_id, seq)
+                ) STRICT
+                """,
+                "CREATE INDEX inbox_messages_expiry ON inbox_messages (expires_at)",
+                """
+                CREATE INDEX inbox_messages_collapse ON inbox_messages (app, user_id, collapse_key)
+                WHERE collapse_key IS NOT NULL
+                """,
+                """
+                CREATE TABLE inbox_cursors (
+                    app TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    device TEXT NOT NULL,
+                    seq INTEGER NOT NULL CHECK (seq >= 0),
+                    PRIMARY KEY (app, user_id, device)
+                ) STRICT, WITHOUT ROWID
+                """,
+                """
+                CREATE TABLE broadcast_state (
+                    app TEXT PRIMARY KEY NOT NULL,
+                    seq INTEGER NOT NULL CHECK (seq >= 0),
+                    trimmed_through INTEGER NOT NULL DEFAULT 0 CHECK (trimmed_through >= 0)
+                ) STRICT, WITHOUT ROWID
+                """,
+                // Broadcasts sent before this migration were never kept: they all count as trimmed.
+                """
+                INSERT INTO broadcast_state (app, seq, trimmed_through)
+                SELECT app, seq, seq FROM broadcast_sequences
+                """,
+                "DROP TABLE broadcast_sequences",
+                """
+                CREATE TABLE broadcast_log (
+                    app TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    payload BLOB NOT NULL,
+                    expires_at REAL NOT NULL,
+                    PRIMARY KEY (app, seq)
+                ) STRICT
+                """,
+                "CREATE INDEX broadcast_log_expiry ON broadcast_log (expires_at)",
+                // AUTOINCREMENT: ids are never reused, so a page cursor stays valid after a trim.
+                """
+                CREATE TABLE dead_letters (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    app TEXT NOT NULL,
+                    user_id TEXT NOT NULL,
+                    seq INTEGER NOT NULL,
+                    payload BLOB NOT NULL,
+                    reason TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    died_at REAL NOT NULL
+                ) STRICT
+                """,
+                "CREATE INDEX dead_letters_app ON dead_letters (app, id)",
+                """
+                CREATE TABLE idempotency_keys (
+                    app TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    result TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    PRIMARY KEY (app, key)
+                ) STRICT
+                """,
+                "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.

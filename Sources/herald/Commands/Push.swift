@@ -13,6 +13,15 @@ struct Push: AsyncParsableCommand {
     @Option(help: "0: to online sessions only; 1: stored until acknowledged.")
     var qos: Int = 0
 
+    @Option(help: "QoS 1: seconds the message is kept for its user (default: the app's policy).")
+    var ttl: Int?
+
+    @Option(name: .customLong("collapse-key"), help: "QoS 1: replaces the user's unacknowledged message with this key.")
+    var collapseKey: String?
+
+    @Option(name: .customLong("idempotency-key"), help: "QoS 1: a retry with the same key stores nothing new.")
+    var idempotencyKey: String?
+
     @Argument(help: "The payload, as UTF-8 text.")
     var payload: String
 
@@ -23,10 +32,14 @@ struct Push: AsyncParsableCommand {
     func run() async throws {
         let (app, secret) = try self.credentials.resolved()
         let client = HTTPClient(baseURL: self.api.baseURL, bearer: secret)
+        var body: [String: Any] = ["users": self.users, "payload": self.payload, "qos": self.qos]
+        if let ttl { body["ttl"] = ttl }
+        if let collapseKey { body["collapseKey"] = collapseKey }
         let json = try await client.call(
             "POST",
             "/v1/apps/\(app)/messages",
-            body: ["users": self.users, "payload": self.payload, "qos": self.qos]
+            body: body,
+            headers: self.idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:]
         )
         print(HTTPClient.render(json))
     }

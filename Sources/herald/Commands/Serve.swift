@@ -2,6 +2,7 @@ import ArgumentParser
 import HeraldAPI
 import HeraldCore
 import HeraldGateway
+import HeraldPostgres
 import HeraldSQLite
 import Logging
 import Metrics
@@ -16,7 +17,7 @@ import FoundationEssentials
 import Foundation
 #endif
 
-/// `herald serve`: run a complete node on an embedded SQLite file.
+/// `herald serve`: run a complete node on an embedded SQLite file (or PostgreSQL).
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run a Herald node: client gateway (TCP and WebSocket) and HTTP API."
@@ -36,23 +37,27 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
-        let store: SQLiteStore
+        let backend = try await StoreBackend.open(settings: settings, logger: logger)
         do {
-            store = try await SQLiteStore.open(directory: settings.dataDirectory, logger: logger)
+            try await withThrowingDiscardingTaskGroup { group in
+                // The store's own services (PostgreSQL's pool) run under everything else and
+                // stop only once the node has drained.
+                for service in backend.services {
+                    group.addTask { try await service.run() }
+                }
+                try await backend.prepare()
+                try await self.serve(settings: settings, backend: backend, registry: registry, logger: logger)
+                group.cancelAll()
+            }
         } catch {
-            throw CLIError("cannot open the data directory \(settings.dataDirectory): \(error)")
-        }
-        do {
-            try await self.serve(settings: settings, store: store, registry: registry, logger: logger)
-        } catch {
-            try? await store.close()
+            await backend.close()
             throw error
         }
-        try await store.close()
+        await backend.close()
     }
 
     private func serve(
-        settings: ServeSettings, store: SQLiteStore, registry: PrometheusCollectorRegistry, logger: Logger
+        settings: ServeSettings, backend: StoreBackend, registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
         let admin = try AdminKey.loadOrCreate(dataDirectory: settings.dataDirectory)
         if admin.generated {
@@ -61,11 +66,18 @@ struct Serve: AsyncParsableCommand {
         }
 
         let apps = AppRegistry()
-        try await apps.load(from: store.catalog)
-        let replay = LiveOnlyReplay()
-        for app in try await store.catalog.list() {
-            replay.noteBroadcast(app: app.id, seq: try await store.messages.lastBroadcastSequence(app: app.id))
+        do {
+            try await apps.load(from: backend.catalog)
+        } catch {
+            throw CLIError("cannot load the apps from the \(backend.name) store: \(error)")
         }
+        let acknowledgements = AcknowledgementWriter(store: backend.messages, logger: logger)
+        let sweeper = StoreSweeper(
+            store: backend.messages,
+            interval: .milliseconds(Int64(settings.sweepInterval * 1000)),
+            logger: logger
+        )
+        let replay = StoreReplay(store: backend.messages, acknowledgements: acknowledgements)
         let directory = LocalSessionDirectory()
         let gateway = Gateway(
             configuration: GatewayConfiguration(
@@ -85,6 +97,7 @@ struct Serve: AsyncParsableCommand {
             apps: apps,
             directory: directory,
             replay: replay,
+            acknowledgements: acknowledgements,
             logger: logger
         )
         let api = APIService(
@@ -92,20 +105,23 @@ struct Serve: AsyncParsableCommand {
             gateway: gateway,
             dependencies: HeraldAPIDependencies(
                 adminKey: admin.key,
-                catalog: store.catalog,
+                catalog: backend.catalog,
                 apps: apps,
-                store: store.messages,
+                store: backend.messages,
                 delivery: gateway,
                 directory: directory,
-                replay: replay,
                 metrics: registry,
                 isReady: { true }
             ),
             logger: logger
         )
+        // Graceful shutdown runs in reverse: the API stops, the gateway drains, the sweeper
+        // stops, and the cursor writer writes what the drained connections acknowledged.
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [
+                    .init(service: acknowledgements),
+                    .init(service: sweeper),
                     .init(service: gateway),
                     .init(service: api),
                 ],

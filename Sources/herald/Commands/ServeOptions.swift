@@ -17,6 +17,12 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("data-dir"), help: "Data directory [HERALD_DATA_DIR, default ./herald-data].")
     var dataDirectory: String?
 
+    @Option(help: "Where messages and apps are kept: \"sqlite\" (a file in the data directory) or a postgres:// URL [HERALD_STORE, default sqlite].")
+    var store: String?
+
+    @Option(name: .customLong("sweep-interval"), help: "Seconds between purges of expired messages [HERALD_SWEEP_INTERVAL, default 30].")
+    var sweepInterval: Double?
+
     @Option(name: .customLong("node-id"), help: "This node's name [HERALD_NODE_ID, default from the host name].")
     var nodeID: String?
 
@@ -59,6 +65,8 @@ struct ServeOptions: ParsableArguments {
             webSocketPort: try self.webSocketPort ?? Environment.int("HERALD_WS_PORT") ?? 7071,
             apiPort: try self.apiPort ?? Environment.int("HERALD_API_PORT") ?? 8080,
             dataDirectory: self.dataDirectory ?? Environment.string("HERALD_DATA_DIR") ?? "./herald-data",
+            store: self.store ?? Environment.string("HERALD_STORE") ?? "sqlite",
+            sweepInterval: try self.sweepInterval ?? Environment.double("HERALD_SWEEP_INTERVAL") ?? 30,
             nodeID: self.nodeID ?? Environment.string("HERALD_NODE_ID") ?? ServeSettings.defaultNodeID(),
             heartbeat: try self.heartbeat ?? Environment.int("HERALD_HEARTBEAT") ?? 30,
             authTimeout: try self.authTimeout ?? Environment.double("HERALD_AUTH_TIMEOUT") ?? 10,

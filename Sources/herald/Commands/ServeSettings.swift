@@ -13,6 +13,9 @@ struct ServeSettings: Sendable {
     var webSocketPort: Int
     var apiPort: Int
     var dataDirectory: String
+    /// "sqlite", or a PostgreSQL URL.
+    var store: String
+    var sweepInterval: Double
     var nodeID: String
     var heartbeat: Int
     var authTimeout: Double
@@ -43,8 +46,19 @@ struct ServeSettings: Sendable {
         guard self.maxOutboundBytes >= 1024 else { throw CLIError("--max-outbound-bytes must be at least 1024") }
         guard self.maxBody >= 1024 else { throw CLIError("--max-body must be at least 1024") }
         guard self.drainTimeout >= 0, self.drainTimeout <= 600 else { throw CLIError("--drain-timeout must be 0 to 600 seconds") }
+        guard self.sweepInterval >= 0.05, self.sweepInterval <= 86_400 else {
+            throw CLIError("--sweep-interval must be 0.05 to 86400 seconds")
+        }
+        guard self.usesPostgres || self.store == "sqlite" else {
+            throw CLIError("--store must be \"sqlite\" or a postgres:// URL")
+        }
         guard Logger.Level(rawValue: self.logLevel) != nil else { throw CLIError("unknown --log-level \(self.logLevel)") }
         guard !self.nodeID.isEmpty, self.nodeID.utf8.count <= 128 else { throw CLIError("--node-id must be 1 to 128 bytes") }
+    }
+
+    /// Whether `store` names a PostgreSQL server.
+    var usesPostgres: Bool {
+        self.store.hasPrefix("postgres://") || self.store.hasPrefix("postgresql://")
     }
 
     static func defaultNodeID() -> String {

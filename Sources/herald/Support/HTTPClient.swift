@@ -10,12 +10,18 @@ struct HTTPClient {
     var bearer: String?
 
     /// Sends a request and returns the decoded JSON object, or throws the API's error message.
-    func call(_ method: String, _ path: String, body: [String: Any]? = nil) async throws -> Any {
+    func call(
+        _ method: String,
+        _ path: String,
+        body: [String: Any]? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> Any {
         guard let url = URL(string: self.baseURL + path) else { throw CLIError("bad URL \(self.baseURL + path)") }
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.timeoutInterval = 30
         if let bearer { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         if let body {
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
             request.httpBody = try JSONSerialization.data(withJSONObject: body)

@@ -94,18 +94,43 @@ extension APIClient {
         _ app: AppCredentials,
         users: [String],
         payload: Payload,
-        qos: Int = 0
+        qos: Int = 0,
+        ttl: Int? = nil,
+        collapseKey: String? = nil,
+        idempotencyKey: String? = nil
     ) async throws -> PushResult {
         var body = payload.members
         body["users"] = .array(users.map(JSONValue.string))
         body["qos"] = .number(Double(qos))
+        if let ttl { body["ttl"] = .number(Double(ttl)) }
+        if let collapseKey { body["collapseKey"] = .string(collapseKey) }
         return try await self.call(
             "POST",
             "/v1/apps/\(app.id)/messages",
             bearer: app.secret,
             json: .object(body),
+            headers: idempotencyKey.map { ["Idempotency-Key": $0] } ?? [:],
             expecting: [200, 201, 202]
         ).decode(PushResult.self)
+    }
+
+    /// `POST /v1/apps`: an app with a delivery policy (`inboxLimit`, `defaultTTL`, ...).
+    public func createApp(prefix: String = "app", policy: JSONValue) async throws -> AppCredentials {
+        let id = "\(prefix)-\(UUID().uuidString.prefix(8).lowercased())"
+        return try await self.call(
+            "POST",
+            "/v1/apps",
+            bearer: self.adminKey,
+            json: .object(["id": .string(id), "policy": policy]),
+            expecting: [201]
+        ).decode(AppCredentials.self)
+    }
+
+    /// `GET /v1/apps/{app}/dead-letters`: the answer's JSON.
+    public func deadLetters(_ app: AppCredentials, query: String = "") async throws -> JSONValue {
+        let response = try await self.call("GET", "/v1/apps/\(app.id)/dead-letters\(query)", bearer: app.secret)
+        guard let json = response.json else { throw APIClientError("dead letters: not JSON", response: response) }
+        return json
     }
 
     /// `POST /v1/apps/{app}/broadcasts`.

@@ -94,9 +94,10 @@ public struct APIClient: Sendable {
         _ path: String,
         bearer: String?,
         json: JSONValue? = nil,
+        headers: [String: String] = [:],
         expecting expected: Set<Int> = [200]
     ) async throws -> APIResponse {
-        let response = try await self.request(method, path, bearer: bearer, body: json?.encoded)
+        let response = try await self.request(method, path, bearer: bearer, headers: headers, body: json?.encoded)
         guard expected.contains(response.status) else {
             throw APIClientError("\(method) \(path) answered \(response.status), expected \(expected.sorted())",
                 response: response)

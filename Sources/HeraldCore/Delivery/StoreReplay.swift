@@ -1,0 +1,74 @@
+import HeraldWire
+import NIOCore
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Recovery from the ``MessageStore`` (PROTOCOL.md, "Delivery" and "Epoch and recovery"):
+/// a new session is replayed every unexpired inbox message above
+/// `max(device's cursor, resume.inbox)` and, when it resumes broadcasts, the kept
+/// broadcasts above `resume.broadcast`; `recovered` says truthfully whether anything the
+/// device had not acknowledged is gone.
+///
+/// A `resume` from another epoch is ignored (the device's cursor still applies) and both
+/// `recovered` flags are false. A `resume` without an epoch is taken as the current one.
+public struct StoreReplay: ReplayProvider {
+    private let store: any MessageStore
+    private let acknowledgements: AcknowledgementWriter?
+
+    /// - Parameter acknowledgements: the write-behind buffer, whose unwritten cursors count too.
+    public init(store: any MessageStore, acknowledgements: AcknowledgementWriter?) {
+        self.store = store
+        self.acknowledgements = acknowledgements
+    }
+
+    public func replay(for token: VerifiedToken, resume: AuthRequest.Resume?, on eventLoop: any EventLoop)
+        -> EventLoopFuture<ReplayPlan>
+    {
+        let promise = eventLoop.makePromise(of: ReplayPlan.self)
+        promise.completeWithTask {
+            try await self.plan(for: token, resume: resume, now: Date())
+        }
+        return promise.futureResult
+    }
+
+    /// The plan for a session opening at `now`.
+    public func plan(for token: VerifiedToken, resume: AuthRequest.Resume?, now: Date) async throws -> ReplayPlan {
+        let app = token.app
+        let sameEpoch = resume?.epoch.map { $0 == app.epoch } ?? true
+        let resumeInbox = sameEpoch ? resume?.inbox ?? 0 : 0
+        let resumeBroadcast = sameEpoch ? resume?.broadcast ?? 0 : 0
+
+        let inbox = try await self.store.inbox(
+            app: app.id,
+            user: token.user,
+            device: token.device,
+            after: resumeInbox,
+            now: now
+        )
+        let unwritten = self.acknowledgements?.pendingCursor(app: app.id, user: token.user, device: token.device) ?? 0
+        let inboxStart = max(inbox.cursor, resumeInbox, unwritten)
+        var pushes: [ReplayPlan.Push] = []
+        for message in inbox.messages where message.seq > inboxStart {
+            pushes.append(ReplayPlan.Push(seq: message.seq, kind: .user, ackRequired: true, payload: message.payload))
+        }
+        let inboxRecovered = sameEpoch && inbox.lostThrough <= inboxStart
+
+        var broadcastRecovered = sameEpoch
+        if resumeBroadcast > 0 {
+            let log = try await self.store.broadcasts(app: app.id, after: resumeBroadcast, now: now)
+            broadcastRecovered = sameEpoch && log.trimmedThrough <= resumeBroadcast
+            for message in log.messages where message.seq > resumeBroadcast {
+                pushes.append(ReplayPlan.Push(seq: message.seq, kind: .broadcast, ackRequired: false, payload: message.payload))
+            }
+        }
+        return ReplayPlan(
+            epoch: app.epoch,
+            recovered: AuthOK.Recovered(inbox: inboxRecovered, broadcast: broadcastRecovered),
+            pushes: pushes
+        )
+    }
+}

@@ -1,0 +1,11 @@
+import HeraldWire
+import NIOCore
+
+/// A live PUSH for a session whose replay is still loading, kept with what it takes to drop
+/// it if the replay already carried it.
+struct HeldPush {
+    var frame: ByteBuffer
+    var kind: PushKind
+    /// The inbox or broadcast sequence; 0 for QoS 0 and topic messages.
+    var seq: UInt32
+}

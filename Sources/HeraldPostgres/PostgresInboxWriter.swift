@@ -1,0 +1,337 @@
+import HeraldCore
+import PostgresNIO
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+/// Stores QoS 1 appends with group commit: concurrent ``MessageStore/appendInbox(_:)`` calls
+/// of this process share one transaction (one fsync); each that may fail (idempotency
+/// conflict, exhausted sequence) runs inside its own SAVEPOINT, so it rolls back alone.
+///
+/// Several processes write the same inboxes safely because every append first locks the
+/// `inbox_state` rows of all the users of its batch, in one sorted order (so two batches
+/// never wait on each other in a cycle), and takes each sequence from its locked row.
+final class PostgresInboxWriter: Sendable {
+    private let executor: PostgresExecutor
+    private let committer: GroupCommitter<InboxAppend, InboxAppendResult>
+
+    init(executor: PostgresExecutor, maxBatch: Int) {
+        self.executor = executor
+        self.committer = GroupCommitter(maxBatch: maxBatch) { [executor] batch in
+            try await Self.commit(batch, executor: executor)
+        }
+    }
+
+    func append(_ append: InboxAppend) async throws -> InboxAppendResult {
+        if let reason = Self.invalidText(append) {
+            // PostgreSQL text cannot hold NUL; failing here keeps the request out of a shared batch.
+            throw MessageStoreError.unavailable(reason)
+        }
+        return try await self.committer.submit(append)
+    }
+
+    private static func invalidText(_ append: InboxAppend) -> String? {
+        func hasNUL(_ string: String) -> Bool { string.utf8.contains(0) }
+        if hasNUL(append.app) { return "the app id contains a NUL character" }
+        if let key = append.idempotency, hasNUL(key.key) || hasNUL(key.fingerprint) {
+            return "the idempotency key contains a NUL character"
+        }
+        for message in append.messages {
+            if message.users.contains(where: hasNUL) { return "a user id contains a NUL character" }
+            if let key = message.collapseKey, hasNUL(key) { return "the collapse key contains a NUL character" }
+        }
+        return nil
+    }
+
+    // MARK: - One batch
+
+    private static func commit(
+        _ batch: [InboxAppend],
+        executor: PostgresExecutor
+    ) async throws -> [Result<InboxAppendResult, any Error>] {
+        try await executor.transaction { connection in
+            let mayExhaust = try await Self.lockInboxes(of: batch, connection: connection, executor: executor)
+            var results: [Result<InboxAppendResult, any Error>] = []
+            results.reserveCapacity(batch.count)
+            for append in batch {
+                // Only a request with an idempotency key, or one that may run out of sequence
+                // numbers, can fail on its own; the others skip the savepoint's round trips.
+                guard append.idempotency != nil || mayExhaust else {
+                    results.append(.success(try await Self.store(append, connection: connection, executor: executor)))
+                    continue
+                }
+                try await executor.run(connection, "SAVEPOINT herald_append")
+                do {
+                    let result = try await Self.store(append, connection: connection, executor: executor)
+                    try await executor.run(connection, "RELEASE SAVEPOINT herald_append")
+                    results.append(.success(result))
+                } catch {
+                    let failure = executor.storeError(error)
+                    // A deadlock or a broken connection fails the whole batch (retried or 503).
+                    if failure is TransientConflict || !Self.failsAlone(error) { throw failure }
+                    try await executor.run(connection, "ROLLBACK TO SAVEPOINT herald_append")
+                    try await executor.run(connection, "RELEASE SAVEPOINT herald_append")
+                    results.append(.failure(failure))
+                }
+            }
+            return results
+        }
+    }
+
+    /// Whether `error` concerns only the request that raised it: the store's own verdicts and
+    /// errors the server reported for one statement (the connection still works).
+    private static func failsAlone(_ error: any Error) -> Bool {
+        switch error {
+        case is MessageStoreError:
+            return true
+        case let error as PSQLError:
+            return error.code == .server
+        default:
+            return false
+        }
+    }
+
+    /// Locks (creating if needed) the `inbox_state` row of every user of the batch, sorted.
+    ///
+    /// - Returns: whether the batch may exhaust a sequence, counting every message it holds
+    ///   for each user from the locked (so current) last sequences.
+    private static func lockInboxes(
+        of batch: [InboxAppend],
+        connection: PostgresConnection,
+        executor: PostgresExecutor
+    ) async throws -> Bool {
+        var pending: [InboxKey: Int64] = [:]
+        for append in batch {
+            for message in append.messages {
+                for user in message.users { pending[InboxKey(app: append.app, user: user), default: 0] += 1 }
+            }
+        }
+        guard !pending.isEmpty else { return false }
+        let sorted = pending.keys.sorted()
+        let apps = sorted.map(\.app)
+        let users = sorted.map(\.user)
+        // Rows are upserted in the array's order (WITH ORDINALITY), so every process locks
+        // them in the same order. The no-op update is what takes the lock on existing rows.
+        let rows = try await executor.run(
+            connection,
+            """
+            INSERT INTO inbox_state AS s (app, user_id)
+            SELECT t.app, t.user_id FROM unnest(\(apps)::text[], \(users)::text[]) WITH ORDINALITY AS t(app, user_id, n)
+            ORDER BY t.n
+            ON CONFLICT (app, user_id) DO UPDATE SET last_seq = s.last_seq
+            RETURNING s.app, s.user_id, s.last_seq
+            """
+        )
+        for row in rows {
+            let (app, user, last) = try row.decode((String, String, Int64).self)
+            if last + (pending[InboxKey(app: app, user: user)] ?? 0) > Int64(UInt32.max) { return true }
+        }
+        return false
+    }
+
+    /// One request (inside its savepoint when it may fail alone).
+    private static func store(
+        _ append: InboxAppend,
+        connection: PostgresConnection,
+        executor: PostgresExecutor
+    ) async throws -> InboxAppendResult {
+        if let idempotency = append.idempotency,
+            let recorded = try await Self.claim(idempotency, of: append, connection: connection, executor: executor)
+        {
+            return recorded
+        }
+        var sequences: [[UserSequence]] = []
+        sequences.reserveCapacity(append.messages.count)
+        for message in append.messages {
+            sequences.append(try await Self.insert(message, of: append, connection: connection, executor: executor))
+        }
+        let result = InboxAppendResult(messages: sequences)
+        if let idempotency = append.idempotency {
+            let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
+            try await executor.run(
+                connection,
+                """
+                UPDATE idempotency_records SET result = \(json)::jsonb
+                WHERE app = \(append.app) AND key = \(idempotency.key)
+                """
+            )
+        }
+        return result
+    }
+
+    /// Claims the idempotency key for this request, or answers from its record.
+    ///
+    /// Inserting first (rather than reading) makes a second process with the same key wait
+    /// for the first one's commit and then see its record, instead of storing twice.
+    /// - Returns: the recorded result when this is a retry; nil when the request must run.
+    private static func claim(
+        _ idempotency: IdempotencyKey,
+        of append: InboxAppend,
+        connection: PostgresConnection,
+        executor: PostgresExecutor
+    ) async throws -> InboxAppendResult? {
+        let now = append.now.timeIntervalSince1970
+        let claimed = try await executor.run(
+            connection,
+            """
+            INSERT INTO idempotency_records (app, key, fingerprint, result, created_at)
+            VALUES (\(append.app), \(idempotency.key), \(idempotency.fingerprint), NULL, \(now))
+            ON CONFLICT (app, key) DO NOTHING
+            RETURNING 1
+            """
+        )
+        if !claimed.isEmpty { return nil }
+        let rows = try await executor.run(
+            connection,
+            """
+            SELECT fingerprint, result::text, created_at FROM idempotency_records
+            WHERE app = \(append.app) AND key = \(idempotency.key)
+            FOR UPDATE
+            """
+        )
+        guard let row = rows.first else {
+            throw MessageStoreError.unavailable("the idempotency record vanished while claimed")
+        }
+        let (fingerprint, result, createdAt) = try row.decode((String, String?, Double).self)
+        if createdAt > now - Self.window {
+            guard fingerprint == idempotency.fingerprint else { throw MessageStoreError.idempotencyConflict }
+            guard let result else {
+                throw MessageStoreError.unavailable("the idempotency record has no result")
+            }
+            var recorded = try JSONDecoder().decode(InboxAppendResult.self, from: Data(result.utf8))
+            recorded.replayed = true
+            return recorded
+        }
+        // Past its window: replaced as if absent.
+        try await executor.run(
+            connection,
+            """
+            UPDATE idempotency_records
+            SET fingerprint = \(idempotency.fingerprint), result = NULL, created_at = \(now)
+            WHERE app = \(append.app) AND key = \(idempotency.key)
+            """
+        )
+        return nil
+    }
+
+    /// ``InboxAppend/idempotencyWindow`` in seconds.
+    static let window = seconds(InboxAppend.idempotencyWindow)
+
+    /// Stores one message for each of its users, in one statement: takes the next sequence
+    /// from each (locked) `inbox_state` row, removes the user's messages with the same
+    /// collapse key, removes the oldest messages past the inbox bound (raising the lost
+    /// watermark, and as dead letters `inbox_full` when unacknowledged and kept), inserts.
+    ///
+    /// Every part reads the inbox as it was before the statement, so the bound keeps
+    /// `limit - 1` of the messages that stay, plus the new one.
+    private static func insert(
+        _ message: InboxMessage,
+        of append: InboxAppend,
+        connection: PostgresConnection,
+        executor: PostgresExecutor
+    ) async throws -> [UserSequence] {
+        guard !message.users.isEmpty else { return [] }
+        let now = append.now.timeIntervalSince1970
+        let expiresAt = now + Self.seconds(message.ttl)
+        let limit = Int64(max(1, append.inboxLimit))
+        let rows = try await executor.run(
+            connection,
+            """
+            WITH overflow AS (
+                SELECT r.user_id, r.seq, r.payload, r.keeps_dead_letter, r.created_at
+                FROM (
+                    SELECT m.user_id, m.seq, m.payload, m.keeps_dead_letter, m.created_at,
+                           row_number() OVER (PARTITION BY m.user_id ORDER BY m.seq DESC) AS newer
+                    FROM inbox_messages m
+                    WHERE m.app = \(append.app) AND m.user_id = ANY(\(message.users)::text[])
+                      AND (\(message.collapseKey)::text IS NULL OR m.collapse_key IS DISTINCT FROM \(message.collapseKey)::text)
+                ) r
+                WHERE r.newer >= \(limit)
+            ),
+            given AS (
+                UPDATE inbox_state s
+                SET last_seq = s.last_seq + 1,
+                    lost_through = GREATEST(s.lost_through, (SELECT max(o.seq) FROM overflow o WHERE o.user_id = s.user_id))
+                WHERE s.app = \(append.app) AND s.user_id = ANY(\(message.users)::text[])
+                RETURNING s.user_id, s.last_seq
+            ),
+            collapsed AS (
+                DELETE FROM inbox_messages m
+                WHERE \(message.collapseKey)::text IS NOT NULL
+                  AND m.app = \(append.app) AND m.user_id = ANY(\(message.users)::text[])
+                  AND m.collapse_key = \(message.collapseKey)::text
+            ),
+            trimmed AS (
+                DELETE FROM inbox_messages m USING overflow o
+                WHERE m.app = \(append.app) AND m.user_id = o.user_id AND m.seq = o.seq
+            ),
+            dead AS (
+                INSERT INTO dead_letters (app, user_id, seq, payload, reason, created_at, died_at)
+                SELECT \(append.app), o.user_id, o.seq, o.payload, 'inbox_full', o.created_at, \(now)
+                FROM overflow o
+                WHERE o.keeps_dead_letter
+                  AND o.seq > COALESCE(
+                      (SELECT max(c.seq) FROM inbox_cursors c WHERE c.app = \(append.app) AND c.user_id = o.user_id), 0)
+                ORDER BY o.user_id, o.seq
+            ),
+            inserted AS (
+                INSERT INTO inbox_messages (app, user_id, seq, payload, collapse_key, keeps_dead_letter, created_at, expires_at)
+                SELECT \(append.app), n.user_id, n.last_seq, \(message.payload), \(message.collapseKey)::text,
+                       \(message.keepsDeadLetter), \(now), \(expiresAt)
+                FROM given n
+                WHERE n.last_seq <= \(Int64(UInt32.max))
+            )
+            SELECT user_id, last_seq FROM given
+            """
+        )
+        var given: [String: Int64] = [:]
+        for row in rows {
+            let (user, seq) = try row.decode((String, Int64).self)
+            given[user] = seq
+        }
+        return try message.users.map { user in
+            guard let seq = given[user] else {
+                throw MessageStoreError.unavailable("no inbox row for a user of the batch")
+            }
+            guard let seq = UInt32(exactly: seq) else {
+                // Thrown inside the savepoint: the whole request is rolled back.
+                throw MessageStoreError.sequenceExhausted(app: append.app)
+            }
+            return UserSequence(user: user, seq: seq)
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let components = duration.components
+        return Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
+
+/// An inbox, ordered so that every process locks inboxes in the same order.
+///
+/// Compared by UTF-8 bytes, as PostgreSQL compares keys for equality (Swift's `==` would
+/// merge canonically equivalent strings that are distinct rows in the database).
+private struct InboxKey: Hashable, Comparable {
+    var app: String
+    var user: String
+
+    static func == (lhs: InboxKey, rhs: InboxKey) -> Bool {
+        lhs.app.utf8.elementsEqual(rhs.app.utf8) && lhs.user.utf8.elementsEqual(rhs.user.utf8)
+    }
+
+    func hash(into hasher: inout Hasher) {
+        for byte in self.app.utf8 { hasher.combine(byte) }
+        hasher.combine(0xFF as UInt8)  // never in UTF-8: separates app from user
+        for byte in self.user.utf8 { hasher.combine(byte) }
+    }
+
+    static func < (lhs: InboxKey, rhs: InboxKey) -> Bool {
+        if !lhs.app.utf8.elementsEqual(rhs.app.utf8) {
+            return lhs.app.utf8.lexicographicallyPrecedes(rhs.app.utf8)
+        }
+        return lhs.user.utf8.lexicographicallyPrecedes(rhs.user.utf8)
+    }
+}
