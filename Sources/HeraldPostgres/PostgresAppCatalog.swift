@@ -19,7 +19,7 @@ public struct PostgresAppCatalog: AppCatalog {
     }
 
     public func create(_ app: App) async throws {
-        let policy = try Self.encode(app.policy)
+        let policy = try app.policy.storedJSON()
         let rows = try await self.executor.withConnection { connection in
             try await self.executor.run(
                 connection,
@@ -55,11 +55,6 @@ public struct PostgresAppCatalog: AppCatalog {
         return try rows.map(Self.decode)
     }
 
-    private static func encode(_ policy: AppPolicy) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return String(decoding: try encoder.encode(policy), as: UTF8.self)
-    }
 
     private static func decode(_ row: PostgresRow) throws -> App {
         do {
@@ -72,7 +67,7 @@ public struct PostgresAppCatalog: AppCatalog {
                 webhook: webhook,
                 epoch: epoch,
                 createdAt: Date(timeIntervalSince1970: createdAt),
-                policy: try JSONDecoder().decode(AppPolicy.self, from: Data(policy.utf8))
+                policy: try AppPolicy(storedJSON: policy)
             )
         } catch {
             throw MessageStoreError.unavailable("the apps table holds a malformed row: \(error)")

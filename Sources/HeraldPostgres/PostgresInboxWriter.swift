@@ -145,10 +145,13 @@ final class PostgresInboxWriter: Sendable {
         }
         var sequences: [[UserSequence]] = []
         sequences.reserveCapacity(append.messages.count)
+        var deadLettered = 0
         for message in append.messages {
-            sequences.append(try await Self.insert(message, of: append, connection: connection, executor: executor))
+            let inserted = try await Self.insert(message, of: append, connection: connection, executor: executor)
+            sequences.append(inserted.sequences)
+            deadLettered += inserted.deadLettered
         }
-        let result = InboxAppendResult(messages: sequences)
+        let result = InboxAppendResult(messages: sequences, deadLettered: deadLettered)
         if let idempotency = append.idempotency {
             let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
             try await executor.run(
@@ -201,9 +204,7 @@ final class PostgresInboxWriter: Sendable {
             guard let result else {
                 throw MessageStoreError.unavailable("the idempotency record has no result")
             }
-            var recorded = try JSONDecoder().decode(InboxAppendResult.self, from: Data(result.utf8))
-            recorded.replayed = true
-            return recorded
+            return try JSONDecoder().decode(InboxAppendResult.self, from: Data(result.utf8)).asReplayed
         }
         // Past its window: replaced as if absent.
         try await executor.run(
@@ -227,13 +228,14 @@ final class PostgresInboxWriter: Sendable {
     ///
     /// Every part reads the inbox as it was before the statement, so the bound keeps
     /// `limit - 1` of the messages that stay, plus the new one.
+    /// - Returns: each user's sequence, and how many messages became dead letters.
     private static func insert(
         _ message: InboxMessage,
         of append: InboxAppend,
         connection: PostgresConnection,
         executor: PostgresExecutor
-    ) async throws -> [UserSequence] {
-        guard !message.users.isEmpty else { return [] }
+    ) async throws -> (sequences: [UserSequence], deadLettered: Int) {
+        guard !message.users.isEmpty else { return ([], 0) }
         let now = append.now.timeIntervalSince1970
         let expiresAt = now + Self.seconds(message.ttl)
         let limit = Int64(max(1, append.inboxLimit))
@@ -276,6 +278,7 @@ final class PostgresInboxWriter: Sendable {
                   AND o.seq > COALESCE(
                       (SELECT max(c.seq) FROM inbox_cursors c WHERE c.app = \(append.app) AND c.user_id = o.user_id), 0)
                 ORDER BY o.user_id, o.seq
+                RETURNING 1
             ),
             inserted AS (
                 INSERT INTO inbox_messages (app, user_id, seq, payload, collapse_key, keeps_dead_letter, created_at, expires_at)
@@ -284,15 +287,17 @@ final class PostgresInboxWriter: Sendable {
                 FROM given n
                 WHERE n.last_seq <= \(Int64(UInt32.max))
             )
-            SELECT user_id, last_seq FROM given
+            SELECT user_id, last_seq, (SELECT count(*) FROM dead) AS dead_lettered FROM given
             """
         )
         var given: [String: Int64] = [:]
+        var deadLettered: Int64 = 0
         for row in rows {
-            let (user, seq) = try row.decode((String, Int64).self)
+            let (user, seq, dead) = try row.decode((String, Int64, Int64).self)
             given[user] = seq
+            deadLettered = dead
         }
-        return try message.users.map { user in
+        let sequences = try message.users.map { user in
             guard let seq = given[user] else {
                 throw MessageStoreError.unavailable("no inbox row for a user of the batch")
             }
@@ -302,6 +307,7 @@ final class PostgresInboxWriter: Sendable {
             }
             return UserSequence(user: user, seq: seq)
         }
+        return (sequences, Int(deadLettered))
     }
 
     static func seconds(_ duration: Duration) -> Double {

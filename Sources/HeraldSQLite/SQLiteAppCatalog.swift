@@ -19,7 +19,7 @@ public struct SQLiteAppCatalog: AppCatalog {
     }
 
     public func create(_ app: App) async throws {
-        let policy = try Self.encode(app.policy)
+        let policy = try app.policy.storedJSON()
         let inserted = try await self.executor.withConnection { connection in
             try await connection.query(
                 """
@@ -59,7 +59,7 @@ public struct SQLiteAppCatalog: AppCatalog {
             let epoch = row.column("epoch")?.string,
             let createdAt = row.column("created_at")?.double,
             let policyJSON = row.column("policy")?.string,
-            let policy = try? JSONDecoder().decode(AppPolicy.self, from: Data(policyJSON.utf8))
+            let policy = try? AppPolicy(storedJSON: policyJSON)
         else {
             throw MessageStoreError.unavailable("the apps table holds a malformed row")
         }
@@ -71,13 +71,5 @@ public struct SQLiteAppCatalog: AppCatalog {
             createdAt: Date(timeIntervalSince1970: createdAt),
             policy: policy
         )
-    }
-
-    /// The policy as the `policy` column keeps it: JSON with sorted keys, as migration 2 wrote
-    /// the default.
-    private static func encode(_ policy: AppPolicy) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(policy), as: UTF8.self)
     }
 }

@@ -8,11 +8,45 @@ import SQLiteNIO
 #endif
 
 /// The write path of ``SQLiteMessageStore/appendInbox(_:)``: a batch of group-committed
-/// requests in one transaction, each inside its own savepoint so that a failing request
-/// (an idempotency conflict, an exhausted sequence) undoes only itself.
+/// requests in one transaction, in which a failing request (an idempotency conflict, an
+/// exhausted sequence) fails alone.
 enum SQLiteInboxAppender {
     /// Runs `batch` in one `BEGIN IMMEDIATE` … `COMMIT` (one fsync), one result per request.
+    ///
+    /// Requests rarely fail on their own (an idempotency conflict, an exhausted sequence), so
+    /// the batch first runs without savepoints: each statement is a trip to the thread pool,
+    /// and savepoints would add two per request. If a request does fail, the transaction is
+    /// rolled back and the batch runs again with a savepoint per request, so that only the
+    /// failing one fails.
     static func commit(
+        _ batch: [InboxAppend],
+        executor: SQLiteExecutor
+    ) async throws -> [Result<InboxAppendResult, any Error>] {
+        do {
+            return try await executor.transaction { connection in
+                var results: [Result<InboxAppendResult, any Error>] = []
+                results.reserveCapacity(batch.count)
+                for append in batch {
+                    results.append(.success(try await Self.apply(append, on: connection)))
+                }
+                return results
+            }
+        } catch let error as MessageStoreError where Self.failsAlone(error) {
+            if batch.count == 1 { return [.failure(error)] }
+            return try await Self.commitIsolated(batch, executor: executor)
+        }
+    }
+
+    /// Errors that belong to one request, not to the database.
+    private static func failsAlone(_ error: MessageStoreError) -> Bool {
+        switch error {
+        case .idempotencyConflict, .sequenceExhausted: true
+        case .unavailable: false
+        }
+    }
+
+    /// The batch with a savepoint per request: a failing request undoes only itself.
+    private static func commitIsolated(
         _ batch: [InboxAppend],
         executor: SQLiteExecutor
     ) async throws -> [Result<InboxAppendResult, any Error>] {
@@ -54,6 +88,7 @@ enum SQLiteInboxAppender {
 
         var sequences: [[UserSequence]] = []
         sequences.reserveCapacity(append.messages.count)
+        var deadLettered = 0
         for message in append.messages {
             let expiresAt = append.now.addingTimeInterval(message.ttl.timeInterval)
             var given: [UserSequence] = []
@@ -80,14 +115,14 @@ enum SQLiteInboxAppender {
                         .integer(message.keepsDeadLetter ? 1 : 0),
                     ]
                 )
-                try await Self.enforceBound(
+                deadLettered += try await Self.enforceBound(
                     app: append.app, user: user, limit: append.inboxLimit, now: append.now, on: connection)
                 given.append(UserSequence(user: user, seq: seq))
             }
             sequences.append(given)
         }
 
-        let result = InboxAppendResult(messages: sequences)
+        let result = InboxAppendResult(messages: sequences, deadLettered: deadLettered)
         if let idempotency = append.idempotency {
             let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
             _ = try await connection.query(
@@ -124,14 +159,13 @@ enum SQLiteInboxAppender {
         guard try row.text("fingerprint") == idempotency.fingerprint else {
             throw MessageStoreError.idempotencyConflict
         }
-        var result: InboxAppendResult
+        let result: InboxAppendResult
         do {
             result = try JSONDecoder().decode(InboxAppendResult.self, from: Data(try row.text("result").utf8))
         } catch {
             throw MessageStoreError.unavailable("SQLite: an idempotency record holds a malformed result")
         }
-        result.replayed = true
-        return result
+        return result.asReplayed
     }
 
     /// Takes the user's next inbox sequence.
@@ -155,19 +189,21 @@ enum SQLiteInboxAppender {
 
     /// Past `limit` kept messages, the oldest leave: as dead letters `inbox_full` when no
     /// device acknowledged them and their policy keeps them; each raises `lost_through`.
+    ///
+    /// - Returns: how many became dead letters.
     private static func enforceBound(
         app: String,
         user: String,
         limit: Int,
         now: Date,
         on connection: SQLiteConnection
-    ) async throws {
+    ) async throws -> Int {
         // The newest message that must go, if any: everything up to it leaves.
         let rows = try await connection.query(
             "SELECT seq FROM inbox_messages WHERE app = ?1 AND user_id = ?2 ORDER BY seq DESC LIMIT 1 OFFSET ?3",
             [.text(app), .text(user), .count(max(0, limit))]
         )
-        guard let row = rows.first else { return }
+        guard let row = rows.first else { return 0 }
         let cut = try row.sequence("seq")
         let binds: [SQLiteData] = [.text(app), .text(user), .sequence(cut), .timestamp(now)]
         _ = try await connection.query(
@@ -180,6 +216,7 @@ enum SQLiteInboxAppender {
             """,
             binds
         )
+        let deadLettered = try await connection.query("SELECT changes() AS count").first?.column("count")?.integer ?? 0
         _ = try await connection.query(
             "DELETE FROM inbox_messages WHERE app = ?1 AND user_id = ?2 AND seq <= ?3",
             Array(binds.prefix(3))
@@ -188,5 +225,6 @@ enum SQLiteInboxAppender {
             "UPDATE inbox_state SET lost_through = MAX(lost_through, ?3) WHERE app = ?1 AND user_id = ?2",
             Array(binds.prefix(3))
         )
+        return deadLettered
     }
 }

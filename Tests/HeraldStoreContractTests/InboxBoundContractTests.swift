@@ -2,6 +2,12 @@ import HeraldCore
 import NIOCore
 import Testing
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 extension MessageStoreContract {
     /// The per-user inbox bound and collapse keys.
     @Suite("Inbox bound and collapse keys")
@@ -73,6 +79,110 @@ extension MessageStoreContract {
             }
         }
 
+        /// One call of `texts` (one message each) for `users`, answered with its result.
+        private static func append(
+            _ store: any MessageStore,
+            app: String,
+            users: [String] = ["u"],
+            _ texts: [String],
+            keepsDeadLetter: Bool = true,
+            idempotency: IdempotencyKey? = nil,
+            inboxLimit: Int,
+            now: Date = Fixture.t0
+        ) async throws -> InboxAppendResult {
+            try await store.appendInbox(
+                InboxAppend(
+                    app: app,
+                    messages: texts.map {
+                        InboxMessage(
+                            users: users,
+                            payload: Fixture.payload($0),
+                            ttl: .seconds(3600),
+                            keepsDeadLetter: keepsDeadLetter
+                        )
+                    },
+                    idempotency: idempotency,
+                    inboxLimit: inboxLimit,
+                    now: now
+                )
+            )
+        }
+
+        @Test(arguments: StoreKind.allCases)
+        func deadLetteredCountsWhatTheCallPushedPastTheBound(kind: StoreKind) async throws {
+            try await StoreFactory.withStore(kind) { store in
+                let app = Fixture.uniqueApp()
+                for text in ["m1", "m2", "m3"] {
+                    #expect(try await Self.append(store, app: app, [text], inboxLimit: 3).deadLettered == 0)
+                }
+                #expect(try await Self.append(store, app: app, ["m4"], inboxLimit: 3).deadLettered == 1)
+                // One call, two users, four messages under a bound of 2: u loses m2, m3, m4 and
+                // the call's first two; v (empty before) loses the call's first two.
+                let result = try await Self.append(
+                    store, app: app, users: ["u", "v"], ["n1", "n2", "n3", "n4"], inboxLimit: 2)
+                #expect(result.deadLettered == 7)
+                #expect(!result.replayed)
+                #expect(try await store.deadLetters(app: app, before: nil, limit: 100).deadLetters.count == 8)
+            }
+        }
+
+        @Test(arguments: StoreKind.allCases)
+        func deadLetteredLeavesOutAcknowledgedAndDroppingMessages(kind: StoreKind) async throws {
+            try await StoreFactory.withStore(kind) { store in
+                let app = Fixture.uniqueApp()
+                #expect(try await Self.append(store, app: app, ["m1"], inboxLimit: 2).deadLettered == 0)
+                #expect(
+                    try await Self.append(store, app: app, ["m2"], keepsDeadLetter: false, inboxLimit: 2).deadLettered
+                        == 0)
+                try await store.acknowledge([InboxAcknowledgement(app: app, user: "u", device: "tablet", seq: 1)])
+                // Pushes out m1: acknowledged, so no dead letter.
+                #expect(try await Self.append(store, app: app, ["m3"], inboxLimit: 2).deadLettered == 0)
+                // Pushes out m2: its app drops dead letters.
+                #expect(try await Self.append(store, app: app, ["m4"], inboxLimit: 2).deadLettered == 0)
+                // Pushes out m3: unacknowledged and kept.
+                #expect(try await Self.append(store, app: app, ["m5"], inboxLimit: 2).deadLettered == 1)
+                // Dropping messages pushed out by a dropping message are not counted either.
+                let dropping = Fixture.uniqueApp()
+                #expect(
+                    try await Self.append(
+                        store, app: dropping, ["d1", "d2", "d3"], keepsDeadLetter: false, inboxLimit: 1
+                    ).deadLettered == 0)
+                #expect(try await store.deadLetters(app: dropping, before: nil, limit: 10).deadLetters.isEmpty)
+            }
+        }
+
+        @Test(arguments: StoreKind.allCases)
+        func aReplayedCallReportsNoDeadLetters(kind: StoreKind) async throws {
+            try await StoreFactory.withStore(kind) { store in
+                let app = Fixture.uniqueApp()
+                let key = IdempotencyKey(key: "k", fingerprint: "f")
+                let first = try await Self.append(
+                    store, app: app, ["m1", "m2", "m3"], idempotency: key, inboxLimit: 1)
+                #expect(!first.replayed)
+                #expect(first.deadLettered == 2)
+
+                let retry = try await Self.append(
+                    store, app: app, ["m1", "m2", "m3"], idempotency: key, inboxLimit: 1, now: Fixture.at(5))
+                #expect(retry.replayed)
+                #expect(retry.deadLettered == 0)
+                #expect(retry.messages == first.messages)
+                #expect(try await store.deadLetters(app: app, before: nil, limit: 10).deadLetters.count == 2)
+            }
+        }
+
+        @Test func resultsRecordedWithoutDeadLetteredDecodeAsZero() throws {
+            let json = #"{"messages":[[{"user":"u","seq":7}]],"replayed":false}"#
+            let result = try JSONDecoder().decode(InboxAppendResult.self, from: Data(json.utf8))
+            #expect(result == InboxAppendResult(messages: [[UserSequence(user: "u", seq: 7)]]))
+            #expect(result.deadLettered == 0)
+
+            let recorded = InboxAppendResult(messages: [[UserSequence(user: "u", seq: 7)]], deadLettered: 3)
+            let roundTrip = try JSONDecoder().decode(InboxAppendResult.self, from: JSONEncoder().encode(recorded))
+            #expect(roundTrip == recorded)
+            #expect(recorded.asReplayed.deadLettered == 0)
+            #expect(recorded.asReplayed.replayed)
+        }
+
         @Test(arguments: StoreKind.allCases)
         func collapseKeyReplacesTheUsersEarlierMessage(kind: StoreKind) async throws {
             try await StoreFactory.withStore(kind) { store in
@@ -102,7 +212,20 @@ extension MessageStoreContract {
                 let app = Fixture.uniqueApp()
                 try await store.push(app: app, users: ["u"], "first", inboxLimit: 2)
                 for index in 1...5 {
-                    try await store.push(app: app, users: ["u"], "score \(index)", collapseKey: "score", inboxLimit: 2)
+                    let result = try await store.appendInbox(
+                        InboxAppend(
+                            app: app,
+                            messages: [
+                                InboxMessage(
+                                    users: ["u"], payload: Fixture.payload("score \(index)"), ttl: .seconds(3600),
+                                    collapseKey: "score")
+                            ],
+                            inboxLimit: 2,
+                            now: Fixture.t0
+                        )
+                    )
+                    // Replaced, not pushed past the bound.
+                    #expect(result.deadLettered == 0)
                 }
                 let replay = try await store.replay(app: app, user: "u")
                 #expect(replay.texts == ["first", "score 5"])

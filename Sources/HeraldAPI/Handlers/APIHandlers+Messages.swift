@@ -255,9 +255,12 @@ extension APIHandlers {
             inboxLimit: app.policy.inboxLimit,
             now: Date()
         )
-        return try await self.storeCall("append to inbox") {
+        let result = try await self.storeCall("append to inbox") {
             try await self.dependencies.store.appendInbox(append)
         }
+        // A replay stored nothing now: its dead letters were counted the first time.
+        if !result.replayed { self.metrics.countInboxFullDeadLetters(result.deadLettered) }
+        return result
     }
 
     func send(_ message: ValidatedMessage, app: String) async -> MessageResponse {

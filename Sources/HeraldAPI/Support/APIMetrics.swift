@@ -9,9 +9,16 @@ import Prometheus
 /// process bootstrapped it; a bootstrap over the same registry shares the same series.
 struct APIMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
+    /// Made up front so `/metrics` shows the series (at 0) before the first one.
+    private let inboxFullDeadLetters: CoreMetrics.Counter
 
     init(registry: PrometheusCollectorRegistry) {
         self.factory = PrometheusMetricsFactory(registry: registry)
+        self.inboxFullDeadLetters = CoreMetrics.Counter(
+            label: "herald_dead_letters_total",
+            dimensions: [("reason", "inbox_full")],
+            factory: self.factory
+        )
     }
 
     func countRequest(route: String, method: String, status: Int) {
@@ -35,5 +42,12 @@ struct APIMetrics: Sendable {
     func countDeliveries(app: String, kind: String, sessions: Int) {
         Counter(label: "herald_deliveries_total", dimensions: [("app", app), ("kind", kind)], factory: self.factory)
             .increment(by: sessions)
+    }
+
+    /// QoS 1 messages pushed past the inbox bound into dead letters. The same family as the
+    /// store sweeper's `reason="expired"` series, so Prometheus shows one metric with both reasons.
+    func countInboxFullDeadLetters(_ count: Int) {
+        guard count > 0 else { return }
+        self.inboxFullDeadLetters.increment(by: count)
     }
 }

@@ -105,9 +105,7 @@ public final class InMemoryMessageStore: MessageStore {
                     guard record.fingerprint == idempotency.fingerprint else {
                         throw MessageStoreError.idempotencyConflict
                     }
-                    var replayed = record.result
-                    replayed.replayed = true
-                    return replayed
+                    return record.result.asReplayed
                 }
                 recordKey = key
             }
@@ -126,6 +124,7 @@ public final class InMemoryMessageStore: MessageStore {
 
             var sequences: [[UserSequence]] = []
             sequences.reserveCapacity(append.messages.count)
+            var deadLettered = 0
             for message in append.messages {
                 let expiresAt = append.now.addingTimeInterval(message.ttl.timeInterval)
                 var given: [UserSequence] = []
@@ -160,6 +159,7 @@ public final class InMemoryMessageStore: MessageStore {
                                     reason: .inboxFull,
                                     now: append.now
                                 )
+                                deadLettered += 1
                             }
                         }
                         inbox.entries.removeFirst(overflow)
@@ -170,7 +170,7 @@ public final class InMemoryMessageStore: MessageStore {
                 sequences.append(given)
             }
 
-            let result = InboxAppendResult(messages: sequences)
+            let result = InboxAppendResult(messages: sequences, deadLettered: deadLettered)
             if let recordKey, let idempotency = append.idempotency {
                 state.idempotency[recordKey] = IdempotencyRecord(
                     fingerprint: idempotency.fingerprint,

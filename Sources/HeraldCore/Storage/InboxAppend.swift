@@ -70,10 +70,34 @@ public struct InboxAppendResult: Sendable, Hashable, Codable {
     public var messages: [[UserSequence]]
     /// True when this answers a retry from its idempotency record: nothing was stored now.
     public var replayed: Bool
+    /// Messages this call pushed past the inbox bound into dead letters (reason `inbox_full`);
+    /// 0 when the result is replayed from an idempotency record.
+    public var deadLettered: Int
 
-    public init(messages: [[UserSequence]], replayed: Bool = false) {
+    public init(messages: [[UserSequence]], replayed: Bool = false, deadLettered: Int = 0) {
         self.messages = messages
         self.replayed = replayed
+        self.deadLettered = deadLettered
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case messages, replayed, deadLettered
+    }
+
+    /// Tolerates records written before `deadLettered` existed.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.messages = try container.decode([[UserSequence]].self, forKey: .messages)
+        self.replayed = try container.decode(Bool.self, forKey: .replayed)
+        self.deadLettered = try container.decodeIfPresent(Int.self, forKey: .deadLettered) ?? 0
+    }
+
+    /// The result as an idempotency record answers a retry: nothing stored, nothing dead-lettered now.
+    public var asReplayed: InboxAppendResult {
+        var result = self
+        result.replayed = true
+        result.deadLettered = 0
+        return result
     }
 }
 

@@ -217,18 +217,7 @@ struct ConnectionStateMachine {
 
     /// The opening session's replay plan is ready: it becomes open.
     mutating func replayLoaded(seq: UInt32, plan: ReplayPlan) -> AuthCompletionAction {
-        guard self.pendingAuth == seq else { return .none }
-        self.pendingAuth = nil
-        let opening = self.opening
-        let ended = self.endedWhileOpening
-        self.opening = nil
-        self.endedWhileOpening = nil
-        switch self.state {
-        case .closing, .closed:
-            return .none
-        case .awaitingFirstAuth, .active:
-            break
-        }
+        guard let (opening, ended) = self.finishPendingAuth(seq) else { return .none }
         if let ended {
             // Ended while loading: the client still learns the session's number from AUTH_OK.
             let number = ended.session.number
@@ -268,18 +257,26 @@ struct ConnectionStateMachine {
 
     /// The token was refused (or the replay could not be loaded).
     mutating func authFailed(seq: UInt32, _ error: ProtocolError) -> AuthCompletionAction {
-        guard self.pendingAuth == seq else { return .none }
+        guard let (abandoned, _) = self.finishPendingAuth(seq) else { return .none }
+        let close = error.code.closesConnection(hasSessions: self.hasSessions)
+        if close { self.startClosing() }
+        return .sendError(seq: seq, error, closeConnection: close, abandoned: abandoned)
+    }
+
+    /// Ends the pending AUTH `seq` and hands over its opening session; nil when `seq` is not
+    /// the pending AUTH or the connection is closing (a drain or close took care of it).
+    private mutating func finishPendingAuth(_ seq: UInt32)
+        -> (opening: Session?, ended: (session: Session, reason: GoAwayReason)?)?
+    {
+        guard self.pendingAuth == seq else { return nil }
         self.pendingAuth = nil
-        let abandoned = self.opening
-        self.opening = nil
-        self.endedWhileOpening = nil
+        defer {
+            self.opening = nil
+            self.endedWhileOpening = nil
+        }
         switch self.state {
-        case .closing, .closed:
-            return .none
-        case .awaitingFirstAuth, .active:
-            let close = error.code.closesConnection(hasSessions: self.hasSessions)
-            if close { self.startClosing() }
-            return .sendError(seq: seq, error, closeConnection: close, abandoned: abandoned)
+        case .closing, .closed: return nil
+        case .awaitingFirstAuth, .active: return (self.opening, self.endedWhileOpening)
         }
     }
 

@@ -64,8 +64,11 @@ final class GatewayEnvironment: Sendable {
             let nanoseconds = max(TimeAmount(duration).nanoseconds, 0)
             return UInt64((nanoseconds + tickNanoseconds - 1) / tickNanoseconds)
         }
-        self.authTimeoutTicks = max(ticks(configuration.authTimeout), 1)
-        self.idleTimeoutTicks = max(ticks(configuration.idleTimeout), 1)
+        // One tick more than the timeout: activity is stamped with the tick it fell in, so
+        // a deadline of exactly `timeout` ticks could fire up to one tick early, and the
+        // protocol promises the full timeout.
+        self.authTimeoutTicks = ticks(configuration.authTimeout) + 1
+        self.idleTimeoutTicks = ticks(configuration.idleTimeout) + 1
         self.closeGraceTicks = max(ticks(.seconds(2)), 1)
     }
 
