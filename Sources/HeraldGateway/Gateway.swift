@@ -235,7 +235,7 @@ public final class Gateway: Service, PushDelivery {
         // The length field plus a little slack for the WebSocket layer.
         let maxMessageSize = maxFrameLength + 4 + 64
         let fallbackName = "herald.http-fallback"
-        let upgradeTimeout = self.configuration.authTimeout
+        let upgradeTimeout = max(self.configuration.authTimeout, .seconds(10))
         return try await self.serverBootstrap()
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -243,7 +243,8 @@ public final class Gateway: Service, PushDelivery {
                         throw StartError("connection on an event loop outside the gateway's group")
                     }
                     // A connection that never completes its upgrade must not hold a socket
-                    // forever: it gets the auth timeout, like a client that never sends AUTH.
+                    // forever. Not the auth timeout itself: that starts again after the
+                    // upgrade, and a short one would cut off upgrades slowed by load.
                     let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
                         channel.close(promise: nil)
                     }

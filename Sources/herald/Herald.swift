@@ -13,6 +13,7 @@ struct Herald: AsyncParsableCommand {
             Push.self,
             Broadcast.self,
             Listen.self,
+            Bench.self,
         ]
     )
 }

@@ -42,6 +42,7 @@ struct APITestServer {
         delivery: RecordingDelivery = RecordingDelivery(),
         policy: AppPolicy = AppPolicy(),
         configure: (inout APIConfiguration) -> Void = { _ in },
+        configureDependencies: (inout HeraldAPIDependencies) -> Void = { _ in },
         _ body: (APITestServer) async throws -> Void
     ) async throws {
         let app = App(id: "demo", secret: Self.appSecret, epoch: "epoch-1", createdAt: Date(), policy: policy)
@@ -57,7 +58,7 @@ struct APITestServer {
             reconnect: ReconnectPolicy(baseMs: 250, maxMs: 10_000, jitter: 0.5)
         )
         configure(&configuration)
-        let dependencies = HeraldAPIDependencies(
+        var dependencies = HeraldAPIDependencies(
             adminKey: Self.adminKey,
             catalog: catalog,
             apps: registry,
@@ -67,6 +68,7 @@ struct APITestServer {
             metrics: PrometheusCollectorRegistry(),
             isReady: { ready.withLockedValue { $0 } }
         )
+        configureDependencies(&dependencies)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "herald.api.test")
         logger.logLevel = .warning

@@ -81,9 +81,25 @@ struct AdmissionTests {
 
     @Test("an authenticated connection outlives the auth timeout", arguments: Transport.allCases)
     func authenticatedConnectionStays(transport: Transport) async throws {
-        let harness = try await Harness.start(["--auth-timeout", "1"])
+        let harness = try await Harness.start(["--auth-timeout", "1", "--log-level", "debug"])
         let (client, _) = try await harness.connectAndAuth(transport, user: "alice")
-        #expect(try await client.poll(for: .milliseconds(2_000)) == nil)
-        try await client.ping(seq: 5)
+        do {
+            let event = try await client.poll(for: .milliseconds(2_000))
+            #expect(event == nil, "the server sent \(String(describing: event))")
+            try await client.ping(seq: 5)
+        } catch {
+            // Say what the server saw, so that a rare failure can be understood.
+            Issue.record("\(error); the server's log:\n\(harness.server.standardError.suffix(4_000))")
+        }
+    }
+
+    @Test("a connection to the WebSocket port that never upgrades is closed")
+    func silentWebSocketPortConnectionIsClosed() async throws {
+        let harness = try await Harness.make()
+        // Plain TCP to the WebSocket port, and not a byte sent: no upgrade ever starts.
+        let silent = try await RawClient.connect(.tcp, host: "127.0.0.1", port: harness.server.webSocketPort)
+        let started = ContinuousClock.now
+        _ = try await silent.expectClosed(timeout: .seconds(20))
+        #expect(ContinuousClock.now - started >= .seconds(9), "closed before the upgrade deadline")
     }
 }

@@ -44,8 +44,11 @@ struct Harness {
         device: String? = nil,
         topics: [String]? = nil
     ) async throws -> (RawClient, AuthOK) {
+        // The token first: fetched after connecting, a slow API call under load could outlast
+        // a short auth timeout.
+        let token = try await self.token(user: user, device: device, topics: topics)
         let client = try await self.connect(transport)
-        let ok = try await client.auth(token: try await self.token(user: user, device: device, topics: topics))
+        let ok = try await client.auth(token: token)
         return (client, ok)
     }
 }

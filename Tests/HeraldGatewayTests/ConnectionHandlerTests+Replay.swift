@@ -126,4 +126,28 @@ extension ConnectionHandlerTests {
         #expect(recorded.map(\.seq) == [4, 6])
         #expect(recorded.allSatisfy { $0.app == "demo" && $0.user == "alice" && $0.device == "tablet" })
     }
+
+    @Test func aSlowReplayIsNotAnAuthTimeout() throws {
+        let replay = ManualReplay()
+        let harness = Harness(
+            configuration: GatewayConfiguration(nodeID: "test-node", authTimeout: .milliseconds(300)),
+            replay: replay
+        )
+        let channel = try harness.makeChannel()
+        try channel.writeInbound(Fixtures.bytes(.auth(seq: 1, AuthRequest(token: Fixtures.token(user: "alice")))))
+        // Ten times the auth timeout passes while the store is slow.
+        for _ in 0..<30 { harness.shard.tick() }
+        #expect(try harness.output(channel).isEmpty)
+        #expect(channel.isActive)
+        replay.complete(with: .success(Fixtures.plan()))
+        harness.loop.run()
+        guard case .authOK(1, _) = try harness.output(channel).first else {
+            Issue.record("no AUTH_OK after a slow replay")
+            return
+        }
+        // And a connection that never sends AUTH still times out.
+        let silent = try harness.makeChannel()
+        for _ in 0..<5 { harness.shard.tick() }
+        #expect(try harness.output(silent).map(\.errorCode) == [.authTimeout])
+    }
 }

@@ -19,6 +19,8 @@ public struct HeraldAPIDependencies: Sendable {
     public var metrics: PrometheusCollectorRegistry
     /// Whether the node is ready to serve (`/readyz`).
     public var isReady: @Sendable () -> Bool
+    /// The node's connections, sessions and memory for `GET /v1/stats`; called per request.
+    public var nodeStats: @Sendable () -> NodeStats
 
     /// Creates the dependencies.
     public init(
@@ -29,7 +31,8 @@ public struct HeraldAPIDependencies: Sendable {
         delivery: any PushDelivery,
         directory: any SessionDirectory,
         metrics: PrometheusCollectorRegistry,
-        isReady: @escaping @Sendable () -> Bool
+        isReady: @escaping @Sendable () -> Bool,
+        nodeStats: @escaping @Sendable () -> NodeStats = { NodeStats() }
     ) {
         self.adminKey = adminKey
         self.catalog = catalog
@@ -39,5 +42,6 @@ public struct HeraldAPIDependencies: Sendable {
         self.directory = directory
         self.metrics = metrics
         self.isReady = isReady
+        self.nodeStats = nodeStats
     }
 }

@@ -11,6 +11,24 @@ extension APIHandlers {
         return JSONResponse.make(.ok, StatusResponse(status: "ready"))
     }
 
+    /// Admin: this node's connections, sessions, memory and uptime (read by `herald bench`).
+    func nodeStats(_ request: Request) throws -> Response {
+        try self.requireAdmin(request)
+        let stats = self.dependencies.nodeStats()
+        let uptime = ContinuousClock.now - self.startedAt
+        let seconds = Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+        return JSONResponse.make(
+            .ok,
+            NodeStatsResponse(
+                node: self.configuration.nodeID,
+                connections: stats.connections,
+                sessions: stats.sessions,
+                residentBytes: stats.residentBytes,
+                uptimeSeconds: seconds
+            )
+        )
+    }
+
     func metricsText() -> Response {
         let bytes = self.dependencies.metrics.emitToBuffer()
         var headers = HTTPFields()

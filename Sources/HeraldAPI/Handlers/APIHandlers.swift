@@ -9,6 +9,8 @@ struct APIHandlers: Sendable {
     let dependencies: HeraldAPIDependencies
     let metrics: APIMetrics
     let statistics = APIStatistics()
+    /// When the router was made, for `uptimeSeconds` on `/v1/stats`.
+    let startedAt = ContinuousClock.now
     /// `openapi.yaml`, loaded once; `nil` if the resource is missing from the build.
     let openAPIDocument: ByteBuffer?
 
@@ -27,6 +29,7 @@ struct APIHandlers: Sendable {
         case .appStats: try await self.appStats(request, context: context)
         case .deadLetters: try await self.deadLetters(request, context: context)
         case .dispatch: try await self.dispatch(request)
+        case .nodeStats: try self.nodeStats(request)
         case .health: JSONResponse.make(.ok, StatusResponse(status: "ok"))
         case .readiness: self.readiness()
         case .metrics: self.metricsText()

@@ -15,6 +15,7 @@ enum APIRoute: CaseIterable, Sendable {
     case appStats
     case deadLetters
     case dispatch
+    case nodeStats
     case health
     case readiness
     case metrics
@@ -24,7 +25,9 @@ enum APIRoute: CaseIterable, Sendable {
         switch self {
         case .createApp, .createToken, .sendMessages, .sendBatch, .broadcast, .publishTopic: .post
         case .kickSessions: .delete
-        case .listApps, .userStatus, .appStats, .deadLetters, .dispatch, .health, .readiness, .metrics, .openAPI: .get
+        case .listApps, .userStatus, .appStats, .deadLetters, .dispatch, .nodeStats, .health, .readiness, .metrics,
+            .openAPI:
+            .get
         }
     }
 
@@ -42,6 +45,7 @@ enum APIRoute: CaseIterable, Sendable {
         case .appStats: "/v1/apps/{app}/stats"
         case .deadLetters: "/v1/apps/{app}/dead-letters"
         case .dispatch: "/v1/dispatch"
+        case .nodeStats: "/v1/stats"
         case .health: "/healthz"
         case .readiness: "/readyz"
         case .metrics: "/metrics"

@@ -217,6 +217,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             if tick >= self.authDeadlineTick {
                 self.apply(self.stateMachine.authTimedOut())
                 self.flushIfNeeded()
+                if self.stateMachine.state == .awaitingFirstAuth {
+                    // An AUTH is still being verified: look again one timeout later.
+                    self.authDeadlineTick = tick + self.environment.authTimeoutTicks
+                    self.shard.schedule(id, at: self.authDeadlineTick)
+                }
             } else {
                 self.shard.schedule(id, at: self.authDeadlineTick)
             }

@@ -280,9 +280,11 @@ struct ConnectionStateMachine {
         }
     }
 
-    /// The auth timer fired: without an AUTH_OK yet, the connection ends with `auth_timeout`.
+    /// The auth timer fired: without an AUTH_OK yet, the connection ends with `auth_timeout`;
+    /// unless an AUTH is being verified: the client sent it in time, and a slow store lookup
+    /// is the server's delay, not the client's (the handler checks again later).
     mutating func authTimedOut() -> Action {
-        guard self.state == .awaitingFirstAuth else { return .none }
+        guard self.state == .awaitingFirstAuth, self.pendingAuth == nil else { return .none }
         self.startClosing()
         return .sendError(
             seq: 0,

@@ -111,7 +111,15 @@ struct Serve: AsyncParsableCommand {
                 delivery: gateway,
                 directory: directory,
                 metrics: registry,
-                isReady: { true }
+                isReady: { true },
+                nodeStats: {
+                    let stats = gateway.stats
+                    return NodeStats(
+                        connections: stats.connections,
+                        sessions: stats.sessions,
+                        residentBytes: ResidentMemory.current()
+                    )
+                }
             ),
             logger: logger
         )

@@ -1,0 +1,190 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// Runs one scenario: starts the workers (or connects to the agents), drives the scenario,
+/// prints the progress line once a second, and returns the report.
+public struct BenchController: Sendable {
+    let settings: BenchSettings
+    let target: BenchTarget
+    let adminKey: String?
+    let agentExecutable: URL?
+    let group: any EventLoopGroup
+    let logger: Logger
+    let progress: @Sendable (String) -> Void
+
+    /// - Parameters:
+    ///   - adminKey: for the server's `GET /v1/stats`; without it, memory comes from /proc only.
+    ///   - agentExecutable: the `herald` binary the local workers run (`bench agent --stdio`).
+    ///   - progress: gets the progress line once a second.
+    public init(
+        settings: BenchSettings,
+        target: BenchTarget,
+        adminKey: String?,
+        agentExecutable: URL?,
+        group: any EventLoopGroup,
+        logger: Logger,
+        progress: @escaping @Sendable (String) -> Void
+    ) {
+        self.settings = settings
+        self.target = target
+        self.adminKey = adminKey
+        self.agentExecutable = agentExecutable
+        self.group = group
+        self.logger = logger
+        self.progress = progress
+    }
+
+    /// Runs the scenario and returns what it found.
+    public func run() async throws -> BenchReport {
+        if let problem = self.settings.problem { throw BenchError(problem) }
+        if self.settings.transport == .webSocket && self.target.webSocketURL == nil {
+            throw BenchError("no WebSocket endpoint: give --ws ws://host:port/ws")
+        }
+        let startedAt = Date()
+        let fleet = try await BenchFleet.open(
+            localWorkers: self.settings.workers,
+            executable: self.agentExecutable,
+            remoteAgents: self.settings.agents,
+            group: self.group,
+            logger: self.logger
+        )
+        do {
+            let report = try await self.run(fleet: fleet, startedAt: startedAt)
+            await fleet.close()
+            return report
+        } catch {
+            await fleet.close()
+            throw error
+        }
+    }
+
+    private func run(fleet: BenchFleet, startedAt: Date) async throws -> BenchReport {
+        let run = ScenarioRun(
+            settings: self.settings,
+            target: self.target,
+            fleet: fleet,
+            probe: ServerProbe(
+                http: ControlHTTP(baseURL: self.target.apiBaseURL),
+                adminKey: self.adminKey,
+                pid: self.settings.serverPID
+            ),
+            group: self.group,
+            logger: self.logger,
+            phaseBox: NIOLockedValueBox("starting")
+        )
+        let result = try await withThrowingTaskGroup(of: ScenarioResult?.self) { group in
+            group.addTask {
+                try await self.reportProgress(run)
+                return nil
+            }
+            group.addTask { try await self.scenario(run) }
+            defer { group.cancelAll() }
+            while let next = try await group.next() {
+                if let next { return next }
+            }
+            throw BenchError("the scenario ended without a result")
+        }
+        let final = try await fleet.snapshot()
+        return self.report(result, fleet: fleet, final: final, startedAt: startedAt)
+    }
+
+    private func scenario(_ run: ScenarioRun) async throws -> ScenarioResult {
+        switch self.settings.scenario {
+        case .connect: try await ConnectScenario.run(run)
+        case .idle: try await IdleScenario.run(run)
+        case .unicast: try await UnicastScenario.run(run, qos: 0)
+        case .qos1: try await UnicastScenario.run(run, qos: 1)
+        case .broadcast: try await FanOutScenario.run(run, kind: .broadcast)
+        case .topic: try await FanOutScenario.run(run, kind: .topic)
+        case .storm: try await StormScenario.run(run)
+        }
+    }
+
+    /// The progress line, once a second until cancelled. A failed snapshot skips a line.
+    private func reportProgress(_ run: ScenarioRun) async throws {
+        let start = ContinuousClock.now
+        var previous: FleetSnapshot?
+        while true {
+            try await Task.sleep(for: .seconds(1))
+            guard let current = try? await run.fleet.snapshot() else { continue }
+            let elapsed = current.takenAt - start
+            let interval = previous.map { current.takenAt - $0.takenAt } ?? .zero
+            self.progress(
+                ProgressLine.render(
+                    elapsed: Self.seconds(elapsed),
+                    phase: run.phaseBox.withLockedValue { $0 },
+                    connections: self.settings.connections,
+                    current: current.pool,
+                    previous: previous?.pool,
+                    interval: Self.seconds(interval)
+                )
+            )
+            previous = current
+        }
+    }
+
+    private func report(
+        _ result: ScenarioResult,
+        fleet: BenchFleet,
+        final: FleetSnapshot,
+        startedAt: Date
+    ) -> BenchReport {
+        let bootID = ProcessStats.bootID()
+        let plans = self.settings.plans(agents: fleet.count, connectRate: 0, topics: [], acknowledge: true)
+        var agents: [AgentFigures] = []
+        for (index, info) in fleet.infos.enumerated() {
+            agents.append(
+                AgentFigures(
+                    name: fleet.links[index].name,
+                    host: info.host,
+                    pid: info.pid,
+                    sameMachine: bootID != nil && info.bootID == bootID,
+                    connections: plans[index].connections,
+                    authenticated: index < final.agents.count ? final.agents[index].pool.authenticated : 0,
+                    cpuSeconds: index < result.usage.agents.count ? result.usage.agents[index] : nil,
+                    residentBytes: index < final.agents.count ? final.agents[index].residentBytes : nil
+                )
+            )
+        }
+        let sameMachine = self.settings.serverPID != nil && agents.allSatisfy(\.sameMachine)
+        let bottleneck = Bottleneck.judge(
+            wallSeconds: result.usage.seconds,
+            serverCPU: result.usage.server,
+            clientCPU: result.usage.clients,
+            sameMachine: sameMachine,
+            machineCores: ProcessStats.coreCount,
+            serverThread: result.usage.serverThread,
+            clientThread: result.usage.clientThread
+        )
+        let endpoint =
+            self.settings.transport == .webSocket
+            ? (self.target.webSocketURL ?? "?") : "\(self.target.tcpHost):\(self.target.tcpPort)"
+        return BenchReport(
+            scenario: self.settings.scenario,
+            startedAt: startedAt.formatted(.iso8601),
+            settings: self.settings,
+            api: self.target.apiBaseURL,
+            endpoint: endpoint,
+            app: self.target.app,
+            host: ProcessStats.hostName(),
+            cores: ProcessStats.coreCount,
+            agents: agents,
+            connect: result.connect,
+            figures: result.figures,
+            latency: result.latency,
+            http: result.http,
+            server: result.server,
+            controllerCPUSeconds: result.usage.controller,
+            measuredSeconds: result.usage.seconds,
+            bottleneck: bottleneck,
+            clients: ClientCounters(final.pool),
+            notes: result.notes
+        )
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+}

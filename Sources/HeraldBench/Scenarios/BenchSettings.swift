@@ -1,0 +1,146 @@
+/// Everything a bench run was told (no secrets), kept in its report.
+public struct BenchSettings: Sendable, Codable, Hashable {
+    /// Which scenario.
+    public var scenario: BenchScenario
+    /// Client connections in all.
+    public var connections: Int
+    /// Local worker processes.
+    public var workers: Int
+    /// Agents elsewhere, `host:port`.
+    public var agents: [String]
+    /// TCP or WebSocket.
+    public var transport: BenchTransport
+    /// Local addresses the clients bind, round-robin.
+    public var sourceAddresses: [String]
+    /// The scenario's rate: connections per second for connect, idle and storm (the storm's
+    /// reconnects); pushes per second for unicast and qos1; broadcasts or publishes per second
+    /// for the sustained part of broadcast and topic. 0: as fast as possible.
+    public var rate: Double
+    /// Connections per second while the pushing scenarios set up their clients (0: at once).
+    public var connectRate: Double
+    /// Seconds the measured part lasts (idle: how long the connections are held).
+    public var duration: Double
+    /// Messages per batch request (unicast, qos1).
+    public var batch: Int
+    /// Bytes of each payload (at least the 12-byte timestamp header).
+    public var payloadSize: Int
+    /// HTTP connections the controller pushes through.
+    public var httpConnections: Int
+    /// Seconds between client PINGs (0: the server's interval).
+    public var heartbeatSeconds: Int
+    /// The topic of the topic scenario.
+    public var topic: String
+    /// User ids are this prefix and a number.
+    public var userPrefix: String
+    /// The server's process id, for /proc sampling when it runs on this machine.
+    public var serverPID: Int32?
+
+    /// Settings with the defaults of `herald bench`.
+    public init(
+        scenario: BenchScenario,
+        connections: Int = 1000,
+        workers: Int? = nil,
+        agents: [String] = [],
+        transport: BenchTransport = .tcp,
+        sourceAddresses: [String] = [],
+        rate: Double = 0,
+        connectRate: Double = 0,
+        duration: Double = 10,
+        batch: Int = 100,
+        payloadSize: Int = 32,
+        httpConnections: Int? = nil,
+        heartbeatSeconds: Int = 30,
+        topic: String = "bench",
+        userPrefix: String = "u",
+        serverPID: Int32? = nil
+    ) {
+        self.scenario = scenario
+        self.connections = connections
+        self.workers = workers ?? (agents.isEmpty ? Self.defaultWorkers(connections: connections) : 0)
+        self.agents = agents
+        self.transport = transport
+        self.sourceAddresses = sourceAddresses
+        self.rate = rate
+        self.connectRate = connectRate
+        self.duration = duration
+        self.batch = batch
+        self.payloadSize = payloadSize
+        self.httpConnections = httpConnections ?? Self.defaultHTTPConnections(scenario)
+        self.heartbeatSeconds = heartbeatSeconds
+        self.topic = topic
+        self.userPrefix = userPrefix
+        self.serverPID = serverPID
+    }
+
+    /// Connections one worker process holds by default: well under its 20,000 open files.
+    public static let connectionsPerWorker = 15_000
+
+    /// One worker per ``connectionsPerWorker`` connections, at least one.
+    public static func defaultWorkers(connections: Int) -> Int {
+        max(1, (connections + Self.connectionsPerWorker - 1) / Self.connectionsPerWorker)
+    }
+
+    /// Several for the push scenarios (requests overlap); two for fan-out, so that one message
+    /// is stored while the one before fans out, and the server is never idle between them.
+    static func defaultHTTPConnections(_ scenario: BenchScenario) -> Int {
+        switch scenario {
+        case .unicast, .qos1: 8
+        case .broadcast, .topic: 2
+        case .connect, .idle, .storm: 1
+        }
+    }
+
+    /// Why these settings cannot run, if they cannot.
+    public var problem: String? {
+        if self.connections < 1 { return "--connections must be at least 1" }
+        if self.workers < 0 { return "--workers must be at least 0" }
+        if self.workers == 0 && self.agents.isEmpty { return "give --workers or --agents to run the clients" }
+        if !self.rate.isFinite || self.rate < 0 { return "--rate must be at least 0" }
+        if !self.connectRate.isFinite || self.connectRate < 0 { return "--connect-rate must be at least 0" }
+        if !self.duration.isFinite || self.duration <= 0 { return "--duration must be more than 0" }
+        if !(1...1000).contains(self.batch) { return "--batch must be 1 to 1000" }
+        if self.payloadSize < BenchPayload.headerSize || self.payloadSize > 1_000_000 {
+            return "--payload-size must be \(BenchPayload.headerSize) to 1000000"
+        }
+        if !(1...1024).contains(self.httpConnections) { return "--http-connections must be 1 to 1024" }
+        if self.heartbeatSeconds < 0 { return "--heartbeat must be at least 0" }
+        if self.topic.isEmpty || self.topic.contains("*") || self.topic.utf8.count > 255 {
+            return "--topic must be 1 to 255 bytes without *"
+        }
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+        if self.userPrefix.isEmpty || self.userPrefix.count > 64 || !self.userPrefix.allSatisfy(allowed.contains) {
+            return "--user-prefix must be 1 to 64 of A-Z a-z 0-9 . _ -"
+        }
+        return nil
+    }
+
+    /// Every agent's share: connections split evenly (the first ones take the remainder),
+    /// consecutive user ranges, the rate split in proportion, source addresses rotated so
+    /// that agents start on different ones.
+    public func plans(agents: Int, connectRate: Double, topics: [String], acknowledge: Bool) -> [ClientPlan] {
+        precondition(agents > 0, "at least one agent")
+        var plans: [ClientPlan] = []
+        var firstUser = 0
+        for index in 0..<agents {
+            let share = self.connections / agents + (index < self.connections % agents ? 1 : 0)
+            let rotation = self.sourceAddresses.isEmpty ? 0 : index % self.sourceAddresses.count
+            let addresses = Array(self.sourceAddresses[rotation...] + self.sourceAddresses[..<rotation])
+            plans.append(
+                ClientPlan(
+                    connections: share,
+                    firstUser: firstUser,
+                    userPrefix: self.userPrefix,
+                    transport: self.transport,
+                    sourceAddresses: addresses,
+                    connectRate: connectRate > 0 && self.connections > 0
+                        ? connectRate * Double(share) / Double(self.connections) : 0,
+                    heartbeatSeconds: self.heartbeatSeconds,
+                    topics: topics,
+                    acknowledge: acknowledge
+                )
+            )
+            firstUser += share
+        }
+        return plans
+    }
+}

@@ -1,0 +1,62 @@
+/// `idle`: hold N authenticated connections for `--duration` and measure the server's memory
+/// per connection: RSS growth over the connections added, from `/v1/stats` and from /proc.
+enum IdleScenario {
+    static func run(_ run: ScenarioRun) async throws -> ScenarioResult {
+        var server = ServerFigures()
+        server.pid = run.probe.pid
+        let before = await run.probe.sample()
+        server.procResidentBefore = before.procResident
+        server.statsResidentBefore = before.statsResident
+        server.connectionsBefore = before.connections
+
+        let mark = try await run.mark()
+        let outcome = try await run.connect(rate: run.settings.rate)
+        run.phase("holding")
+        try await run.hold(seconds: run.settings.duration)
+        let usage = try await run.usage(since: mark)
+        let held = try await run.fleet.snapshot().pool
+
+        let after = await run.probe.sample()
+        server.procResidentAfter = after.procResident
+        server.statsResidentAfter = after.statsResident
+        server.connectionsAfter = after.connections
+        server.cpuSeconds = usage.server
+
+        var result = ScenarioResult(connect: outcome, server: server, usage: usage)
+        // Per connection the server holds more than before (its own count), else per client.
+        let added: Int
+        if let connectionsBefore = before.connections, let connectionsAfter = after.connections {
+            added = connectionsAfter - connectionsBefore
+        } else {
+            added = held.open
+        }
+        result.figures.append(Figure("connectionsHeld", "connections held", Double(held.open), .count))
+        if let after = after.connections {
+            result.figures.append(Figure("serverConnections", "connections the server counts", Double(after), .count))
+        }
+        if let procBefore = before.procResident, let procAfter = after.procResident, added > 0 {
+            result.figures.append(
+                Figure(
+                    "bytesPerConnection", "server RSS per connection (/proc)",
+                    Double(procAfter - procBefore) / Double(added), .bytes)
+            )
+        }
+        if let statsBefore = before.statsResident, let statsAfter = after.statsResident, added > 0 {
+            result.figures.append(
+                Figure(
+                    "bytesPerConnectionStats",
+                    "server RSS per connection (/v1/stats)",
+                    Double(statsAfter - statsBefore) / Double(added),
+                    .bytes
+                )
+            )
+        }
+        if !run.probe.canSample {
+            result.notes.append("server memory not measured: give --admin-key (for /v1/stats) or --server-pid")
+        }
+        if held.closedByServer > 0 {
+            result.notes.append("the server closed \(held.closedByServer) connections while they were held")
+        }
+        return result
+    }
+}

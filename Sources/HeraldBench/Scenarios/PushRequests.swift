@@ -1,0 +1,109 @@
+import NIOCore
+
+/// Builds the API requests the push scenarios send, each stamped with the time it is built
+/// (which is when ``BenchHTTPLoad`` sends it).
+struct PushRequests: Sendable {
+    let app: String
+    let userPrefix: String
+    /// Users `userPrefix + 0 ..< users` are the ones connected.
+    let users: Int
+    let payloadSize: Int
+
+    /// `POST /v1/apps/{app}/messages/batch` with `batch` messages, each to one user picked by a
+    /// hash of `index` (spread evenly, the same for a given index).
+    func batch(index: Int, batch: Int, qos: Int) -> (path: String, body: ByteBuffer) {
+        let payload = Self.base64(BenchPayload.make(sentAt: BenchPayload.now(), size: self.payloadSize))
+        var body = ByteBuffer()
+        body.reserveCapacity(batch * (payload.utf8.count + 60) + 20)
+        body.writeStaticString(#"{"messages":["#)
+        for item in 0..<batch {
+            if item > 0 { body.writeStaticString(",") }
+            let user = Self.pick(UInt64(index) &* 1000 &+ UInt64(item), in: self.users)
+            body.writeStaticString(#"{"users":[""#)
+            body.writeString(self.userPrefix)
+            body.writeString(String(user))
+            body.writeStaticString(#""],"payloadBase64":""#)
+            body.writeString(payload)
+            body.writeStaticString(#"","qos":"#)
+            body.writeString(String(qos))
+            body.writeStaticString("}")
+        }
+        body.writeStaticString("]}")
+        return ("/v1/apps/\(self.app)/messages/batch", body)
+    }
+
+    /// `POST /v1/apps/{app}/broadcasts`.
+    func broadcast() -> (path: String, body: ByteBuffer) {
+        ("/v1/apps/\(self.app)/broadcasts", self.payloadBody())
+    }
+
+    /// `POST /v1/apps/{app}/topics/{topic}/messages`.
+    func publish(topic: String) -> (path: String, body: ByteBuffer) {
+        ("/v1/apps/\(self.app)/topics/\(Self.percentEncoded(topic))/messages", self.payloadBody())
+    }
+
+    private func payloadBody() -> ByteBuffer {
+        let payload = Self.base64(BenchPayload.make(sentAt: BenchPayload.now(), size: self.payloadSize))
+        var body = ByteBuffer()
+        body.writeStaticString(#"{"payloadBase64":""#)
+        body.writeString(payload)
+        body.writeStaticString(#""}"#)
+        return body
+    }
+
+    /// A user in `0..<count` for `seed` (SplitMix64: cheap, and even enough).
+    static func pick(_ seed: UInt64, in count: Int) -> Int {
+        guard count > 1 else { return 0 }
+        var z = seed &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Int(z % UInt64(count))
+    }
+
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    /// Standard base64 with padding.
+    static func base64(_ buffer: ByteBuffer) -> String {
+        let bytes = Array(buffer.readableBytesView)
+        var output: [UInt8] = []
+        output.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index + 2 < bytes.count {
+            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
+            output.append(Self.alphabet[Int(value >> 18 & 63)])
+            output.append(Self.alphabet[Int(value >> 12 & 63)])
+            output.append(Self.alphabet[Int(value >> 6 & 63)])
+            output.append(Self.alphabet[Int(value & 63)])
+            index += 3
+        }
+        let rest = bytes.count - index
+        if rest > 0 {
+            let value = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
+            output.append(Self.alphabet[Int(value >> 18 & 63)])
+            output.append(Self.alphabet[Int(value >> 12 & 63)])
+            output.append(rest == 2 ? Self.alphabet[Int(value >> 6 & 63)] : UInt8(ascii: "="))
+            output.append(UInt8(ascii: "="))
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Percent-encodes everything but unreserved characters, for a path segment.
+    static func percentEncoded(_ text: String) -> String {
+        var result = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
+                result.append(Character(UnicodeScalar(byte)))
+            default:
+                let hex = Array("0123456789ABCDEF")
+                result.append("%")
+                result.append(hex[Int(byte >> 4)])
+                result.append(hex[Int(byte & 15)])
+            }
+        }
+        return result
+    }
+}

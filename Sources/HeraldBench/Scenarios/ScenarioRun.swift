@@ -1,0 +1,103 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// What a scenario works with, and the steps several scenarios share.
+struct ScenarioRun: Sendable {
+    let settings: BenchSettings
+    let target: BenchTarget
+    let fleet: BenchFleet
+    let probe: ServerProbe
+    let group: any EventLoopGroup
+    let logger: Logger
+    /// What the progress line says the run is doing.
+    let phaseBox: NIOLockedValueBox<String>
+
+    /// Sets the phase the progress line shows.
+    func phase(_ name: String) {
+        self.phaseBox.withLockedValue { $0 = name }
+    }
+
+    /// Opens every agent's connections at `rate` per second in all; throws if an agent could
+    /// not even start (too many connections for it, say).
+    func connect(rate: Double, topics: [String] = [], acknowledge: Bool = true) async throws -> ConnectOutcome {
+        self.phase("connecting")
+        let plans = self.settings.plans(
+            agents: self.fleet.count,
+            connectRate: rate,
+            topics: topics,
+            acknowledge: acknowledge
+        )
+        let outcomes = try await self.fleet.start(target: self.target, plans: plans)
+        var merged = ConnectOutcome()
+        for (index, outcome) in outcomes.enumerated() {
+            if let error = outcome.error {
+                throw BenchError("\(self.fleet.links[index].name) could not connect: \(error)")
+            }
+            merged.merge(outcome)
+        }
+        return merged
+    }
+
+    /// Marks the start of a measured part.
+    func mark() async throws -> CPUUsage.Mark {
+        let agents = try await self.fleet.snapshots()
+        return CPUUsage.Mark(
+            instant: .now,
+            server: self.probe.pid.flatMap { ProcessStats.cpuSeconds(pid: $0) },
+            serverThreads: self.probe.pid.map { ProcessStats.threads(pid: $0) } ?? [],
+            agents: agents,
+            controller: ProcessStats.cpuSeconds(),
+            controllerThreads: ProcessStats.threads()
+        )
+    }
+
+    /// CPU spent since `mark`.
+    func usage(since mark: CPUUsage.Mark) async throws -> CPUUsage {
+        let server = self.probe.pid.flatMap { ProcessStats.cpuSeconds(pid: $0) }
+        let serverThreads = self.probe.pid.map { ProcessStats.threads(pid: $0) } ?? []
+        let controller = ProcessStats.cpuSeconds()
+        let controllerThreads = ProcessStats.threads()
+        let agents = try await self.fleet.snapshots()
+        return CPUUsage(
+            since: mark,
+            server: server,
+            serverThreads: serverThreads,
+            agents: agents,
+            agentNames: self.fleet.links.map(\.name),
+            controller: controller,
+            controllerThreads: controllerThreads
+        )
+    }
+
+    /// Polls until the clients have received at least `expected` pushes of `kind` more than
+    /// `before`, or none arrived for `quiet`, or `timeout` passed. Returns the last snapshot.
+    func waitForPushes(
+        kind: String,
+        before: Int,
+        expected: Int,
+        quiet: Duration = .seconds(2),
+        timeout: Duration = .seconds(60)
+    ) async throws -> FleetSnapshot {
+        let deadline = ContinuousClock.now + timeout
+        var last = try await self.fleet.snapshot()
+        var lastChange = ContinuousClock.now
+        var lastCount = last.pushes(kind)
+        while last.pushes(kind) - before < expected {
+            let now = ContinuousClock.now
+            if now >= deadline || now - lastChange >= quiet { break }
+            try await Task.sleep(for: .milliseconds(50))
+            last = try await self.fleet.snapshot()
+            if last.pushes(kind) != lastCount {
+                lastCount = last.pushes(kind)
+                lastChange = .now
+            }
+        }
+        return last
+    }
+
+    /// Waits `seconds` (cancellable).
+    func hold(seconds: Double) async throws {
+        try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+    }
+}

@@ -1,0 +1,173 @@
+import ArgumentParser
+import Foundation
+import HeraldBench
+import Logging
+import NIOPosix
+
+/// `herald bench <scenario>`: runs one scenario and prints the table (and writes the JSON report).
+struct BenchRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a scenario: herald bench <scenario> [options] (\"run\" may be left out)."
+    )
+
+    @Argument(help: "The scenario: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var scenario: BenchScenario
+
+    @OptionGroup var api: APIOptions
+
+    @Option(help: "Client TCP endpoint host:port (default: from /v1/dispatch).")
+    var tcp: String?
+
+    @Option(help: "Client WebSocket URL ws://host:port/ws (default: from /v1/dispatch).")
+    var ws: String?
+
+    @Option(help: "App id [HERALD_APP]; with --secret. Without both, a bench app is made with --admin-key.")
+    var app: String?
+
+    @Option(help: "App secret [HERALD_SECRET].")
+    var secret: String?
+
+    @Option(
+        name: .customLong("admin-key"), help: "Admin key [HERALD_ADMIN_KEY]: makes the bench app, reads GET /v1/stats.")
+    var adminKey: String?
+
+    @Option(help: "Client connections in all.")
+    var connections: Int = 1000
+
+    @Option(help: "Local worker processes (default: one per 15000 connections; 0 with --agents).")
+    var workers: Int?
+
+    @Option(help: "Agents started with `herald bench agent --listen`, host:port,host:port,...")
+    var agents: String?
+
+    @Option(name: .customLong("source-addresses"), help: "Local addresses the clients bind, e.g. 127.0.0.2-127.0.0.9.")
+    var sourceAddresses: String?
+
+    @Option(help: "tcp or ws.")
+    var transport: TransportChoice = .tcp
+
+    @Option(
+        help:
+            "connect/idle/storm: connections per second; unicast/qos1: pushes per second; broadcast/topic: messages per second in the sustained part. 0: as fast as possible."
+    )
+    var rate: Double = 0
+
+    @Option(
+        name: .customLong("connect-rate"), help: "Connections per second while the push scenarios set up (0: at once).")
+    var connectRate: Double = 0
+
+    @Option(help: "Seconds the measured part lasts (idle: seconds the connections are held).")
+    var duration: Double = 10
+
+    @Option(help: "Messages per batch request (unicast, qos1).")
+    var batch: Int = 100
+
+    @Option(name: .customLong("payload-size"), help: "Bytes per payload (at least 12).")
+    var payloadSize: Int = 32
+
+    @Option(
+        name: .customLong("http-connections"),
+        help:
+            "HTTP connections to push through, one request in flight on each (default 8 for unicast and qos1, 2 for broadcast and topic)."
+    )
+    var httpConnections: Int?
+
+    @Option(help: "Seconds between client PINGs (0: the server's interval).")
+    var heartbeat: Int = 30
+
+    @Option(help: "The topic of the topic scenario.")
+    var topic: String = "bench"
+
+    @Option(name: .customLong("user-prefix"), help: "User ids are this prefix and a number.")
+    var userPrefix: String = "u"
+
+    @Option(name: .customLong("server-pid"), help: "The server's pid on this machine: /proc memory and CPU sampling.")
+    var serverPID: Int32?
+
+    @Option(help: "Write the JSON report to this file.")
+    var json: String?
+
+    @Flag(help: "No progress line.")
+    var quiet = false
+
+    @Option(name: .customLong("log-level"), help: "Log level of the bench itself.")
+    var logLevel: String = "warning"
+
+    enum TransportChoice: String, ExpressibleByArgument, CaseIterable {
+        case tcp
+        case ws
+
+        var transport: BenchTransport { self == .tcp ? .tcp : .webSocket }
+    }
+
+    func run() async throws {
+        let logger = BenchLogging.bootstrap(label: "herald.bench", level: self.logLevel)
+        let agents = (self.agents ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            .filter { !$0.isEmpty }
+        let settings = BenchSettings(
+            scenario: self.scenario,
+            connections: self.connections,
+            workers: self.workers,
+            agents: agents,
+            transport: self.transport.transport,
+            sourceAddresses: try self.sourceAddresses.map(SourceAddresses.parse) ?? [],
+            rate: self.rate,
+            connectRate: self.connectRate,
+            duration: self.duration,
+            batch: self.batch,
+            payloadSize: self.payloadSize,
+            httpConnections: self.httpConnections,
+            heartbeatSeconds: self.heartbeat,
+            topic: self.topic,
+            userPrefix: self.userPrefix,
+            serverPID: self.serverPID
+        )
+        if let problem = settings.problem { throw ValidationError(problem) }
+        let adminKey = self.adminKey ?? Environment.string("HERALD_ADMIN_KEY")
+        let target = try await BenchSetup.resolve(
+            api: self.api.baseURL,
+            app: self.app ?? Environment.string("HERALD_APP"),
+            secret: self.secret ?? Environment.string("HERALD_SECRET"),
+            adminKey: adminKey,
+            tcp: self.tcp,
+            webSocket: self.ws
+        )
+        let progress = BenchProgressOutput(enabled: !self.quiet)
+        let controller = BenchController(
+            settings: settings,
+            target: target,
+            adminKey: adminKey,
+            agentExecutable: Self.ownExecutable(),
+            group: MultiThreadedEventLoopGroup.singleton,
+            logger: logger,
+            progress: { progress.show($0) }
+        )
+        let report: BenchReport
+        do {
+            report = try await controller.run()
+        } catch {
+            progress.finish()
+            throw CLIError("herald bench \(self.scenario.rawValue): \(error)")
+        }
+        progress.finish()
+        print(ReportTable.render(report), terminator: "")
+        if let json = self.json {
+            do {
+                try report.json().write(to: URL(fileURLWithPath: json))
+            } catch {
+                throw CLIError("cannot write the report to \(json): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    /// This binary, which the local workers run as `herald bench agent --stdio`.
+    static func ownExecutable() -> URL? {
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            return URL(fileURLWithPath: path)
+        }
+        return Bundle.main.executableURL
+    }
+}
+
+extension BenchScenario: ExpressibleByArgument {}

@@ -1,0 +1,157 @@
+import Foundation
+import HeraldTestUtils
+import Testing
+
+/// `herald bench` end to end: the real binary as controller and agents, against a real server.
+@Suite("herald bench end to end", .serialized)
+struct BenchCommandTests {
+    static let connections = 300
+
+    /// A finished `herald bench` run: its JSON report and its output.
+    struct Run {
+        var report: [String: Any]
+        var result: BenchCommand.Result
+
+        var figures: [String: Double] {
+            var figures: [String: Double] = [:]
+            for figure in self.report["figures"] as? [[String: Any]] ?? [] {
+                if let key = figure["key"] as? String, let value = figure["value"] as? Double { figures[key] = value }
+            }
+            return figures
+        }
+
+        func latency(_ kind: String) -> [String: Any]? {
+            (self.report["latency"] as? [[String: Any]])?.first { $0["kind"] as? String == kind }
+        }
+
+        func object(_ key: String) -> [String: Any] {
+            self.report[key] as? [String: Any] ?? [:]
+        }
+    }
+
+    /// Runs `herald bench <arguments> --json <file>` to its end; fails unless it exits 0.
+    static func bench(_ arguments: [String], timeout: Duration = .seconds(240)) async throws -> Run {
+        let json = FileManager.default.temporaryDirectory
+            .appendingPathComponent("herald-bench-\(UUID().uuidString.lowercased()).json").path
+        defer { try? FileManager.default.removeItem(atPath: json) }
+        let command = try BenchCommand(["bench"] + arguments + ["--json", json])
+        let result = try await command.wait(timeout: timeout)
+        guard result.status == 0 else {
+            throw BenchCommandError(
+                "herald bench \(arguments.joined(separator: " ")) exited \(result.status)\nstdout:\n"
+                    + result.standardOutput + "\nstderr:\n" + result.standardError
+            )
+        }
+        let data = try Data(contentsOf: URL(fileURLWithPath: json))
+        let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        return Run(report: report, result: result)
+    }
+
+    static func target(_ server: HeraldProcess) throws -> [String] {
+        [
+            "--api", server.apiBaseURL.absoluteString, "--admin-key", server.adminKey,
+            "--server-pid", String(try #require(server.pid)),
+        ]
+    }
+
+    @Test func connectAndBroadcastWithTwoLocalWorkers() async throws {
+        let server = try await HeraldProcess.start()
+        let common = try Self.target(server) + ["--connections", String(Self.connections), "--workers", "2"]
+
+        let connect = try await Self.bench(["connect"] + common)
+        #expect(connect.report["scenario"] as? String == "connect")
+        #expect(connect.object("connect")["authenticated"] as? Int == Self.connections)
+        #expect(connect.object("connect")["failed"] as? Int == 0)
+        #expect((connect.figures["connectionsPerSecond"] ?? 0) > 0)
+        #expect(connect.figures["authenticated"] == Double(Self.connections))
+        let agents = try #require(connect.report["agents"] as? [[String: Any]])
+        #expect(agents.count == 2)
+        #expect(agents.map { $0["connections"] as? Int } == [150, 150])
+        #expect(
+            agents.allSatisfy {
+                $0["sameMachine"] as? Bool == true && ($0["name"] as? String)?.hasPrefix("worker") == true
+            })
+        #expect(connect.object("clients")["open"] as? Int == Self.connections)
+        let serverFigures = connect.object("server")
+        #expect((serverFigures["procResidentBefore"] as? Int ?? 0) > 0)
+        #expect((serverFigures["statsResidentBefore"] as? Int ?? 0) > 0)
+        #expect(serverFigures["connectionsAfter"] as? Int == Self.connections)
+        #expect(serverFigures["cpuSeconds"] is Double)
+        #expect(["server", "clients", "neither"].contains(connect.object("bottleneck")["side"] as? String))
+        #expect(connect.result.standardOutput.hasPrefix("herald bench connect: 300 TCP connections, 2 workers"))
+        #expect(connect.result.standardOutput.contains("connections per second"))
+        #expect(connect.result.standardOutput.contains("bottleneck"))
+
+        let broadcast = try await Self.bench(["broadcast", "--duration", "2"] + common)
+        #expect(broadcast.object("connect")["authenticated"] as? Int == Self.connections)
+        #expect(broadcast.figures["sessions"] == Double(Self.connections))
+        #expect(broadcast.figures["reached"] == Double(Self.connections))
+        let allMs = try #require(broadcast.figures["allMs"])
+        #expect(allMs > 0 && allMs < 5_000)
+        #expect((broadcast.figures["messages"] ?? 0) >= 1)
+        #expect((broadcast.figures["deliveriesPerSecond"] ?? 0) > 0)
+        #expect(broadcast.figures["deliveries"] == (broadcast.figures["messages"] ?? 0) * Double(Self.connections))
+        let once = try #require(broadcast.latency("broadcast (one)"))
+        #expect(once["count"] as? Int == Self.connections)
+        #expect((once["maxMs"] as? Double ?? 0) > 0)
+        let sustained = try #require(broadcast.latency("broadcast"))
+        #expect((sustained["count"] as? Int ?? 0) >= Self.connections)
+        #expect(sustained["p99Ms"] is Double && sustained["p999Ms"] is Double)
+        #expect(broadcast.object("http")["failed"] as? Int == 0)
+        #expect((broadcast.report["notes"] as? [String])?.isEmpty == true, "\(broadcast.report["notes"] ?? "")")
+        // The progress line went to stderr, the table to stdout.
+        #expect(broadcast.result.standardError.contains("| open 300/300"))
+        #expect(broadcast.result.standardOutput.contains("latency (ms)"))
+
+        try await server.terminate()
+    }
+
+    @Test func agentsListeningOnLoopbackServeControllers() async throws {
+        let server = try await HeraldProcess.start()
+        let first = try BenchCommand(["bench", "agent", "--listen", "127.0.0.1:0"])
+        let second = try BenchCommand(["bench", "agent", "--listen", "127.0.0.1:0"])
+        defer {
+            first.terminate()
+            second.terminate()
+        }
+        let prefix = "herald bench agent listening on "
+        let addresses = [
+            String(try await first.line(startingWith: prefix, timeout: .seconds(30)).dropFirst(prefix.count)),
+            String(try await second.line(startingWith: prefix, timeout: .seconds(30)).dropFirst(prefix.count)),
+        ]
+        #expect(addresses.allSatisfy { $0.hasPrefix("127.0.0.1:") && !$0.hasSuffix(":0") })
+        let common = try Self.target(server) + ["--agents", addresses.joined(separator: ","), "--connections", "200"]
+
+        let connect = try await Self.bench(["connect", "--rate", "2000"] + common)
+        #expect(connect.object("connect")["authenticated"] as? Int == 200)
+        #expect(connect.object("settings")["workers"] as? Int == 0)
+        let agents = try #require(connect.report["agents"] as? [[String: Any]])
+        #expect(agents.compactMap { $0["name"] as? String } == addresses)
+        #expect(agents.map { $0["authenticated"] as? Int } == [100, 100])
+        #expect(connect.result.standardOutput.contains("2 agents"))
+
+        // The agents outlive a controller and serve the next one: a topic fan-out this time.
+        let topic = try await Self.bench(["topic", "--duration", "1"] + common)
+        #expect(topic.figures["sessions"] == 200)
+        #expect(topic.figures["reached"] == 200)
+        #expect(try #require(topic.latency("topic (one)"))["count"] as? Int == 200)
+        #expect(first.isRunning && second.isRunning)
+
+        try await server.terminate()
+    }
+
+    @Test func anUnreachableAgentFailsClearly() async throws {
+        let server = try await HeraldProcess.start()
+        // A port nothing listens on: the server's API port after it stopped.
+        let command = try BenchCommand(
+            [
+                "bench", "connect", "--api", server.apiBaseURL.absoluteString, "--admin-key", server.adminKey,
+                "--agents", "127.0.0.1:1", "--connections", "10",
+            ]
+        )
+        let result = try await command.wait(timeout: .seconds(60))
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("cannot reach agent 127.0.0.1:1"), "\(result.standardError)")
+        try await server.terminate()
+    }
+}
