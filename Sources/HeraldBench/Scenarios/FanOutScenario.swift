@@ -22,19 +22,8 @@ enum FanOutScenario {
         let settings = run.settings
         let topics = kind == .topic ? [settings.topic] : []
         let outcome = try await run.connect(rate: settings.connectRate, topics: topics)
-        let load = BenchHTTPLoad(
-            apiBaseURL: run.target.apiBaseURL,
-            bearer: run.target.secret,
-            connections: settings.httpConnections,
-            group: run.group
-        )
-        do {
-            let result = try await Self.measure(run, kind: kind, load: load, outcome: outcome)
-            await load.close()
-            return result
-        } catch {
-            await load.close()
-            throw error
+        return try await run.withHTTPLoad { load in
+            try await Self.measure(run, kind: kind, load: load, outcome: outcome)
         }
     }
 

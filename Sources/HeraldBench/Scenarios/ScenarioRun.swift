@@ -100,4 +100,23 @@ struct ScenarioRun: Sendable {
     func hold(seconds: Double) async throws {
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     }
+
+    /// Runs `body` with an HTTP load generator on the target's API, closed afterwards
+    /// whether `body` throws or not.
+    func withHTTPLoad<T: Sendable>(_ body: (BenchHTTPLoad) async throws -> T) async throws -> T {
+        let load = BenchHTTPLoad(
+            apiBaseURL: self.target.apiBaseURL,
+            bearer: self.target.secret,
+            connections: self.settings.httpConnections,
+            group: self.group
+        )
+        do {
+            let result = try await body(load)
+            await load.close()
+            return result
+        } catch {
+            await load.close()
+            throw error
+        }
+    }
 }

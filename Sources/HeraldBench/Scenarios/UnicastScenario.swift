@@ -11,19 +11,8 @@ enum UnicastScenario {
             users: settings.connections,
             payloadSize: settings.payloadSize
         )
-        let load = BenchHTTPLoad(
-            apiBaseURL: run.target.apiBaseURL,
-            bearer: run.target.secret,
-            connections: settings.httpConnections,
-            group: run.group
-        )
-        do {
-            let result = try await Self.measure(run, load: load, requests: requests, outcome: outcome, qos: qos)
-            await load.close()
-            return result
-        } catch {
-            await load.close()
-            throw error
+        return try await run.withHTTPLoad { load in
+            try await Self.measure(run, load: load, requests: requests, outcome: outcome, qos: qos)
         }
     }
 
