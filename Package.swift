@@ -203,6 +203,9 @@ let package = Package(
             name: "HeraldSQLiteTests",
             dependencies: [
                 "HeraldSQLite", "HeraldCore", "HeraldTestUtils",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -8,8 +8,15 @@ import PostgresNIO
 #endif
 
 /// Stores QoS 1 appends with group commit: concurrent ``MessageStore/appendInbox(_:)`` calls
-/// of this process share one transaction (one fsync); each that may fail (idempotency
-/// conflict, exhausted sequence) runs inside its own SAVEPOINT, so it rolls back alone.
+/// of this process share one transaction (one fsync), of at most ``copiesPerTransaction``
+/// message copies so that it stays short.
+///
+/// A transaction normally stores its whole batch with a handful of set-based statements
+/// (``PostgresInboxBatch``), whatever the number of messages; a request answered from its
+/// idempotency record, or in conflict with it, fails or succeeds alone there without writing.
+/// When a sequence may run out, an idempotency key repeats within the batch, or a statement
+/// fails, the batch runs request by request instead, each request that may fail alone inside
+/// its own SAVEPOINT, so that it rolls back alone.
 ///
 /// Several processes write the same inboxes safely because every append first locks the
 /// `inbox_state` rows of all the users of its batch, in one sorted order (so two batches
@@ -48,37 +55,114 @@ final class PostgresInboxWriter: Sendable {
 
     // MARK: - One batch
 
+    /// The most message copies (messages times their users) one transaction stores, so that
+    /// a large group-commit batch still commits in short transactions, well within the call
+    /// timeout. A single request larger than this still goes in one transaction (it is atomic).
+    static let copiesPerTransaction = 10_000
+
+    /// Commits `batch` in transactions of at most ``copiesPerTransaction`` copies each, in
+    /// order; a transaction that fails fails only its own requests.
     private static func commit(
         _ batch: [InboxAppend],
         executor: PostgresExecutor
     ) async throws -> [Result<InboxAppendResult, any Error>] {
+        var results: [Result<InboxAppendResult, any Error>] = []
+        results.reserveCapacity(batch.count)
+        var start = 0
+        while start < batch.count {
+            var end = start
+            var copies = 0
+            while end < batch.count {
+                let size = max(1, batch[end].messages.reduce(0) { $0 + $1.users.count })
+                if end > start, copies + size > Self.copiesPerTransaction { break }
+                copies += size
+                end += 1
+            }
+            let part = Array(batch[start..<end])
+            do {
+                results += try await Self.commitTransaction(part, executor: executor)
+            } catch {
+                results += Array(repeating: .failure(error), count: part.count)
+            }
+            start = end
+        }
+        return results
+    }
+
+    /// One transaction: the set-based path (``PostgresInboxBatch``) when it applies, else, or
+    /// when it meets an error the database reported for a statement, request by request.
+    private static func commitTransaction(
+        _ batch: [InboxAppend],
+        executor: PostgresExecutor
+    ) async throws -> [Result<InboxAppendResult, any Error>] {
         try await executor.transaction { connection in
-            let mayExhaust = try await Self.lockInboxes(of: batch, connection: connection, executor: executor)
-            var results: [Result<InboxAppendResult, any Error>] = []
-            results.reserveCapacity(batch.count)
-            for append in batch {
-                // Only a request with an idempotency key, or one that may run out of sequence
-                // numbers, can fail on its own; the others skip the savepoint's round trips.
-                guard append.idempotency != nil || mayExhaust else {
-                    results.append(.success(try await Self.store(append, connection: connection, executor: executor)))
-                    continue
-                }
-                try await executor.run(connection, "SAVEPOINT herald_append")
+            let locked = try await Self.lockInboxes(of: batch, connection: connection, executor: executor)
+            if !locked.mayExhaust, !Self.repeatsIdempotencyKey(batch) {
+                // The savepoint lets a failing statement fall back to the per-request path,
+                // which isolates the request that caused it.
+                try await executor.run(connection, "SAVEPOINT herald_batch")
                 do {
-                    let result = try await Self.store(append, connection: connection, executor: executor)
-                    try await executor.run(connection, "RELEASE SAVEPOINT herald_append")
-                    results.append(.success(result))
+                    let set = PostgresInboxBatch(
+                        batch: batch, lastSeqs: locked.lastSeqs, connection: connection, executor: executor)
+                    return try await set.store()
                 } catch {
                     let failure = executor.storeError(error)
-                    // A deadlock or a broken connection fails the whole batch (retried or 503).
                     if failure is TransientConflict || !Self.failsAlone(error) { throw failure }
-                    try await executor.run(connection, "ROLLBACK TO SAVEPOINT herald_append")
-                    try await executor.run(connection, "RELEASE SAVEPOINT herald_append")
-                    results.append(.failure(failure))
+                    executor.logger.debug(
+                        "batch append retried request by request", metadata: ["postgres.error": "\(failure)"])
+                    try await executor.run(connection, "ROLLBACK TO SAVEPOINT herald_batch")
                 }
             }
-            return results
+            return try await Self.perRequest(batch, mayExhaust: locked.mayExhaust, connection: connection, executor: executor)
         }
+    }
+
+    /// Whether two requests of `batch` carry the same idempotency key (for one app): the
+    /// second must see what the first stored, which only the per-request path does.
+    private static func repeatsIdempotencyKey(_ batch: [InboxAppend]) -> Bool {
+        var seen: Set<InboxKey> = []
+        for append in batch {
+            if let idempotency = append.idempotency,
+                !seen.insert(InboxKey(app: append.app, user: idempotency.key)).inserted
+            {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// The batch one request at a time (a few statements per message), each that may fail
+    /// alone inside its own SAVEPOINT. Taken only when the set-based path cannot be.
+    private static func perRequest(
+        _ batch: [InboxAppend],
+        mayExhaust: Bool,
+        connection: PostgresConnection,
+        executor: PostgresExecutor
+    ) async throws -> [Result<InboxAppendResult, any Error>] {
+        var results: [Result<InboxAppendResult, any Error>] = []
+        results.reserveCapacity(batch.count)
+        for append in batch {
+            // Only a request with an idempotency key, or one that may run out of sequence
+            // numbers, can fail on its own; the others skip the savepoint's round trips.
+            guard append.idempotency != nil || mayExhaust else {
+                results.append(.success(try await Self.store(append, connection: connection, executor: executor)))
+                continue
+            }
+            try await executor.run(connection, "SAVEPOINT herald_append")
+            do {
+                let result = try await Self.store(append, connection: connection, executor: executor)
+                try await executor.run(connection, "RELEASE SAVEPOINT herald_append")
+                results.append(.success(result))
+            } catch {
+                let failure = executor.storeError(error)
+                // A deadlock or a broken connection fails the whole batch (retried or 503).
+                if failure is TransientConflict || !Self.failsAlone(error) { throw failure }
+                try await executor.run(connection, "ROLLBACK TO SAVEPOINT herald_append")
+                try await executor.run(connection, "RELEASE SAVEPOINT herald_append")
+                results.append(.failure(failure))
+            }
+        }
+        return results
     }
 
     /// Whether `error` concerns only the request that raised it: the store's own verdicts and
@@ -96,20 +180,20 @@ final class PostgresInboxWriter: Sendable {
 
     /// Locks (creating if needed) the `inbox_state` row of every user of the batch, sorted.
     ///
-    /// - Returns: whether the batch may exhaust a sequence, counting every message it holds
-    ///   for each user from the locked (so current) last sequences.
+    /// - Returns: each inbox's last sequence, and whether the batch may exhaust a sequence,
+    ///   counting every message it holds for each user from the locked (so current) ones.
     private static func lockInboxes(
         of batch: [InboxAppend],
         connection: PostgresConnection,
         executor: PostgresExecutor
-    ) async throws -> Bool {
+    ) async throws -> (lastSeqs: [InboxKey: Int64], mayExhaust: Bool) {
         var pending: [InboxKey: Int64] = [:]
         for append in batch {
             for message in append.messages {
                 for user in message.users { pending[InboxKey(app: append.app, user: user), default: 0] += 1 }
             }
         }
-        guard !pending.isEmpty else { return false }
+        guard !pending.isEmpty else { return ([:], false) }
         let sorted = pending.keys.sorted()
         let apps = sorted.map(\.app)
         let users = sorted.map(\.user)
@@ -125,11 +209,15 @@ final class PostgresInboxWriter: Sendable {
             RETURNING s.app, s.user_id, s.last_seq
             """
         )
+        var lastSeqs: [InboxKey: Int64] = [:]
+        var mayExhaust = false
         for row in rows {
             let (app, user, last) = try row.decode((String, String, Int64).self)
-            if last + (pending[InboxKey(app: app, user: user)] ?? 0) > Int64(UInt32.max) { return true }
+            let key = InboxKey(app: app, user: user)
+            lastSeqs[key] = last
+            if last + (pending[key] ?? 0) > Int64(UInt32.max) { mayExhaust = true }
         }
-        return false
+        return (lastSeqs, mayExhaust)
     }
 
     /// One request (inside its savepoint when it may fail alone).
@@ -313,31 +401,5 @@ final class PostgresInboxWriter: Sendable {
     static func seconds(_ duration: Duration) -> Double {
         let components = duration.components
         return Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
-
-/// An inbox, ordered so that every process locks inboxes in the same order.
-///
-/// Compared by UTF-8 bytes, as PostgreSQL compares keys for equality (Swift's `==` would
-/// merge canonically equivalent strings that are distinct rows in the database).
-private struct InboxKey: Hashable, Comparable {
-    var app: String
-    var user: String
-
-    static func == (lhs: InboxKey, rhs: InboxKey) -> Bool {
-        lhs.app.utf8.elementsEqual(rhs.app.utf8) && lhs.user.utf8.elementsEqual(rhs.user.utf8)
-    }
-
-    func hash(into hasher: inout Hasher) {
-        for byte in self.app.utf8 { hasher.combine(byte) }
-        hasher.combine(0xFF as UInt8)  // never in UTF-8: separates app from user
-        for byte in self.user.utf8 { hasher.combine(byte) }
-    }
-
-    static func < (lhs: InboxKey, rhs: InboxKey) -> Bool {
-        if !lhs.app.utf8.elementsEqual(rhs.app.utf8) {
-            return lhs.app.utf8.lexicographicallyPrecedes(rhs.app.utf8)
-        }
-        return lhs.user.utf8.lexicographicallyPrecedes(rhs.user.utf8)
     }
 }

@@ -13,12 +13,30 @@ import SQLiteNIO
 enum SQLiteInboxAppender {
     /// Runs `batch` in one `BEGIN IMMEDIATE` … `COMMIT` (one fsync), one result per request.
     ///
-    /// Requests rarely fail on their own (an idempotency conflict, an exhausted sequence), so
-    /// the batch first runs without savepoints: each statement is a trip to the thread pool,
-    /// and savepoints would add two per request. If a request does fail, the transaction is
+    /// Each statement is a trip to the thread pool, so the batch first runs set-based
+    /// (``SQLiteInboxBatchWriter``: a few multi-row statements for the whole batch). If that
+    /// cannot reproduce the message-by-message outcome, the batch runs again message by
+    /// message. If a request fails on its own (an exhausted sequence), the transaction is
     /// rolled back and the batch runs again with a savepoint per request, so that only the
     /// failing one fails.
     static func commit(
+        _ batch: [InboxAppend],
+        executor: SQLiteExecutor
+    ) async throws -> [Result<InboxAppendResult, any Error>] {
+        do {
+            return try await executor.transaction { connection in
+                try await SQLiteInboxBatchWriter.write(batch, on: connection)
+            }
+        } catch let error as MessageStoreError where Self.failsAlone(error) {
+            if batch.count == 1 { return [.failure(error)] }
+            return try await Self.commitIsolated(batch, executor: executor)
+        } catch is SQLiteInboxBatchWriter.NeedsSequentialPath {
+            return try await Self.commitSequential(batch, executor: executor)
+        }
+    }
+
+    /// The batch message by message, without savepoints.
+    private static func commitSequential(
         _ batch: [InboxAppend],
         executor: SQLiteExecutor
     ) async throws -> [Result<InboxAppendResult, any Error>] {

@@ -12,7 +12,8 @@ import SQLiteNIO
 /// and idempotency records, in the tables of migration 2.
 ///
 /// QoS 1 appends are group-committed: concurrent calls share one transaction (and one
-/// fsync), each in its own savepoint. Every other call is one transaction of its own.
+/// fsync), written with a few set-based statements per batch (``SQLiteInboxAppender``).
+/// Every other call is one transaction of its own.
 /// Failures of the database throw ``MessageStoreError/unavailable(_:)``.
 public struct SQLiteMessageStore: MessageStore {
     private let executor: SQLiteExecutor
