@@ -96,9 +96,10 @@ struct AdmissionTests {
     @Test("a connection to the WebSocket port that never upgrades is closed")
     func silentWebSocketPortConnectionIsClosed() async throws {
         let harness = try await Harness.make()
-        // Plain TCP to the WebSocket port, and not a byte sent: no upgrade ever starts.
-        let silent = try await RawClient.connect(.tcp, host: "127.0.0.1", port: harness.server.webSocketPort)
+        // Plain TCP to the WebSocket port, and not a byte sent: no upgrade ever starts. The
+        // clock starts before connecting, so it never runs shorter than the server's.
         let started = ContinuousClock.now
+        let silent = try await RawClient.connect(.tcp, host: "127.0.0.1", port: harness.server.webSocketPort)
         _ = try await silent.expectClosed(timeout: .seconds(20))
         #expect(ContinuousClock.now - started >= .seconds(9), "closed before the upgrade deadline")
     }
