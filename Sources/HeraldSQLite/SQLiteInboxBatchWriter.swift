@@ -24,11 +24,6 @@ enum SQLiteInboxBatchWriter {
     /// Users per bound query: each brings a correlated subquery, which keeps statements short.
     private static let maxBoundUsers = 500
 
-    private struct UserKey: Hashable {
-        var app: String
-        var user: String
-    }
-
     private struct IdempotencyRecordKey: Hashable {
         var app: String
         var key: String
@@ -60,7 +55,7 @@ enum SQLiteInboxBatchWriter {
     }
 
     private struct UserState {
-        var key: UserKey
+        var key: InboxKey
         /// Indices into the copies, in order.
         var copies: [Int] = []
         /// The smallest inbox limit of the requests with copies for this user.
@@ -92,13 +87,13 @@ enum SQLiteInboxBatchWriter {
         // Every copy, in request, message and user order.
         var copies: [Copy] = []
         var users: [UserState] = []
-        var userIndex: [UserKey: Int] = [:]
+        var userIndex: [InboxKey: Int] = [:]
         for (requestIndex, append) in batch.enumerated() {
             guard case .write = plans[requestIndex] else { continue }
             let limit = max(0, append.inboxLimit)
             for (messageIndex, message) in append.messages.enumerated() {
                 for user in message.users {
-                    let key = UserKey(app: append.app, user: user)
+                    let key = InboxKey(app: append.app, user: user)
                     let index: Int
                     if let known = userIndex[key] {
                         index = known
@@ -240,7 +235,7 @@ enum SQLiteInboxBatchWriter {
     /// numbers the copies from the old value up, in order.
     private static func takeSequences(
         users: [UserState],
-        userIndex: [UserKey: Int],
+        userIndex: [InboxKey: Int],
         copies: inout [Copy],
         on connection: SQLiteConnection
     ) async throws {
@@ -260,7 +255,7 @@ enum SQLiteInboxBatchWriter {
                 Array(chunk)
             )
             for row in rows {
-                guard let index = userIndex[UserKey(app: try row.text("app"), user: try row.text("user_id"))],
+                guard let index = userIndex[InboxKey(app: try row.text("app"), user: try row.text("user_id"))],
                     let last = row.column("last_seq")?.integer
                 else {
                     throw MessageStoreError.unavailable("SQLite: the inbox sequence update returned an unknown row")
@@ -353,7 +348,7 @@ enum SQLiteInboxBatchWriter {
     private static func enforceBounds(
         _ batch: [InboxAppend],
         users: [UserState],
-        userIndex: [UserKey: Int],
+        userIndex: [InboxKey: Int],
         copies: [Copy],
         deadLettered: inout [Int],
         on connection: SQLiteConnection
@@ -386,7 +381,7 @@ enum SQLiteInboxBatchWriter {
                 binds
             )
             for row in found {
-                guard let index = userIndex[UserKey(app: try row.text("app"), user: try row.text("user_id"))],
+                guard let index = userIndex[InboxKey(app: try row.text("app"), user: try row.text("user_id"))],
                     let cut = row.column("cut")?.integer
                 else {
                     throw MessageStoreError.unavailable("SQLite: the inbox bound query returned an unknown row")
@@ -409,7 +404,7 @@ enum SQLiteInboxBatchWriter {
         // Everything up to the cut leaves: the R oldest of the user's C kept messages, of
         // which E = C - n were there before the batch's n copies. The sequential path takes
         // the m-th oldest out when it inserts copy max(1, m - R + n).
-        var removed: [UserKey: [(seq: UInt32, dead: Bool)]] = [:]
+        var removed: [InboxKey: [(seq: UInt32, dead: Bool)]] = [:]
         for chunk in Self.chunks(cutBinds, columns: 3) {
             let rows = try await connection.query(
                 """
@@ -427,7 +422,7 @@ enum SQLiteInboxBatchWriter {
                 Array(chunk)
             )
             for row in rows {
-                let key = UserKey(app: try row.text("app"), user: try row.text("user_id"))
+                let key = InboxKey(app: try row.text("app"), user: try row.text("user_id"))
                 removed[key, default: []].append((try row.sequence("seq"), row.column("dead")?.integer == 1))
             }
         }

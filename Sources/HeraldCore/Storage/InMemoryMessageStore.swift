@@ -13,11 +13,6 @@ import NIOCore
 /// it too), except that nothing survives the process. One lock guards the whole state,
 /// so every call is atomic.
 public final class InMemoryMessageStore: MessageStore {
-    private struct InboxKey: Hashable {
-        var app: String
-        var user: String
-    }
-
     private struct IdempotencyRecordKey: Hashable {
         var app: String
         var key: String
