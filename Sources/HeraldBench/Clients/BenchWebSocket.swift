@@ -1,6 +1,12 @@
 import HeraldWire
 import NIOCore
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// The client side of WebSocket that a bench connection needs, on plain buffers: the opening
 /// handshake and the framing (RFC 6455), without NIO's upgrader.
 ///
@@ -43,7 +49,7 @@ enum BenchWebSocket {
             + "Host: \(host):\(port)\r\n"
             + "Upgrade: websocket\r\n"
             + "Connection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: \(Self.base64(key))\r\n"
+            + "Sec-WebSocket-Key: \(Data(key).base64EncodedString())\r\n"
             + "Sec-WebSocket-Version: 13\r\n\r\n"
         return ByteBuffer(string: request)
     }
@@ -134,21 +140,5 @@ enum BenchWebSocket {
                 bytes[offset + index] ^= UInt8(truncatingIfNeeded: maskKey >> (24 - 8 * UInt32(index & 3)))
             }
         }
-    }
-
-    private static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var output: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            let value = chunk.enumerated().reduce(0) { $0 | Int($1.element) << (16 - 8 * $1.offset) }
-            for position in 0..<4 {
-                output.append(
-                    position <= chunk.count ? alphabet[(value >> (18 - 6 * position)) & 63] : UInt8(ascii: "="))
-            }
-            index += 3
-        }
-        return String(decoding: output, as: UTF8.self)
     }
 }

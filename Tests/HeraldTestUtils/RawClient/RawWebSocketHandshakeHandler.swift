@@ -1,5 +1,11 @@
 import NIOCore
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// Performs the client side of the WebSocket opening handshake by hand, then passes every
 /// later byte on to the WebSocket frame decoder.
 ///
@@ -43,7 +49,7 @@ final class RawWebSocketHandshakeHandler: ChannelInboundHandler {
             + "Host: \(self.host):\(self.port)\r\n"
             + "Upgrade: websocket\r\n"
             + "Connection: Upgrade\r\n"
-            + "Sec-WebSocket-Key: \(Self.base64(key))\r\n"
+            + "Sec-WebSocket-Key: \(Data(key).base64EncodedString())\r\n"
             + "Sec-WebSocket-Version: 13\r\n"
             + "Content-Length: 0\r\n\r\n"
         context.writeAndFlush(Self.wrapOutboundOut(ByteBuffer(string: request)), promise: nil)
@@ -104,20 +110,5 @@ final class RawWebSocketHandshakeHandler: ChannelInboundHandler {
         self.state = .refused
         self.upgraded.succeed(false)
         context.close(promise: nil)
-    }
-
-    private static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var output: [UInt8] = []
-        var index = 0
-        while index < bytes.count {
-            let chunk = bytes[index..<min(index + 3, bytes.count)]
-            let value = chunk.enumerated().reduce(0) { $0 | Int($1.element) << (16 - 8 * $1.offset) }
-            for position in 0..<4 {
-                output.append(position <= chunk.count ? alphabet[(value >> (18 - 6 * position)) & 63] : UInt8(ascii: "="))
-            }
-            index += 3
-        }
-        return String(decoding: output, as: UTF8.self)
     }
 }
