@@ -75,10 +75,9 @@ import Testing
     }
 
     @Test func connectionRefusedBacksOffUntilClosed() async throws {
-        // Bind and close a server to get a port nobody listens on.
-        let server = try await FakeServer.start(webSocket: false)
-        let port = server.port
-        try await server.stop()
+        // A port that is bound but never listened on: refused for as long as the test runs.
+        let reserved = try ReservedPort()
+        let port = reserved.port
         let client = HeraldClient(
             configuration: HeraldClientConfiguration(
                 transport: .tcp(host: "127.0.0.1", port: port),
@@ -102,6 +101,7 @@ import Testing
                 try await group.waitForAll()
             }
         }
+        withExtendedLifetime(reserved) {}
     }
 
     @Test func invalidWebSocketURLFailsRun() async throws {
