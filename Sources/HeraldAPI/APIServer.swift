@@ -2,6 +2,7 @@ import HeraldCore
 import Hummingbird
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// Builds Herald's HTTP API (Hummingbird 2).
@@ -9,10 +10,12 @@ public enum APIServer {
     /// The API as a `Service` to run in the process's `ServiceGroup`.
     ///
     /// - Parameters:
+    ///   - eventLoopGroup: the loops that serve HTTP connections.
     ///   - onServerRunning: called once the server listens, with the bound port (useful with port 0).
     public static func makeApplication(
         configuration: APIConfiguration,
         dependencies: HeraldAPIDependencies,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "herald.api"),
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some Service {
@@ -25,6 +28,7 @@ public enum APIServer {
             onServerRunning: { channel in
                 await onServerRunning(channel.localAddress?.port ?? configuration.port)
             },
+            eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger
         )
     }

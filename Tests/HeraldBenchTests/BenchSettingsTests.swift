@@ -12,7 +12,7 @@ struct BenchSettingsTests {
         #expect(BenchSettings(scenario: .connect, connections: 19_000, agents: ["h:1"]).workers == 0)
         #expect(BenchSettings(scenario: .connect, connections: 19_000, workers: 3, agents: ["h:1"]).workers == 3)
         #expect(BenchSettings(scenario: .unicast).httpConnections == 8)
-        #expect(BenchSettings(scenario: .broadcast).httpConnections == 2)
+        #expect(BenchSettings(scenario: .broadcast).httpConnections == 32)
         #expect(BenchSettings(scenario: .storm).httpConnections == 1)
     }
 

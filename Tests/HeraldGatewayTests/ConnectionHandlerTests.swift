@@ -272,6 +272,36 @@ import Testing
         #expect(harness.shard.publish(app: "demo", topic: "news", payload: payload) == 0)
     }
 
+    @Test func queuedFanOutGoesOutInOneWritePerConnectionInSequenceOrder() throws {
+        let harness = Harness()
+        let tcp = try harness.makeChannel()
+        let webSocket = try harness.makeChannel(framing: .messages)
+        _ = try #require(try harness.authenticate(tcp, user: "alice"))
+        _ = try #require(try harness.authenticate(webSocket, user: "bob"))
+
+        // Concurrent API calls can reach the shard out of sequence order.
+        for seq: UInt32 in [9, 7, 8] {
+            #expect(harness.shard.broadcast(app: "demo", seq: seq, payload: ByteBuffer(string: "b\(seq)")) == 2)
+        }
+        harness.loop.run()
+
+        var tcpWrites: [ByteBuffer] = []
+        while let buffer = try tcp.readOutbound(as: ByteBuffer.self) { tcpWrites.append(buffer) }
+        #expect(tcpWrites.count == 1, "one write for all three")
+        var all = tcpWrites.first ?? ByteBuffer()
+        let tcpPushes = Self.pushes(try Fixtures.serverMessages(in: &all))
+        #expect(tcpPushes.map(\.seq) == [7, 8, 9])
+        #expect(tcpPushes.map(\.text) == ["b7", "b8", "b9"])
+
+        // WebSocket: one message per frame, in the same order.
+        var frames: [[ServerMessage]] = []
+        while var buffer = try webSocket.readOutbound(as: ByteBuffer.self) {
+            frames.append(try Fixtures.serverMessages(in: &buffer))
+        }
+        #expect(frames.map(\.count) == [1, 1, 1])
+        #expect(Self.pushes(frames.flatMap { $0 }).map(\.seq) == [7, 8, 9])
+    }
+
     @Test func kickEndsTheSessionAndTheConnection() throws {
         let harness = Harness()
         let channel = try harness.makeChannel()

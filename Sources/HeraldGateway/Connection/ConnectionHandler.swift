@@ -161,6 +161,30 @@ final class ConnectionHandler: ChannelInboundHandler {
         return true
     }
 
+    /// Writes queued fan-out frames for `session` without flushing: in one write on TCP, a
+    /// write per frame on WebSocket (one message per frame). Frames for an opening session
+    /// are held, one by one, like ``writePush(_:session:kind:seq:)`` holds them.
+    func writeBatch(_ batch: PushBatch, session: UInt16) {
+        guard let context else { return }
+        if let opening = self.stateMachine.opening, opening.number == session {
+            for push in batch.frames {
+                guard self.writePush(push.frame, session: session, kind: push.kind, seq: push.seq) else { return }
+            }
+            return
+        }
+        guard self.stateMachine.state == .active, self.stateMachine.sessions[session] != nil else { return }
+        switch self.framing {
+        case .stream:
+            context.write(Self.wrapOutboundOut(batch.combined), promise: nil)
+        case .messages:
+            for push in batch.frames {
+                context.write(Self.wrapOutboundOut(push.frame), promise: nil)
+            }
+        }
+        self.environment.metrics.pushesWritten.increment(by: batch.frames.count)
+        self.shard.markTouched(self)
+    }
+
     /// Flushes what was written (the shard's end-of-tick pass).
     func flush() {
         self.needsFlush = false
@@ -375,6 +399,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             .whenComplete { result in
                 switch result {
                 case .success(let plan):
+                    // Fan-out queued on the shard is still addressed to the opening session:
+                    // held now, it is compared with the replay like any live message.
+                    self.shard.writeQueuedFanOut()
                     self.authCompleted(self.stateMachine.replayLoaded(seq: seq, plan: plan))
                 case .failure(let error):
                     self.logger.debug("replay failed", metadata: ["error": "\(error)"])

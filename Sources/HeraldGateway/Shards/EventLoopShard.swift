@@ -36,6 +36,7 @@ final class EventLoopShard: @unchecked Sendable {
     private var byApp: [String: Set<SessionKey>] = [:]
     private var byTopic: [TopicKey: Set<SessionKey>] = [:]
     private var touched: [ConnectionHandler] = []
+    private var fanOut = FanOutQueue()
     private var flushScheduled = false
 
     init(eventLoop: any EventLoop, tickInterval: TimeAmount) {
@@ -155,20 +156,39 @@ final class EventLoopShard: @unchecked Sendable {
         guard !connection.flushPending else { return }
         connection.flushPending = true
         self.touched.append(connection)
+        self.scheduleFlush()
+    }
+
+    private func scheduleFlush() {
         if !self.flushScheduled {
             self.flushScheduled = true
             self.eventLoop.execute { self.flushTouched() }
         }
     }
 
+    /// The flush pass: writes the queued fan-out messages, then flushes every connection
+    /// written to since the last pass. Whatever arrives while it runs waits for the next
+    /// pass, and so goes out with everything else that arrived meanwhile.
     private func flushTouched() {
         self.eventLoop.assertInEventLoop()
+        self.writeQueuedFanOut()
         self.flushScheduled = false
         let touched = self.touched
         self.touched.removeAll(keepingCapacity: true)
         for connection in touched {
             connection.flushPending = false
             connection.flush()
+        }
+    }
+
+    /// Writes the queued fan-out messages now, ahead of the flush pass (which still flushes
+    /// them). A session whose replay has just loaded calls this first: what was queued for it
+    /// is then held and compared with the replay, rather than written after it.
+    func writeQueuedFanOut() {
+        self.eventLoop.assertInEventLoop()
+        guard !self.fanOut.isEmpty else { return }
+        for (target, pushes) in self.fanOut.take() {
+            self.write(pushes, to: target)
         }
     }
 
@@ -205,18 +225,27 @@ final class EventLoopShard: @unchecked Sendable {
         return written
     }
 
-    /// Writes a broadcast (kind 1, its sequence, never ACK_REQUIRED) to every session of `app`.
+    /// Queues a broadcast (kind 1, its sequence, never ACK_REQUIRED) for every session of
+    /// `app`, written in the next flush pass. Returns the number of those sessions.
     func broadcast(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
         self.eventLoop.assertInEventLoop()
-        guard let sessions = self.byApp[app] else { return 0 }
-        return self.write(to: Array(sessions), seq: seq, kind: .broadcast, topic: "", payload: payload)
+        guard let sessions = self.byApp[app], !sessions.isEmpty else { return 0 }
+        self.fanOut.append(.init(seq: seq, kind: .broadcast, topic: "", payload: payload), for: .app(app))
+        self.scheduleFlush()
+        return sessions.count
     }
 
-    /// Writes a topic message (kind 2, seq 0) to the sessions of `app` subscribed to `topic`.
+    /// Queues a topic message (kind 2, seq 0) for the sessions of `app` subscribed to `topic`,
+    /// written in the next flush pass. Returns the number of those sessions.
     func publish(app: String, topic: String, payload: ByteBuffer) -> Int {
         self.eventLoop.assertInEventLoop()
-        guard let sessions = self.byTopic[TopicKey(app: app, topic: topic)] else { return 0 }
-        return self.write(to: Array(sessions), seq: 0, kind: .topic, topic: topic, payload: payload)
+        guard let sessions = self.byTopic[TopicKey(app: app, topic: topic)], !sessions.isEmpty else { return 0 }
+        self.fanOut.append(
+            .init(seq: 0, kind: .topic, topic: topic, payload: payload),
+            for: .topic(app: app, topic: topic)
+        )
+        self.scheduleFlush()
+        return sessions.count
     }
 
     /// Ends the sessions of a user (of one device, if given) with GOAWAY `reason`: those
@@ -259,6 +288,30 @@ final class EventLoopShard: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         for connection in self.connections.values {
             connection.closeNow()
+        }
+    }
+
+    /// Writes queued fan-out messages to the sessions `target` has now (a session that ended
+    /// meanwhile gets nothing; one that opened gets them, as a replay would give it), encoded
+    /// once per distinct session number.
+    private func write(_ pushes: [FanOutQueue.Push], to target: FanOutQueue.Target) {
+        let sessions: Set<SessionKey>?
+        switch target {
+        case .app(let app): sessions = self.byApp[app]
+        case .topic(let app, let topic): sessions = self.byTopic[TopicKey(app: app, topic: topic)]
+        }
+        guard let sessions else { return }
+        var batches: [UInt16: PushBatch] = [:]
+        for key in sessions {
+            guard let connection = self.connections[key.connection] else { continue }
+            let batch: PushBatch
+            if let cached = batches[key.session] {
+                batch = cached
+            } else {
+                batch = PushBatch(pushes, session: key.session)
+                batches[key.session] = batch
+            }
+            connection.writeBatch(batch, session: key.session)
         }
     }
 

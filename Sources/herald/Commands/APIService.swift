@@ -1,6 +1,8 @@
 import HeraldAPI
 import HeraldGateway
 import Logging
+import NIOCore
+import NIOPosix
 import NIOConcurrencyHelpers
 import ServiceLifecycle
 
@@ -37,9 +39,15 @@ struct APIService: Service {
         )
         let settings = self.settings
         let logger = self.logger
+        // The API has a loop of its own: a gateway loop can spend a few hundred milliseconds
+        // in one fan-out pass over its connections, and a request read or answered there
+        // would wait for it (each request touches the loop twice).
+        let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        defer { loop.shutdownGracefully { _ in } }
         let application = APIServer.makeApplication(
             configuration: configuration,
             dependencies: dependencies,
+            eventLoopGroup: loop,
             logger: logger,
             onServerRunning: { port in
                 ready.withLockedValue { $0 = true }
