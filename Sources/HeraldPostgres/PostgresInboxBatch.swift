@@ -256,7 +256,7 @@ struct PostgresInboxBatch {
             hasCollapseKey.append(message.collapseKey != nil)
             keeps.append(message.keepsDeadLetter)
             createdAt.append(now)
-            expiresAt.append(now + PostgresInboxWriter.seconds(message.ttl))
+            expiresAt.append(now + message.ttl.timeInterval)
         }
 
         let removed = writes.removed

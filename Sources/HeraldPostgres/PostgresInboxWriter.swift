@@ -307,7 +307,7 @@ final class PostgresInboxWriter: Sendable {
     }
 
     /// ``InboxAppend/idempotencyWindow`` in seconds.
-    static let window = seconds(InboxAppend.idempotencyWindow)
+    static let window = InboxAppend.idempotencyWindow.timeInterval
 
     /// Stores one message for each of its users, in one statement: takes the next sequence
     /// from each (locked) `inbox_state` row, removes the user's messages with the same
@@ -325,7 +325,7 @@ final class PostgresInboxWriter: Sendable {
     ) async throws -> (sequences: [UserSequence], deadLettered: Int) {
         guard !message.users.isEmpty else { return ([], 0) }
         let now = append.now.timeIntervalSince1970
-        let expiresAt = now + Self.seconds(message.ttl)
+        let expiresAt = now + message.ttl.timeInterval
         let limit = Int64(max(1, append.inboxLimit))
         let rows = try await executor.run(
             connection,
@@ -396,10 +396,5 @@ final class PostgresInboxWriter: Sendable {
             return UserSequence(user: user, seq: seq)
         }
         return (sequences, Int(deadLettered))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let components = duration.components
-        return Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -116,7 +116,7 @@ public struct PostgresMessageStore: MessageStore {
         -> UInt32
     {
         let now = now.timeIntervalSince1970
-        let expiresAt = now + PostgresInboxWriter.seconds(ttl)
+        let expiresAt = now + ttl.timeInterval
         let keep = Int64(max(0, keep))
         return try await self.executor.transaction { connection in
             // Locks the app's log row: broadcasts of one app are serialised across processes.

@@ -55,6 +55,19 @@ public final class PostgresStore: Service {
     ) {
         var clientConfiguration = configuration.client
         clientConfiguration.options.connectTimeout = configuration.leaseTimeout
+        // Server-side bounds as well as the executor's deadlines: closing a connection past
+        // its deadline neither stops the server (a statement waiting for a lock goes on
+        // waiting, holding what it holds) nor, with postgres-nio, always ends the query the
+        // client awaits; a test saw a migration wait on a lock forever. A transaction whose
+        // client vanished between statements is ended too.
+        let callMilliseconds = configuration.callTimeout.wholeMilliseconds
+        clientConfiguration.options.additionalStartupParameters.append(("lock_timeout", "\(callMilliseconds)ms"))
+        clientConfiguration.options.additionalStartupParameters.append(
+            ("statement_timeout", "\(callMilliseconds)ms")
+        )
+        clientConfiguration.options.additionalStartupParameters.append(
+            ("idle_in_transaction_session_timeout", "\(2 * callMilliseconds)ms")
+        )
         if let schema = configuration.quotedSchema {
             // Any server setting may be given at connection start: every connection of the
             // pool then finds (and creates) Herald's tables in the schema.

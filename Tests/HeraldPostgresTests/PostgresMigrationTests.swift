@@ -1,6 +1,8 @@
-import HeraldPostgres
+import HeraldCore
 import PostgresNIO
 import Testing
+
+@testable import HeraldPostgres
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -44,6 +46,49 @@ struct PostgresMigrationTests {
                         try await first.messages.appendBroadcast(
                             app: app, payload: .init(), ttl: .seconds(60), keep: 1, now: .now) == 1)
                     #expect(try await second.messages.lastBroadcastSequence(app: app) == 1)
+                }
+            }
+        }
+    }
+
+    @Test("a migration waits for another process's lock only up to its timeout, and leaves nothing waiting")
+    func migrationLockWaitIsBounded() async throws {
+        try await PostgresTestEnvironment.withScratchSchema { configuration in
+            var impatient = configuration
+            impatient.migrationTimeout = .seconds(2)
+            try await PostgresTestEnvironment.withClient(configuration) { client in
+                try await client.withConnection { holder in
+                    // Another process is migrating (and is stuck).
+                    try await holder.query("BEGIN", logger: PostgresTestEnvironment.logger)
+                    try await holder.query(
+                        PostgresMigrator.lockQuery(schema: configuration.quotedSchema),
+                        logger: PostgresTestEnvironment.logger
+                    )
+                    let started = ContinuousClock.now
+                    await #expect(throws: MessageStoreError.self) {
+                        try await PostgresTestEnvironment.withStore(impatient, migrate: false) { store in
+                            try await store.migrate()
+                        }
+                    }
+                    let waited = ContinuousClock.now - started
+                    #expect(waited >= .seconds(1), "it failed without waiting for the lock")
+                    #expect(waited < .seconds(10))
+                    // The server gave up too: no backend is left queued behind the lock.
+                    var waiting = -1
+                    for _ in 0..<20 {
+                        let rows = try await holder.query(
+                            """
+                            SELECT count(*)::bigint FROM pg_locks
+                            WHERE locktype = 'advisory' AND NOT granted AND classid = \(Int64(PostgresMigrator.lockClass))
+                            """,
+                            logger: PostgresTestEnvironment.logger
+                        ).collect()
+                        waiting = Int(try rows.first?.decode(Int64.self) ?? -1)
+                        if waiting == 0 { break }
+                        try await Task.sleep(for: .milliseconds(100))
+                    }
+                    #expect(waiting == 0)
+                    try await holder.query("ROLLBACK", logger: PostgresTestEnvironment.logger)
                 }
             }
         }

@@ -338,11 +338,3 @@ public final class InMemoryMessageStore: MessageStore {
         now.timeIntervalSince(createdAt) < InboxAppend.idempotencyWindow.timeInterval
     }
 }
-
-extension Duration {
-    /// The duration in seconds, as `Date` arithmetic takes it.
-    fileprivate var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = self.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}

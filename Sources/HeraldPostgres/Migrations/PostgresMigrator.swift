@@ -4,11 +4,13 @@ import PostgresNIO
 /// Brings the database to ``PostgresMigrations/latestVersion`` in one transaction, recording
 /// each applied step in `herald_migrations`. Running it again does nothing.
 ///
-/// The transaction first takes a transaction-scoped advisory lock, so when several Herald
-/// processes start at once, one migrates and the others wait, then find nothing to do.
+/// The transaction first takes a transaction-scoped advisory lock on the schema, so when
+/// several Herald processes start at once, one migrates and the others wait, then find
+/// nothing to do. Migrations of different schemas in one database do not wait for each other.
 struct PostgresMigrator {
-    /// The advisory lock's key: "heraldmg" in ASCII, unlikely to collide with anyone else's.
-    static let lockKey: Int64 = 0x6865_7261_6c64_6d67
+    /// The advisory lock's first key: "hmig" in ASCII, unlikely to collide with anyone
+    /// else's. The second is `hashtext` of the schema's name.
+    static let lockClass: Int32 = 0x686d_6967
 
     var executor: PostgresExecutor
     /// Created first when given, as a quoted identifier.
@@ -21,7 +23,16 @@ struct PostgresMigrator {
     func migrate() async throws -> [Int] {
         let migrations = self.migrations
         return try await self.executor.transaction(callTimeout: self.timeout) { connection in
-            try await self.executor.run(connection, "SELECT pg_advisory_xact_lock(\(Self.lockKey))")
+            // Waiting for another process's migration, or a migration's own statements, may
+            // take longer than a call's timeouts, but not forever.
+            let milliseconds = self.timeout.wholeMilliseconds
+            for setting in ["lock_timeout", "statement_timeout"] {
+                try await self.executor.run(
+                    connection,
+                    PostgresQuery(unsafeSQL: "SET LOCAL \(setting) = '\(milliseconds)ms'")
+                )
+            }
+            try await self.executor.run(connection, Self.lockQuery(schema: self.schema))
             if let schema = self.schema {
                 try await self.executor.run(connection, "CREATE SCHEMA IF NOT EXISTS \(unescaped: schema)")
             }
@@ -60,6 +71,15 @@ struct PostgresMigrator {
             }
             return applied
         }
+    }
+
+    /// Takes the migration lock of `schema` (a quoted identifier), or of the connection's
+    /// current schema when nil.
+    static func lockQuery(schema: String?) -> PostgresQuery {
+        if let schema {
+            return "SELECT pg_advisory_xact_lock(\(Self.lockClass), hashtext(\(schema)))"
+        }
+        return "SELECT pg_advisory_xact_lock(\(Self.lockClass), hashtext(COALESCE(current_schema(), '')))"
     }
 
     /// The highest applied version, 0 for a new database.

@@ -56,14 +56,6 @@ extension SQLiteRow {
     }
 }
 
-extension Duration {
-    /// The duration in seconds, as `Date` arithmetic takes it.
-    var timeInterval: TimeInterval {
-        let (seconds, attoseconds) = self.components
-        return TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
-    }
-}
-
 extension InboxAppend {
     /// Whether an idempotency record made at `createdAt` still answers retries at `now`
     /// (the same rule as the in-memory store).
