@@ -146,6 +146,21 @@ public final class Gateway: Service, PushDelivery {
         await self.fanOut { $0.sendStored(app: app, deliveries: deliveries, payload: payload) }
     }
 
+    /// Writes several user messages with one hop per event loop.
+    public func sendUserMessages(app: String, _ messages: [UserDelivery]) async -> [Int] {
+        let futures = self.environment.shards.map { shard in
+            shard.eventLoop.submit { shard.sendUserMessages(app: app, messages) }
+        }
+        var total = [Int](repeating: 0, count: messages.count)
+        for future in futures {
+            guard let sessions = try? await future.get() else { continue }
+            for (index, count) in sessions.enumerated() where index < total.count {
+                total[index] += count
+            }
+        }
+        return total
+    }
+
     /// Writes a broadcast (kind 1, seq = `seq`) to every online session of the app.
     public func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
         await self.fanOut { $0.broadcast(app: app, seq: seq, payload: payload) }

@@ -272,6 +272,27 @@ import Testing
         #expect(harness.shard.publish(app: "demo", topic: "news", payload: payload) == 0)
     }
 
+    @Test func aBatchOfUserMessagesIsWrittenInOrderWithEachOnesSessionCount() throws {
+        let harness = Harness()
+        let alice = try harness.makeChannel()
+        _ = try #require(try harness.authenticate(alice, user: "alice"))
+        let sessions = harness.shard.sendUserMessages(
+            app: "demo",
+            [
+                .live(users: ["alice", "carol"], payload: ByteBuffer(string: "one")),
+                .stored(deliveries: [UserSequence(user: "alice", seq: 4)], payload: ByteBuffer(string: "two")),
+                .live(users: ["carol"], payload: ByteBuffer(string: "three")),
+                .live(users: ["alice"], payload: ByteBuffer(string: "four")),
+            ]
+        )
+        #expect(sessions == [1, 1, 0, 1])
+        harness.loop.run()
+        let pushes = Self.pushes(try harness.output(alice))
+        #expect(pushes.map(\.text) == ["one", "two", "four"])
+        #expect(pushes.map(\.seq) == [0, 4, 0])
+        #expect(pushes.map(\.ack) == [false, true, false])
+    }
+
     @Test func queuedFanOutGoesOutInOneWritePerConnectionInSequenceOrder() throws {
         let harness = Harness()
         let tcp = try harness.makeChannel()

@@ -95,29 +95,45 @@ extension APIHandlers {
             replayed = result.replayed
         }
 
+        // Everything sent goes to the gateway in one call (one hop per event loop); a replay
+        // sends nothing again, QoS 0 included: the retry is a no-op.
+        var deliveries: [UserDelivery] = []
+        var nextStored = sequences.makeIterator()
+        var sent: [(message: ValidatedMessage, sequences: [UserSequence]?)] = []
+        for entry in entries {
+            guard case .success(let message) = entry else { continue }
+            switch message.delivery {
+            case .live:
+                sent.append((message, nil))
+                deliveries.append(.live(users: message.users, payload: message.payload))
+            case .stored:
+                guard let userSequences = nextStored.next() else { throw APIError.mismatchedStoreResult() }
+                sent.append((message, userSequences))
+                deliveries.append(.stored(deliveries: userSequences, payload: message.payload))
+            }
+        }
+        let sessions =
+            replayed
+            ? [Int](repeating: 0, count: deliveries.count)
+            : await self.dependencies.delivery.sendUserMessages(app: app.id, deliveries)
         var results: [BatchResponse.Result] = []
         results.reserveCapacity(entries.count)
-        var nextStored = sequences.makeIterator()
+        var nextSent = zip(sent, sessions).makeIterator()
         for entry in entries {
             switch entry {
             case .failure(let error):
                 results.append(.failed(error))
-            case .success(let message):
-                switch message.delivery {
-                case .live:
-                    // A replay sends nothing again, QoS 0 included: the retry is a no-op.
-                    let response =
-                        replayed
-                        ? MessageResponse(messages: message.users.map { .init(user: $0, seq: 0) }, sessions: 0)
-                        : await self.send(message, app: app.id)
-                    results.append(.sent(response))
-                case .stored:
-                    guard let userSequences = nextStored.next() else { throw APIError.mismatchedStoreResult() }
-                    let response =
-                        replayed
-                        ? MessageResponse(sequences: userSequences, sessions: 0)
-                        : await self.sendStored(message, sequences: userSequences, app: app.id)
-                    results.append(.sent(response))
+            case .success:
+                guard let ((message, userSequences), count) = nextSent.next() else {
+                    throw APIError.mismatchedStoreResult()
+                }
+                if !replayed { self.record(app: app.id, kind: "user", accepted: 1, sessions: count) }
+                if let userSequences {
+                    results.append(.sent(MessageResponse(sequences: userSequences, sessions: count)))
+                } else {
+                    results.append(
+                        .sent(MessageResponse(messages: message.users.map { .init(user: $0, seq: 0) }, sessions: count))
+                    )
                 }
             }
         }

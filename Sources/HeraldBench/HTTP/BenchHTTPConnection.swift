@@ -147,7 +147,8 @@ final class BenchHTTPConnection: @unchecked Sendable {
         while self.loadInFlight < run.maximumInFlight {
             let intended: UInt64
             if run.rate > 0 {
-                let due = Int(Double(now &- run.start) * run.rate / 1e9) + 1
+                guard now >= run.start else { break }
+                let due = Int(Double(now - run.start) * run.rate / 1e9) + 1
                 guard run.issued < due else { break }
                 intended = run.start &+ UInt64(Double(run.issued) / run.rate * 1e9)
             } else {

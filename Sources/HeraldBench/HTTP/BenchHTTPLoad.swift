@@ -83,10 +83,14 @@ public final class BenchHTTPLoad: Sendable {
         let cap = rate > 0 ? self.maximumInFlight : self.pipelining
         var futures: [EventLoopFuture<HTTPLoadReport>] = []
         for (index, connection) in self.connections.enumerated() {
+            // Each connection's schedule is offset by one aggregate interval from the one
+            // before, so that the requests reach the server evenly spaced at `rate`, not in
+            // bursts of one per connection.
+            let offset = rate > 0 ? UInt64(Double(index) / rate * 1e9) : 0
             futures.append(
                 connection.eventLoop.flatSubmit {
                     connection.startLoad(
-                        start: start,
+                        start: start + offset,
                         deadline: deadline,
                         rate: ratePerConnection,
                         maximumInFlight: cap,

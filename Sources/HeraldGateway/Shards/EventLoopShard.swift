@@ -225,6 +225,19 @@ final class EventLoopShard: @unchecked Sendable {
         return written
     }
 
+    /// Writes several user messages, in order; returns each one's number of sessions.
+    func sendUserMessages(app: String, _ messages: [UserDelivery]) -> [Int] {
+        self.eventLoop.assertInEventLoop()
+        return messages.map { message in
+            switch message {
+            case .live(let users, let payload):
+                self.sendToUsers(app: app, users: users, payload: payload)
+            case .stored(let deliveries, let payload):
+                self.sendStored(app: app, deliveries: deliveries, payload: payload)
+            }
+        }
+    }
+
     /// Queues a broadcast (kind 1, its sequence, never ACK_REQUIRED) for every session of
     /// `app`, written in the next flush pass. Returns the number of those sessions.
     func broadcast(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
