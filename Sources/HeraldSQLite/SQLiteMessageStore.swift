@@ -18,20 +18,41 @@ import SQLiteNIO
 public struct SQLiteMessageStore: MessageStore {
     private let executor: SQLiteExecutor
     private let committer: GroupCommitter<InboxAppend, InboxAppendResult>
+    private let presence: InboxPresence
 
-    init(executor: SQLiteExecutor) {
+    init(executor: SQLiteExecutor, presence: InboxPresence) {
         self.executor = executor
+        self.presence = presence
         self.committer = GroupCommitter { batch in
             try await SQLiteInboxAppender.commit(batch, executor: executor)
         }
     }
 
     public func appendInbox(_ append: InboxAppend) async throws -> InboxAppendResult {
-        try await self.committer.submit(append)
+        // Before the write: a session must never find a stored message's user absent.
+        self.presence.insert(app: append.app, users: append.messages.lazy.flatMap(\.users))
+        return try await self.committer.submit(append)
+    }
+
+    public func mayHaveInbox(app: String, user: String) -> Bool {
+        self.presence.mayHave(app: app, user: user)
     }
 
     public func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
-        try await self.executor.transaction(readOnly: true) { connection in
+        // Most sessions open for users with nothing ever stored. One statement tells, where
+        // the transaction below takes four trips to SQLite's thread pool. A message stored
+        // just after it looked reaches the opening session live, as it would after the
+        // transaction.
+        let known = try await self.executor.withConnection { connection in
+            try await connection.query(
+                "SELECT 1 FROM inbox_state WHERE app = ?1 AND user_id = ?2",
+                [.text(app), .text(user)]
+            )
+        }
+        guard !known.isEmpty else {
+            return InboxReplay(messages: [], cursor: 0, lastSequence: 0, lostThrough: 0)
+        }
+        return try await self.executor.transaction(readOnly: true) { connection in
             // Rows expired at `now` but not purged yet already count as lost.
             let state = try await connection.query(
                 """

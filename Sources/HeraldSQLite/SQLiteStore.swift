@@ -40,10 +40,10 @@ public final class SQLiteStore: Sendable {
 
     private let executor: SQLiteExecutor
 
-    private init(executor: SQLiteExecutor) {
+    private init(executor: SQLiteExecutor, presence: InboxPresence) {
         self.executor = executor
         self.catalog = SQLiteAppCatalog(executor: executor)
-        self.messages = SQLiteMessageStore(executor: executor)
+        self.messages = SQLiteMessageStore(executor: executor, presence: presence)
     }
 
     /// Opens (creating if needed) `directory/herald.sqlite` and brings its schema up to date.
@@ -86,15 +86,35 @@ public final class SQLiteStore: Sendable {
             throw Self.openError(error, path: path)
         }
         let executor = SQLiteExecutor(connection: connection, path: path, logger: logger)
+        let presence: InboxPresence
         do {
             try await Self.configure(connection, path: path)
             try await SQLiteMigrator(connection: connection, path: path, migrations: migrations).migrate()
+            presence = try await Self.loadPresence(connection, migrations: migrations)
         } catch {
             try? await executor.close()
             throw Self.openError(error, path: path)
         }
         logger.debug("opened SQLite store", metadata: ["sqlite.path": "\(path)"])
-        return SQLiteStore(executor: executor)
+        return SQLiteStore(executor: executor, presence: presence)
+    }
+
+    /// Every user with an inbox row (none before the migration that adds inboxes).
+    private static func loadPresence(
+        _ connection: SQLiteConnection,
+        migrations: [SQLiteMigration]
+    ) async throws -> InboxPresence {
+        let hasInboxes = try await connection.query(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbox_state'"
+        )
+        guard !hasInboxes.isEmpty else { return InboxPresence([]) }
+        let rows = try await connection.query("SELECT app, user_id FROM inbox_state")
+        return InboxPresence(
+            rows.compactMap { row in
+                guard let app = row.column("app")?.string, let user = row.column("user_id")?.string else { return nil }
+                return (app, user)
+            }
+        )
     }
 
     /// Closes the database. Calls made afterwards throw ``MessageStoreError/unavailable(_:)``.

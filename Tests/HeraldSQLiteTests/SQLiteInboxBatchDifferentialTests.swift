@@ -31,7 +31,7 @@ struct SQLiteInboxBatchDifferentialTests {
             storage: .file(path: path), threadPool: .singleton, logger: Logger(label: "test"),
             on: MultiThreadedEventLoopGroup.singleton.any())
         let executor = SQLiteExecutor(connection: connection, path: path, logger: Logger(label: "test"))
-        let sqlite = SQLiteMessageStore(executor: executor)
+        let sqlite = SQLiteMessageStore(executor: executor, presence: InboxPresence([]))
         let memory = InMemoryMessageStore()
         var random = Random(state: UInt64(seed) &* 0x9E37_79B9)
         let users = ["u1", "u2", "u3", "u4"]

@@ -1,6 +1,8 @@
 import Foundation
 import HeraldCore
 import HeraldSQLite
+import HeraldWire
+import NIOPosix
 import NIOCore
 import Testing
 
@@ -202,5 +204,47 @@ struct SQLiteStoreTests {
                 )
             )
         }
+    }
+
+    @Test("a user the store never stored for needs no read to open a session, before and after reopening")
+    func inboxPresenceSkipsReadsOnlyForUsersWithNothing() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let app = App(id: "demo", secret: "s", epoch: "e1", createdAt: Self.now)
+        var store = try await SQLiteStore.open(directory: directory.path)
+        #expect(!store.messages.mayHaveInbox(app: "demo", user: "alice"))
+        _ = try await store.messages.appendInbox(
+            InboxAppend(
+                app: "demo",
+                messages: [InboxMessage(users: ["alice"], payload: ByteBuffer(string: "m1"), ttl: .seconds(3600))],
+                inboxLimit: 10,
+                now: .now
+            )
+        )
+        #expect(store.messages.mayHaveInbox(app: "demo", user: "alice"))
+        #expect(!store.messages.mayHaveInbox(app: "demo", user: "bob"))
+        #expect(!store.messages.mayHaveInbox(app: "other", user: "alice"))
+        try await store.close()
+
+        store = try await SQLiteStore.open(directory: directory.path)
+        #expect(store.messages.mayHaveInbox(app: "demo", user: "alice"))
+        #expect(!store.messages.mayHaveInbox(app: "demo", user: "bob"))
+
+        // The replay of both: alice's message read from the file, bob's empty plan made
+        // without a read, the same as the one a read gives.
+        let replay = StoreReplay(store: store.messages, acknowledgements: nil)
+        let loop = MultiThreadedEventLoopGroup.singleton.any()
+        for (user, expected) in [("alice", ["m1"]), ("bob", [])] {
+            let token = VerifiedToken(app: app, claims: TokenClaims(app: "demo", sub: user, dev: "phone", exp: 4_102_444_800))
+            for resume in [nil, AuthRequest.Resume(epoch: "e0", inbox: 3, broadcast: 0)] {
+                let fast = try await replay.replay(for: token, resume: resume, on: loop).get()
+                let read = try await replay.plan(for: token, resume: resume, now: .now)
+                #expect(fast.epoch == read.epoch)
+                #expect(fast.recovered == read.recovered)
+                #expect(fast.pushes.map(\.seq) == read.pushes.map(\.seq))
+                #expect(fast.pushes.map { String(buffer: $0.payload) } == expected)
+            }
+        }
+        try await store.close()
     }
 }

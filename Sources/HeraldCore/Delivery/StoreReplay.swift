@@ -28,6 +28,20 @@ public struct StoreReplay: ReplayProvider {
     public func replay(for token: VerifiedToken, resume: AuthRequest.Resume?, on eventLoop: any EventLoop)
         -> EventLoopFuture<ReplayPlan>
     {
+        // Nothing stored for the user and no broadcasts asked for: the plan is known without
+        // a read (or a task to read in), which is how most sessions open.
+        if !self.store.mayHaveInbox(app: token.app.id, user: token.user),
+            Self.resume(resume, app: token.app).broadcast == 0
+        {
+            let sameEpoch = Self.resume(resume, app: token.app).sameEpoch
+            return eventLoop.makeSucceededFuture(
+                ReplayPlan(
+                    epoch: token.app.epoch,
+                    recovered: AuthOK.Recovered(inbox: sameEpoch, broadcast: sameEpoch),
+                    pushes: []
+                )
+            )
+        }
         let promise = eventLoop.makePromise(of: ReplayPlan.self)
         promise.completeWithTask {
             try await self.plan(for: token, resume: resume, now: Date())
@@ -38,9 +52,7 @@ public struct StoreReplay: ReplayProvider {
     /// The plan for a session opening at `now`.
     public func plan(for token: VerifiedToken, resume: AuthRequest.Resume?, now: Date) async throws -> ReplayPlan {
         let app = token.app
-        let sameEpoch = resume?.epoch.map { $0 == app.epoch } ?? true
-        let resumeInbox = sameEpoch ? resume?.inbox ?? 0 : 0
-        let resumeBroadcast = sameEpoch ? resume?.broadcast ?? 0 : 0
+        let (sameEpoch, resumeInbox, resumeBroadcast) = Self.resume(resume, app: app)
 
         let inbox = try await self.store.inbox(
             app: app.id,
@@ -70,5 +82,14 @@ public struct StoreReplay: ReplayProvider {
             recovered: AuthOK.Recovered(inbox: inboxRecovered, broadcast: broadcastRecovered),
             pushes: pushes
         )
+    }
+
+    /// What `resume` asks for: nothing from another epoch.
+    private static func resume(
+        _ resume: AuthRequest.Resume?,
+        app: App
+    ) -> (sameEpoch: Bool, inbox: UInt32, broadcast: UInt32) {
+        let sameEpoch = resume?.epoch.map { $0 == app.epoch } ?? true
+        return (sameEpoch, sameEpoch ? resume?.inbox ?? 0 : 0, sameEpoch ? resume?.broadcast ?? 0 : 0)
     }
 }

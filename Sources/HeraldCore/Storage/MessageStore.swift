@@ -43,6 +43,11 @@ public protocol MessageStore: Sendable {
     /// cursor and watermarks needed to say whether anything was lost.
     func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay
 
+    /// Whether the user may have anything in their inbox: `false` only when the store knows
+    /// there is nothing, so that a session can open without reading it. Cheap, synchronous,
+    /// and safe from any thread (it runs on the event loop of the opening connection).
+    func mayHaveInbox(app: String, user: String) -> Bool
+
     /// Advances devices' acknowledgement cursors: each to `max(current, min(seq, the
     /// user's last sequence))`, so a cursor never moves back nor past what was sent.
     /// Called in batches by the write-behind buffer.
@@ -70,4 +75,9 @@ public protocol MessageStore: Sendable {
     /// The app's dead letters, newest first: at most `limit`, those with an id below
     /// `before` when given (the paging cursor).
     func deadLetters(app: String, before: Int64?, limit: Int) async throws -> DeadLetterPage
+}
+
+extension MessageStore {
+    /// Always `true`: the store must be read to know.
+    public func mayHaveInbox(app: String, user: String) -> Bool { true }
 }
