@@ -489,13 +489,13 @@ enum SQLiteInboxBatchWriter {
         }
     }
 
-    private static func chunks(_ binds: [SQLiteData], columns: Int) -> [ArraySlice<SQLiteData>] {
+    static func chunks(_ binds: [SQLiteData], columns: Int) -> [ArraySlice<SQLiteData>] {
         let size = (Self.maxParameters / columns) * columns
         return stride(from: 0, to: binds.count, by: size).map { binds[$0..<min(binds.count, $0 + size)] }
     }
 
     /// `(?, ?, …), (?, ?, …), …`: `rows` rows of `row`, or of `columns` plain placeholders.
-    private static func placeholders(rows: Int, columns: Int, row: String? = nil) -> String {
+    static func placeholders(rows: Int, columns: Int, row: String? = nil) -> String {
         let one = row ?? "(" + Array(repeating: "?", count: columns).joined(separator: ", ") + ")"
         return Array(repeating: one, count: rows).joined(separator: ", ")
     }

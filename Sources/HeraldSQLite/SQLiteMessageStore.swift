@@ -95,17 +95,28 @@ public struct SQLiteMessageStore: MessageStore {
             highest[key] = max(highest[key] ?? 0, ack.seq)
         }
         guard !highest.isEmpty else { return }
+        var binds: [SQLiteData] = []
+        binds.reserveCapacity(highest.count * 4)
+        for (key, seq) in highest {
+            binds.append(contentsOf: [.text(key.app), .text(key.user), .text(key.device), .sequence(seq)])
+        }
+        // A set-based upsert per chunk: a statement per device would take a thread-pool trip
+        // each, holding the connection from the appends behind it for a whole batch.
         try await self.executor.transaction { connection in
-            for (key, seq) in highest {
+            for chunk in SQLiteInboxBatchWriter.chunks(binds, columns: 4) {
+                let rows = SQLiteInboxBatchWriter.placeholders(rows: chunk.count / 4, columns: 4)
                 // No row for an unknown user: there is nothing to acknowledge.
                 _ = try await connection.query(
                     """
+                    WITH acked(app, user_id, device, seq) AS (VALUES \(rows))
                     INSERT INTO inbox_cursors (app, user_id, device, seq)
-                    SELECT app, user_id, ?3, MIN(?4, last_seq) FROM inbox_state
-                    WHERE app = ?1 AND user_id = ?2 AND last_seq > 0
+                    SELECT acked.app, acked.user_id, acked.device, MIN(acked.seq, inbox_state.last_seq)
+                    FROM acked JOIN inbox_state
+                        ON inbox_state.app = acked.app AND inbox_state.user_id = acked.user_id
+                    WHERE inbox_state.last_seq > 0
                     ON CONFLICT (app, user_id, device) DO UPDATE SET seq = MAX(seq, excluded.seq)
                     """,
-                    [.text(key.app), .text(key.user), .text(key.device), .sequence(seq)]
+                    Array(chunk)
                 )
             }
         }
