@@ -39,7 +39,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let environment: GatewayEnvironment
     private let shard: EventLoopShard
     private let decoder: FrameDecoder
-    private var logger: Logger
 
     // State.
     private var stateMachine: ConnectionStateMachine
@@ -61,8 +60,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.environment = environment
         self.shard = shard
         self.decoder = FrameDecoder(maximumLength: max(environment.configuration.maxFrameLength, Frame.minimumLength))
-        self.logger = environment.logger
         self.stateMachine = ConnectionStateMachine(configuration: environment.machineConfiguration)
+    }
+
+    /// The gateway's logger with this connection's id, made when something is logged (rarely)
+    /// rather than kept, metadata and all, by each of many idle connections.
+    private var logger: Logger {
+        var logger = self.environment.logger
+        if let id = self.connectionID {
+            logger[metadataKey: "connection.id"] = "\(id.rawValue)"
+        }
+        return logger
     }
 
     // MARK: Channel events
@@ -289,7 +297,6 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.environment.metrics.connectionsAccepted.increment()
         let id = self.shard.register(self)
         self.connectionID = id
-        self.logger[metadataKey: "connection.id"] = "\(id.rawValue)"
         let now = self.shard.currentTick
         self.lastActivityTick = now
         self.authDeadlineTick = now + self.environment.authTimeoutTicks

@@ -37,12 +37,40 @@ struct ConnectionStateMachine {
 
     /// One open session of this connection.
     struct Session: Sendable, Hashable {
+        /// What stays the same while the session lives, boxed: a connection holds its
+        /// sessions and an optional opening one, and a token is about 200 bytes inline.
+        final class Identity: Sendable, Hashable {
+            let token: VerifiedToken
+            let info: SessionInfo
+
+            init(token: VerifiedToken, info: SessionInfo) {
+                self.token = token
+                self.info = info
+            }
+
+            static func == (lhs: Identity, rhs: Identity) -> Bool {
+                lhs === rhs || (lhs.token == rhs.token && lhs.info == rhs.info)
+            }
+
+            func hash(into hasher: inout Hasher) {
+                hasher.combine(self.token)
+                hasher.combine(self.info)
+            }
+        }
+
         var number: UInt16
-        var token: VerifiedToken
-        var info: SessionInfo
+        let identity: Identity
         var subscriptions: Set<String> = []
         /// Highest user-message (kind 0) sequence acknowledged: the seam of QoS 1 cursors.
         var acknowledgedUserSequence: UInt32 = 0
+
+        init(number: UInt16, token: VerifiedToken, info: SessionInfo) {
+            self.number = number
+            self.identity = Identity(token: token, info: info)
+        }
+
+        var token: VerifiedToken { self.identity.token }
+        var info: SessionInfo { self.identity.info }
 
         var app: String { self.token.app.id }
         var user: String { self.token.user }

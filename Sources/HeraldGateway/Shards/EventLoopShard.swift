@@ -27,12 +27,14 @@ final class EventLoopShard: @unchecked Sendable {
     private var connections: [ConnectionID: ConnectionHandler] = [:]
     private var nextConnectionID: UInt64 = 1
     private struct UserSession: Hashable {
+        var key: SessionKey
         var device: String
         var generation: UInt64
     }
 
-    /// Sessions by (app, user), with each session's device and generation.
-    private var byUser: [UserKey: [SessionKey: UserSession]] = [:]
+    /// Sessions by (app, user), with each session's device and generation. A user has one
+    /// or a few sessions: an array costs far less per user than a dictionary.
+    private var byUser: [UserKey: [UserSession]] = [:]
     private var byApp: [String: Set<SessionKey>] = [:]
     private var byTopic: [TopicKey: Set<SessionKey>] = [:]
     private var touched: [ConnectionHandler] = []
@@ -114,17 +116,20 @@ final class EventLoopShard: @unchecked Sendable {
 
     func addSession(_ key: SessionKey, app: String, user: String, device: String, generation: UInt64) {
         self.eventLoop.assertInEventLoop()
-        self.byUser[UserKey(app: app, user: user), default: [:]][key] = UserSession(
-            device: device,
-            generation: generation
-        )
+        let session = UserSession(key: key, device: device, generation: generation)
+        let userKey = UserKey(app: app, user: user)
+        if let index = self.byUser[userKey]?.firstIndex(where: { $0.key == key }) {
+            self.byUser[userKey]?[index] = session
+        } else {
+            self.byUser[userKey, default: []].append(session)
+        }
         self.byApp[app, default: []].insert(key)
     }
 
     func removeSession(_ key: SessionKey, app: String, user: String, topics: Set<String>) {
         self.eventLoop.assertInEventLoop()
         let userKey = UserKey(app: app, user: user)
-        self.byUser[userKey]?[key] = nil
+        self.byUser[userKey]?.removeAll { $0.key == key }
         if self.byUser[userKey]?.isEmpty == true { self.byUser[userKey] = nil }
         self.byApp[app]?.remove(key)
         if self.byApp[app]?.isEmpty == true { self.byApp[app] = nil }
@@ -200,7 +205,7 @@ final class EventLoopShard: @unchecked Sendable {
         var targets: [SessionKey] = []
         for user in Set(users) {
             if let sessions = self.byUser[UserKey(app: app, user: user)] {
-                targets.append(contentsOf: sessions.keys)
+                targets.append(contentsOf: sessions.lazy.map(\.key))
             }
         }
         return self.write(to: targets, seq: 0, kind: .user, topic: "", payload: payload)
@@ -214,7 +219,7 @@ final class EventLoopShard: @unchecked Sendable {
         for delivery in deliveries {
             guard let sessions = self.byUser[UserKey(app: app, user: delivery.user)] else { continue }
             written += self.write(
-                to: Array(sessions.keys),
+                to: sessions.map(\.key),
                 seq: delivery.seq,
                 flags: .ackRequired,
                 kind: .user,
@@ -274,11 +279,11 @@ final class EventLoopShard: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         guard let sessions = self.byUser[UserKey(app: app, user: user)] else { return 0 }
         // Collected first: ending a session edits the index.
-        let targets = sessions.compactMap { key, session -> SessionKey? in
+        let targets = sessions.compactMap { session -> SessionKey? in
             guard session.generation < generation, device == nil || device == session.device,
-                key.connection != spared
+                session.key.connection != spared
             else { return nil }
-            return key
+            return session.key
         }
         var ended = 0
         for key in targets {
