@@ -263,10 +263,12 @@ public final class Gateway: Service, PushDelivery {
                     // A connection that never completes its upgrade must not hold a socket
                     // forever. Not the auth timeout itself: that starts again after the
                     // upgrade, and a short one would cut off upgrades slowed by load.
+                    // Cancelled by the upgrade; a connection that closes first leaves it to fire
+                    // on a closed channel, which does nothing (a close callback to cancel it
+                    // would be kept by every upgraded connection for its whole life).
                     let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
                         channel.close(promise: nil)
                     }
-                    channel.closeFuture.whenComplete { _ in upgradeDeadline.cancel() }
                     let upgrader = NIOWebSocketServerUpgrader(
                         maxFrameSize: maxMessageSize,
                         automaticErrorHandling: true,

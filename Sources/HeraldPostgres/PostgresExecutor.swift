@@ -122,6 +122,15 @@ final class PostgresExecutor: Sendable {
         }
     }
 
+    /// The server-side `statement_timeout` and `lock_timeout` for calls bounded by
+    /// `callTimeout`: a fifth shorter, so that PostgreSQL ends a stuck statement and answers
+    /// before the executor gives up on the call. Closing a connection whose query is still
+    /// running on a live server could leave that query's caller waiting for good (seen when
+    /// both deadlines were equal).
+    static func serverTimeout(for callTimeout: Duration) -> Int64 {
+        max(1, callTimeout.wholeMilliseconds * 4 / 5)
+    }
+
     /// Runs a statement and drains its rows.
     @discardableResult
     func run(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [PostgresRow] {

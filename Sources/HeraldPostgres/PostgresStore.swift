@@ -60,13 +60,11 @@ public final class PostgresStore: Service {
         // waiting, holding what it holds) nor, with postgres-nio, always ends the query the
         // client awaits; a test saw a migration wait on a lock forever. A transaction whose
         // client vanished between statements is ended too.
-        let callMilliseconds = configuration.callTimeout.wholeMilliseconds
-        clientConfiguration.options.additionalStartupParameters.append(("lock_timeout", "\(callMilliseconds)ms"))
+        let serverTimeout = PostgresExecutor.serverTimeout(for: configuration.callTimeout)
+        clientConfiguration.options.additionalStartupParameters.append(("lock_timeout", "\(serverTimeout)ms"))
+        clientConfiguration.options.additionalStartupParameters.append(("statement_timeout", "\(serverTimeout)ms"))
         clientConfiguration.options.additionalStartupParameters.append(
-            ("statement_timeout", "\(callMilliseconds)ms")
-        )
-        clientConfiguration.options.additionalStartupParameters.append(
-            ("idle_in_transaction_session_timeout", "\(2 * callMilliseconds)ms")
+            ("idle_in_transaction_session_timeout", "\(2 * configuration.callTimeout.wholeMilliseconds)ms")
         )
         if let schema = configuration.quotedSchema {
             // Any server setting may be given at connection start: every connection of the

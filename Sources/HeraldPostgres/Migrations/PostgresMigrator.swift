@@ -25,7 +25,7 @@ struct PostgresMigrator {
         return try await self.executor.transaction(callTimeout: self.timeout) { connection in
             // Waiting for another process's migration, or a migration's own statements, may
             // take longer than a call's timeouts, but not forever.
-            let milliseconds = self.timeout.wholeMilliseconds
+            let milliseconds = PostgresExecutor.serverTimeout(for: self.timeout)
             for setting in ["lock_timeout", "statement_timeout"] {
                 try await self.executor.run(
                     connection,
