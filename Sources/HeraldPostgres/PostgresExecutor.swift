@@ -17,6 +17,7 @@ final class PostgresExecutor: Sendable {
     let logger: Logger
     let leaseTimeout: Duration
     let callTimeout: Duration
+    let poolStart = PostgresPoolStart()
 
     init(client: PostgresClient, logger: Logger, leaseTimeout: Duration, callTimeout: Duration) {
         self.client = client
@@ -85,6 +86,7 @@ final class PostgresExecutor: Sendable {
         let callTimeout = max(callTimeout ?? self.callTimeout, self.leaseTimeout)
         let call = CallState()
         do {
+            try await self.poolStart.wait(upTo: self.leaseTimeout)
             return try await withThrowingTaskGroup(of: Outcome<T>.self) { group in
                 group.addTask {
                     let value = try await self.client.withConnection { connection in

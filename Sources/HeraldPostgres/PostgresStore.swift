@@ -94,6 +94,7 @@ public final class PostgresStore: Service {
     /// Runs the connection pool until the task is cancelled or the service group shuts down.
     /// Call it once; calls to the store need it running.
     public func run() async throws {
+        self.executor.poolStart.markStarted()
         await self.client.run()
     }
 

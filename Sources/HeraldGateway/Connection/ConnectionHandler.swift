@@ -169,9 +169,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         return true
     }
 
-    /// Writes queued fan-out frames for `session` without flushing: in one write on TCP, a
-    /// write per frame on WebSocket (one message per frame). Frames for an opening session
-    /// are held, one by one, like ``writePush(_:session:kind:seq:)`` holds them.
+    /// Writes queued fan-out frames for `session` and flushes: in one write on TCP, a write
+    /// per frame on WebSocket (one message per frame). Frames for an opening session are
+    /// held, one by one, like ``writePush(_:session:kind:seq:)`` holds them. Flushed at once
+    /// rather than at the end of the shard's pass, so that the first clients read while the
+    /// pass goes on to the others.
     func writeBatch(_ batch: PushBatch, session: UInt16) {
         guard let context else { return }
         if let opening = self.stateMachine.opening, opening.number == session {
@@ -190,7 +192,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         }
         self.environment.metrics.pushesWritten.increment(by: batch.frames.count)
-        self.shard.markTouched(self)
+        self.needsFlush = false
+        context.flush()
     }
 
     /// Flushes what was written (the shard's end-of-tick pass).
