@@ -1,5 +1,11 @@
 import NIOCore
 
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
 /// Builds the API requests the push scenarios send, each stamped with the time it is built
 /// (which is when ``BenchHTTPLoad`` sends it).
 struct PushRequests: Sendable {
@@ -61,31 +67,9 @@ struct PushRequests: Sendable {
         return Int(z % UInt64(count))
     }
 
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
     /// Standard base64 with padding.
     static func base64(_ buffer: ByteBuffer) -> String {
-        let bytes = Array(buffer.readableBytesView)
-        var output: [UInt8] = []
-        output.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index + 2 < bytes.count {
-            let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            output.append(Self.alphabet[Int(value >> 18 & 63)])
-            output.append(Self.alphabet[Int(value >> 12 & 63)])
-            output.append(Self.alphabet[Int(value >> 6 & 63)])
-            output.append(Self.alphabet[Int(value & 63)])
-            index += 3
-        }
-        let rest = bytes.count - index
-        if rest > 0 {
-            let value = UInt32(bytes[index]) << 16 | (rest == 2 ? UInt32(bytes[index + 1]) << 8 : 0)
-            output.append(Self.alphabet[Int(value >> 18 & 63)])
-            output.append(Self.alphabet[Int(value >> 12 & 63)])
-            output.append(rest == 2 ? Self.alphabet[Int(value >> 6 & 63)] : UInt8(ascii: "="))
-            output.append(UInt8(ascii: "="))
-        }
-        return String(decoding: output, as: UTF8.self)
+        Data(buffer.readableBytesView).base64EncodedString()
     }
 
     /// Percent-encodes everything but unreserved characters, for a path segment.
