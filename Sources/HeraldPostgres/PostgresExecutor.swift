@@ -134,9 +134,16 @@ final class PostgresExecutor: Sendable {
     }
 
     /// Runs a statement and drains its rows.
+    ///
+    /// Never on a closed connection: postgres-nio writes the query to the channel without a
+    /// write promise, so on a closed channel its answer never comes and the caller waits for
+    /// good. That is what hung the test suite: a call's deadline closed the connection under
+    /// a statement, the statement failed, and the transaction's `ROLLBACK` then went to the
+    /// closed connection.
     @discardableResult
     func run(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await connection.query(query, logger: self.logger).collect()
+        guard !connection.isClosed else { throw ConnectionClosed() }
+        return try await connection.query(query, logger: self.logger).collect()
     }
 
     /// What the API should see for `error`: the store's own errors as they are, a deadlock
@@ -180,6 +187,11 @@ struct TransientConflict: Error, Sendable {
 }
 
 private struct DeadlinePassed: Error {}
+
+/// A statement was not sent because its connection had closed.
+private struct ConnectionClosed: Error, CustomStringConvertible {
+    var description: String { "the connection to PostgreSQL was closed" }
+}
 
 private enum Outcome<T: Sendable>: Sendable {
     case value(T)
