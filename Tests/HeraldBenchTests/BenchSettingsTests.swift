@@ -4,11 +4,11 @@ import Testing
 
 @Suite("Settings: plans, defaults, source addresses, /proc parsing")
 struct BenchSettingsTests {
-    @Test func workersDefaultToOnePer15000Connections() {
+    @Test func workersDefaultToOnePer19000Connections() {
         #expect(BenchSettings(scenario: .connect, connections: 300).workers == 1)
-        #expect(BenchSettings(scenario: .connect, connections: 15_000).workers == 1)
-        #expect(BenchSettings(scenario: .connect, connections: 19_000).workers == 2)
-        #expect(BenchSettings(scenario: .connect, connections: 45_001).workers == 4)
+        #expect(BenchSettings(scenario: .connect, connections: 19_000).workers == 1)
+        #expect(BenchSettings(scenario: .connect, connections: 19_001).workers == 2)
+        #expect(BenchSettings(scenario: .connect, connections: 57_001).workers == 4)
         #expect(BenchSettings(scenario: .connect, connections: 19_000, agents: ["h:1"]).workers == 0)
         #expect(BenchSettings(scenario: .connect, connections: 19_000, workers: 3, agents: ["h:1"]).workers == 3)
         #expect(BenchSettings(scenario: .unicast).httpConnections == 8)

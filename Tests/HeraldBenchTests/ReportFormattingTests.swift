@@ -98,7 +98,7 @@ struct ReportFormattingTests {
         )
         let table = ReportTable.render(report)
         let lines = table.split(separator: "\n").map(String.init)
-        #expect(lines.first?.hasPrefix("herald bench broadcast: 19,000 TCP connections, 2 workers") == true)
+        #expect(lines.first?.hasPrefix("herald bench broadcast: 19,000 TCP connections, 1 worker") == true)
         #expect(table.hasSuffix("\n"))
         #expect(
             lines.contains {

@@ -35,7 +35,7 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "Client connections in all.")
     var connections: Int = 1000
 
-    @Option(help: "Local worker processes (default: one per 15000 connections; 0 with --agents).")
+    @Option(help: "Local worker processes (default: one per 19000 connections; 0 with --agents).")
     var workers: Int?
 
     @Option(help: "Agents started with `herald bench agent --listen`, host:port,host:port,...")
