@@ -55,7 +55,7 @@ struct ReportFormattingTests {
             measuredSeconds: 10,
             bottleneck: bottleneck
                 ?? Bottleneck.judge(wallSeconds: 10, serverCPU: 3.5, clientCPU: 3, sameMachine: true, machineCores: 2),
-            clients: ClientCounters(pool),
+            clients: pool.counters,
             notes: notes
         )
     }

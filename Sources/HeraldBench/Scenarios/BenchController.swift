@@ -179,7 +179,7 @@ public struct BenchController: Sendable {
             controllerCPUSeconds: result.usage.controller,
             measuredSeconds: result.usage.seconds,
             bottleneck: bottleneck,
-            clients: ClientCounters(final.pool),
+            clients: final.pool.counters,
             notes: result.notes
         )
     }
