@@ -1,4 +1,5 @@
 import HTTPTypes
+import HeraldCore
 import Hummingbird
 import NIOCore
 import Prometheus
@@ -16,7 +17,7 @@ extension APIHandlers {
         try self.requireAdmin(request)
         let stats = self.dependencies.nodeStats()
         let uptime = ContinuousClock.now - self.startedAt
-        let seconds = Double(uptime.components.seconds) + Double(uptime.components.attoseconds) / 1e18
+        let seconds = uptime.timeInterval
         return JSONResponse.make(
             .ok,
             NodeStatsResponse(

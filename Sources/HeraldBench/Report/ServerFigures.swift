@@ -32,3 +32,19 @@ public struct ServerFigures: Sendable, Codable, Hashable {
         return nil
     }
 }
+
+extension ServerFigures {
+    /// Takes the probe's sample from before the measured part.
+    mutating func recordBefore(_ sample: ServerProbe.Sample) {
+        self.procResidentBefore = sample.procResident
+        self.statsResidentBefore = sample.statsResident
+        self.connectionsBefore = sample.connections
+    }
+
+    /// Takes the probe's sample from after the measured part.
+    mutating func recordAfter(_ sample: ServerProbe.Sample) {
+        self.procResidentAfter = sample.procResident
+        self.statsResidentAfter = sample.statsResident
+        self.connectionsAfter = sample.connections
+    }
+}

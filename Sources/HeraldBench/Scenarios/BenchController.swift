@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCore
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -113,12 +114,12 @@ public struct BenchController: Sendable {
             let interval = previous.map { current.takenAt - $0.takenAt } ?? .zero
             self.progress(
                 ProgressLine.render(
-                    elapsed: Self.seconds(elapsed),
+                    elapsed: elapsed.timeInterval,
                     phase: run.phaseBox.withLockedValue { $0 },
                     connections: self.settings.connections,
                     current: current.pool,
                     previous: previous?.pool,
-                    interval: Self.seconds(interval)
+                    interval: interval.timeInterval
                 )
             )
             previous = current
@@ -182,9 +183,5 @@ public struct BenchController: Sendable {
             clients: final.pool.counters,
             notes: result.notes
         )
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

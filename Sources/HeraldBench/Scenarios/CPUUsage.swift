@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// CPU seconds each side spent over a measured part, and how long it lasted.
 struct CPUUsage: Sendable {
     /// The start of a measured part.
@@ -51,7 +53,7 @@ struct CPUUsage: Sendable {
         controllerThreads: [ThreadCPU]
     ) {
         let elapsed = ContinuousClock.now - mark.instant
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.timeInterval
         self.seconds = seconds
         self.server = Self.difference(server, mark.server)
         self.agents = zip(agents, mark.agents).map { Self.difference($0.cpuSeconds, $1.cpuSeconds) }

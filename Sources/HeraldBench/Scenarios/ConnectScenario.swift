@@ -5,18 +5,14 @@ enum ConnectScenario {
         var server = ServerFigures()
         let before = await run.probe.sample()
         server.pid = run.probe.pid
-        server.procResidentBefore = before.procResident
-        server.statsResidentBefore = before.statsResident
-        server.connectionsBefore = before.connections
+        server.recordBefore(before)
 
         let mark = try await run.mark()
         let outcome = try await run.connect(rate: run.settings.rate)
         let usage = try await run.usage(since: mark)
 
         let after = await run.probe.sample()
-        server.procResidentAfter = after.procResident
-        server.statsResidentAfter = after.statsResident
-        server.connectionsAfter = after.connections
+        server.recordAfter(after)
         server.cpuSeconds = usage.server
 
         var result = ScenarioResult(connect: outcome, server: server, usage: usage)

@@ -5,9 +5,7 @@ enum IdleScenario {
         var server = ServerFigures()
         server.pid = run.probe.pid
         let before = await run.probe.sample()
-        server.procResidentBefore = before.procResident
-        server.statsResidentBefore = before.statsResident
-        server.connectionsBefore = before.connections
+        server.recordBefore(before)
 
         let mark = try await run.mark()
         let outcome = try await run.connect(rate: run.settings.rate)
@@ -17,9 +15,7 @@ enum IdleScenario {
         let held = try await run.fleet.snapshot().pool
 
         let after = await run.probe.sample()
-        server.procResidentAfter = after.procResident
-        server.statsResidentAfter = after.statsResident
-        server.connectionsAfter = after.connections
+        server.recordAfter(after)
         server.cpuSeconds = usage.server
 
         var result = ScenarioResult(connect: outcome, server: server, usage: usage)

@@ -1,3 +1,4 @@
+import HeraldCore
 import NIOConcurrencyHelpers
 
 /// `storm`: with N connections up, drop them all and reconnect them at once (or at `--rate`):
@@ -10,9 +11,7 @@ enum StormScenario {
         var server = ServerFigures()
         server.pid = run.probe.pid
         let before = await run.probe.sample()
-        server.procResidentBefore = before.procResident
-        server.statsResidentBefore = before.statsResident
-        server.connectionsBefore = before.connections
+        server.recordBefore(before)
 
         let peak = NIOLockedValueBox<(proc: Int?, stats: Int?)>((before.procResident, before.statsResident))
         let mark = try await run.mark()
@@ -41,8 +40,7 @@ enum StormScenario {
                 let outcomes = try await run.fleet.reconnect(rate: settings.rate / Double(max(1, run.fleet.count)))
                 var merged = ConnectOutcome()
                 for outcome in outcomes { merged.merge(outcome) }
-                let seconds = Double(dropped.components.seconds) + Double(dropped.components.attoseconds) / 1e18
-                return (seconds, merged)
+                return (dropped.timeInterval, merged)
             }
             defer { group.cancelAll() }
             while let next = try await group.next() {
@@ -52,9 +50,7 @@ enum StormScenario {
         }
         let usage = try await run.usage(since: mark)
         let after = await run.probe.sample()
-        server.procResidentAfter = after.procResident
-        server.statsResidentAfter = after.statsResident
-        server.connectionsAfter = after.connections
+        server.recordAfter(after)
         let peaks = peak.withLockedValue { $0 }
         server.procResidentPeak = peaks.proc.map { max($0, after.procResident ?? 0) }
         server.statsResidentPeak = peaks.stats.map { max($0, after.statsResident ?? 0) }
