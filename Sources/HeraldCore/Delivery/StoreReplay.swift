@@ -30,10 +30,9 @@ public struct StoreReplay: ReplayProvider {
     {
         // Nothing stored for the user and no broadcasts asked for: the plan is known without
         // a read (or a task to read in), which is how most sessions open.
-        if !self.store.mayHaveInbox(app: token.app.id, user: token.user),
-            Self.resume(resume, app: token.app).broadcast == 0
-        {
-            let sameEpoch = Self.resume(resume, app: token.app).sameEpoch
+        let asked = Self.resume(resume, app: token.app)
+        if asked.broadcast == 0, !self.store.mayHaveInbox(app: token.app.id, user: token.user) {
+            let sameEpoch = asked.sameEpoch
             return eventLoop.makeSucceededFuture(
                 ReplayPlan(
                     epoch: token.app.epoch,

@@ -208,7 +208,7 @@ final class EventLoopShard: @unchecked Sendable {
                 targets.append(contentsOf: sessions.lazy.map(\.key))
             }
         }
-        return self.write(to: targets, seq: 0, kind: .user, topic: "", payload: payload)
+        return self.writeUserMessage(to: targets, seq: 0, payload: payload)
     }
 
     /// Writes stored QoS 1 user messages: each user's copy with its own inbox sequence and
@@ -218,12 +218,10 @@ final class EventLoopShard: @unchecked Sendable {
         var written = 0
         for delivery in deliveries {
             guard let sessions = self.byUser[UserKey(app: app, user: delivery.user)] else { continue }
-            written += self.write(
+            written += self.writeUserMessage(
                 to: sessions.map(\.key),
                 seq: delivery.seq,
                 flags: .ackRequired,
-                kind: .user,
-                topic: "",
                 payload: payload
             )
         }
@@ -333,13 +331,12 @@ final class EventLoopShard: @unchecked Sendable {
         }
     }
 
-    /// Encodes the PUSH once per distinct session number and writes the same buffer to each session.
-    private func write(
+    /// Encodes a user message's PUSH (kind 0) once per distinct session number and writes the
+    /// same buffer to each session. Broadcasts and topic messages go through the fan-out queue.
+    private func writeUserMessage(
         to targets: [SessionKey],
         seq: UInt32,
         flags: FrameFlags = [],
-        kind: PushKind,
-        topic: String,
         payload: ByteBuffer
     ) -> Int {
         var encoded: [UInt16: ByteBuffer] = [:]
@@ -352,20 +349,19 @@ final class EventLoopShard: @unchecked Sendable {
             } else {
                 var buffer = ByteBuffer()
                 buffer.reserveCapacity(
-                    Frame.headerSize + PushBody.fixedSize + topic.utf8.count + payload.readableBytes
+                    Frame.headerSize + PushBody.fixedSize + payload.readableBytes
                 )
                 buffer.writePushFrame(
                     seq: seq,
                     flags: flags,
                     session: key.session,
-                    kind: kind,
-                    topic: topic,
+                    kind: .user,
                     payload: payload
                 )
                 encoded[key.session] = buffer
                 frame = buffer
             }
-            if connection.writePush(frame, session: key.session, kind: kind, seq: seq) {
+            if connection.writePush(frame, session: key.session, kind: .user, seq: seq) {
                 written += 1
             }
         }
