@@ -110,7 +110,7 @@ import Testing
                     recovered: AuthOK.Recovered(inbox: false, broadcast: true)
                 )
         )
-        #expect(session.info.node == "node-a")
+        #expect(session.app == "demo" && session.user == "alice" && session.device == "phone")
         #expect(machine.state == .active)
         #expect(machine.isAuthenticated)
     }

@@ -1,23 +1,39 @@
 /// What a token's `topics` claim allows: exact names, and prefixes written with a trailing `*`.
+///
+/// One word wide: every open session keeps its permissions, and most tokens carry no claim.
 public struct TopicPermissions: Sendable, Hashable {
-    private var exact: Set<String>
-    private var prefixes: [String]
-    /// No `topics` claim: every topic is allowed.
-    public private(set) var allowsAll: Bool
+    /// The claim's patterns, split; shared by copies, immutable.
+    private final class Rules: Sendable, Hashable {
+        let exact: Set<String>
+        let prefixes: [String]
 
-    public init(_ patterns: [String]?) {
-        guard let patterns else {
-            self.exact = []
-            self.prefixes = []
-            self.allowsAll = true
-            return
+        init(_ patterns: [String]) {
+            self.exact = Set(patterns.filter { !$0.hasSuffix("*") })
+            self.prefixes = patterns.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }
         }
-        self.allowsAll = false
-        self.exact = Set(patterns.filter { !$0.hasSuffix("*") })
-        self.prefixes = patterns.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }
+
+        static func == (lhs: Rules, rhs: Rules) -> Bool {
+            lhs === rhs || (lhs.exact == rhs.exact && lhs.prefixes == rhs.prefixes)
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(self.exact)
+            hasher.combine(self.prefixes)
+        }
     }
 
+    /// `nil`: no `topics` claim.
+    private let rules: Rules?
+
+    public init(_ patterns: [String]?) {
+        self.rules = patterns.map(Rules.init)
+    }
+
+    /// No `topics` claim: every topic is allowed.
+    public var allowsAll: Bool { self.rules == nil }
+
     public func allows(_ topic: String) -> Bool {
-        self.allowsAll || self.exact.contains(topic) || self.prefixes.contains { topic.hasPrefix($0) }
+        guard let rules = self.rules else { return true }
+        return rules.exact.contains(topic) || rules.prefixes.contains { topic.hasPrefix($0) }
     }
 }

@@ -501,7 +501,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             device: session.device,
             generation: generation
         )
-        self.environment.directory.register(session.info)
+        self.environment.directory.register(session.info(node: self.environment.configuration.nodeID))
         self.environment.counters.sessionsChanged(by: 1)
         self.environment.metrics.sessions.increment()
         self.logger.debug(
@@ -525,7 +525,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let id = self.connectionID else { return }
         let key = SessionKey(connection: id, session: session.number)
         self.shard.removeSession(key, app: session.app, user: session.user, topics: session.subscriptions)
-        self.environment.directory.unregister(session.info)
+        self.environment.directory.unregister(session.info(node: self.environment.configuration.nodeID))
         self.environment.counters.sessionsChanged(by: -1)
         self.environment.metrics.sessions.decrement()
     }

@@ -35,50 +35,63 @@ struct ConnectionStateMachine {
         var nodeID: String = "local"
     }
 
-    /// One open session of this connection.
-    struct Session: Sendable, Hashable {
-        /// What stays the same while the session lives, boxed: a connection holds its
-        /// sessions and an optional opening one, and a token is about 200 bytes inline.
-        final class Identity: Sendable, Hashable {
-            let token: VerifiedToken
-            let info: SessionInfo
+    /// The configuration, shared: every connection's machine holds it, and inline it is
+    /// five words.
+    final class SharedConfiguration: Sendable {
+        let value: Configuration
 
-            init(token: VerifiedToken, info: SessionInfo) {
-                self.token = token
-                self.info = info
-            }
-
-            static func == (lhs: Identity, rhs: Identity) -> Bool {
-                lhs === rhs || (lhs.token == rhs.token && lhs.info == rhs.info)
-            }
-
-            func hash(into hasher: inout Hasher) {
-                hasher.combine(self.token)
-                hasher.combine(self.info)
-            }
+        init(_ value: Configuration) {
+            self.value = value
         }
+    }
 
+    /// One open session of this connection: what it is for and what it did, about 80 bytes,
+    /// kept inline (a connection has one session, almost always).
+    struct Session: Sendable, Hashable {
         var number: UInt16
-        let identity: Identity
-        var subscriptions: Set<String> = []
         /// Highest user-message (kind 0) sequence acknowledged: the seam of QoS 1 cursors.
         var acknowledgedUserSequence: UInt32 = 0
+        /// The app's id as the app registry holds it, so its storage is shared.
+        let app: String
+        let user: String
+        let device: String
+        let since: Date
+        /// What the token's `topics` claim allows.
+        let topics: TopicPermissions
+        var subscriptions: Set<String> = []
 
-        init(number: UInt16, token: VerifiedToken, info: SessionInfo) {
+        init(number: UInt16, token: VerifiedToken, since: Date) {
             self.number = number
-            self.identity = Identity(token: token, info: info)
+            self.app = token.app.id
+            self.user = token.user
+            self.device = token.device
+            self.since = since
+            self.topics = token.topics
         }
 
-        var token: VerifiedToken { self.identity.token }
-        var info: SessionInfo { self.identity.info }
-
-        var app: String { self.token.app.id }
-        var user: String { self.token.user }
-        var device: String { self.token.device }
-
-        func hasSameIdentity(as token: VerifiedToken) -> Bool {
-            self.app == token.app.id && self.user == token.user && self.device == token.device
+        /// What the session directory knows of it.
+        func info(node: String) -> SessionInfo {
+            SessionInfo(app: self.app, user: self.user, device: self.device, node: node, since: self.since)
         }
+
+        func hasSameIdentity(as other: Session) -> Bool {
+            self.app == other.app && self.user == other.user && self.device == other.device
+        }
+    }
+
+    /// The AUTH being verified and the session it opens. Boxed (`indirect`): it lives for one
+    /// AUTH, and inline it would cost every connection two sessions' worth of bytes.
+    private struct PendingAuth: Sendable {
+        var seq: UInt32
+        /// The session whose token verified and whose replay is loading.
+        var opening: Session?
+        /// The opening session, if the server ended it before its replay loaded, and why.
+        var endedWhileOpening: (session: Session, reason: GoAwayReason)?
+    }
+
+    private enum Authentication: Sendable {
+        case none
+        indirect case pending(PendingAuth)
     }
 
     enum State: Sendable, Hashable {
@@ -145,20 +158,38 @@ struct ConnectionStateMachine {
         case goAway(GoAway, endedSessions: [Session])
     }
 
-    let configuration: Configuration
+    private let sharedConfiguration: SharedConfiguration
     private(set) var state: State = .awaitingFirstAuth
-    private(set) var sessions: [UInt16: Session] = [:]
-    /// The seq of the AUTH being verified, if any.
-    private(set) var pendingAuth: UInt32?
-    /// The session whose token verified and whose replay is loading.
-    private(set) var opening: Session?
-    /// The opening session, if the server ended it before its replay loaded, and why.
-    private var endedWhileOpening: (session: Session, reason: GoAwayReason)?
+    private(set) var sessions = SessionTable()
+    private var authentication: Authentication = .none
     private var queue: Deque<ClientMessage> = []
     private var nextSessionNumber: UInt16 = 1
 
     init(configuration: Configuration = Configuration()) {
-        self.configuration = configuration
+        self.sharedConfiguration = SharedConfiguration(configuration)
+    }
+
+    init(configuration: SharedConfiguration) {
+        self.sharedConfiguration = configuration
+    }
+
+    var configuration: Configuration { self.sharedConfiguration.value }
+
+    /// The seq of the AUTH being verified, if any.
+    var pendingAuth: UInt32? {
+        guard case .pending(let pending) = self.authentication else { return nil }
+        return pending.seq
+    }
+
+    /// The session whose token verified and whose replay is loading.
+    var opening: Session? {
+        guard case .pending(let pending) = self.authentication else { return nil }
+        return pending.opening
+    }
+
+    private var endedWhileOpening: (session: Session, reason: GoAwayReason)? {
+        guard case .pending(let pending) = self.authentication else { return nil }
+        return pending.endedWhileOpening
     }
 
     /// Whether the connection has open sessions.
@@ -223,23 +254,19 @@ struct ConnectionStateMachine {
     /// The token verified: the session opens, indexed but holding its live messages until
     /// ``replayLoaded(seq:plan:)``.
     mutating func authVerified(seq: UInt32, token: VerifiedToken, since: Date = Date()) -> OpeningAction {
-        guard self.pendingAuth == seq, self.opening == nil else { return .none }
+        guard case .pending(var pending) = self.authentication, pending.seq == seq, pending.opening == nil else {
+            return .none
+        }
         switch self.state {
         case .closing, .closed:
             return .none
         case .awaitingFirstAuth, .active:
             break
         }
-        let info = SessionInfo(
-            app: token.app.id,
-            user: token.user,
-            device: token.device,
-            node: self.configuration.nodeID,
-            since: since
-        )
-        let session = Session(number: self.allocateSessionNumber(), token: token, info: info)
-        self.opening = session
-        self.endedWhileOpening = nil
+        let session = Session(number: self.allocateSessionNumber(), token: token, since: since)
+        pending.opening = session
+        pending.endedWhileOpening = nil
+        self.authentication = .pending(pending)
         return .loadReplay(session)
     }
 
@@ -249,7 +276,7 @@ struct ConnectionStateMachine {
         if let ended {
             // Ended while loading: the client still learns the session's number from AUTH_OK.
             let number = ended.session.number
-            let authOK = self.authOK(number: number, token: ended.session.token, plan: plan)
+            let authOK = self.authOK(for: ended.session, plan: plan)
             let close = self.sessions.isEmpty
             if close { self.startClosing() } else { self.state = .active }
             return .sessionOpenedAndEnded(
@@ -261,7 +288,7 @@ struct ConnectionStateMachine {
         }
         guard let session = opening else { return .none }
         var replaced: Session?
-        if let old = self.sessions.values.first(where: { $0.hasSameIdentity(as: session.token) }) {
+        if let old = self.sessions.first(where: { $0.hasSameIdentity(as: session) }) {
             replaced = self.sessions.removeValue(forKey: old.number)
         }
         self.sessions[session.number] = session
@@ -269,7 +296,7 @@ struct ConnectionStateMachine {
         return .sessionOpened(
             seq: seq,
             session,
-            self.authOK(number: session.number, token: session.token, plan: plan),
+            self.authOK(for: session, plan: plan),
             replay: plan.pushes,
             replaced: replaced
         )
@@ -296,15 +323,11 @@ struct ConnectionStateMachine {
     private mutating func finishPendingAuth(_ seq: UInt32)
         -> (opening: Session?, ended: (session: Session, reason: GoAwayReason)?)?
     {
-        guard self.pendingAuth == seq else { return nil }
-        self.pendingAuth = nil
-        defer {
-            self.opening = nil
-            self.endedWhileOpening = nil
-        }
+        guard case .pending(let pending) = self.authentication, pending.seq == seq else { return nil }
+        self.authentication = .none
         switch self.state {
         case .closing, .closed: return nil
-        case .awaitingFirstAuth, .active: return (self.opening, self.endedWhileOpening)
+        case .awaitingFirstAuth, .active: return (pending.opening, pending.endedWhileOpening)
         }
     }
 
@@ -323,9 +346,10 @@ struct ConnectionStateMachine {
 
     /// The server ends one session (kicked, or replaced by a session on another connection).
     mutating func endSession(_ number: UInt16, reason: GoAwayReason) -> SessionEndAction {
-        if let opening = self.opening, opening.number == number {
-            self.opening = nil
-            self.endedWhileOpening = (opening, reason)
+        if case .pending(var pending) = self.authentication, let opening = pending.opening, opening.number == number {
+            pending.opening = nil
+            pending.endedWhileOpening = (opening, reason)
+            self.authentication = .pending(pending)
             return .openingEnded(opening)
         }
         guard self.state == .active, let session = self.sessions.removeValue(forKey: number) else { return .none }
@@ -344,9 +368,9 @@ struct ConnectionStateMachine {
         case .closing, .closed:
             return .none
         case .awaitingFirstAuth, .active:
-            var ended = Array(self.sessions.values)
+            var ended = self.sessions.values
             if let opening = self.opening { ended.append(opening) }
-            self.opening = nil
+            self.dropOpening()
             self.sessions.removeAll()
             self.startClosing()
             return .goAway(
@@ -358,24 +382,30 @@ struct ConnectionStateMachine {
 
     /// The channel closed: returns the sessions that were still open, to unindex.
     mutating func connectionClosed() -> [Session] {
-        var remaining = Array(self.sessions.values)
+        var remaining = self.sessions.values
         if let opening = self.opening { remaining.append(opening) }
-        self.opening = nil
+        self.authentication = .none
         self.sessions.removeAll()
         self.queue.removeAll()
-        self.pendingAuth = nil
         self.state = .closed
         return remaining
     }
 
     // MARK: Private
 
-    private func authOK(number: UInt16, token: VerifiedToken, plan: ReplayPlan) -> AuthOK {
+    /// Forgets the opening session (the pending AUTH stays, so its answer is recognised).
+    private mutating func dropOpening() {
+        guard case .pending(var pending) = self.authentication, pending.opening != nil else { return }
+        pending.opening = nil
+        self.authentication = .pending(pending)
+    }
+
+    private func authOK(for session: Session, plan: ReplayPlan) -> AuthOK {
         AuthOK(
-            session: number,
-            app: token.app.id,
-            user: token.user,
-            device: token.device,
+            session: session.number,
+            app: session.app,
+            user: session.user,
+            device: session.device,
             heartbeat: self.configuration.heartbeatSeconds,
             node: self.configuration.nodeID,
             epoch: plan.epoch,
@@ -416,7 +446,7 @@ struct ConnectionStateMachine {
                     closeConnection: false
                 )
             }
-            self.pendingAuth = seq
+            self.authentication = .pending(PendingAuth(seq: seq))
             return .authenticate(seq: seq, request)
         case .ack, .upstream, .subscribe, .unsubscribe:
             break
@@ -459,7 +489,7 @@ struct ConnectionStateMachine {
             guard var session = self.sessions[request.session] else {
                 return Self.unknownSession(seq: seq, request.session)
             }
-            if let forbidden = request.topics.first(where: { !session.token.topics.allows($0) }) {
+            if let forbidden = request.topics.first(where: { !session.topics.allows($0) }) {
                 return .sendError(
                     seq: seq,
                     ProtocolError(.forbiddenTopic, "the token does not allow topic \"\(forbidden)\""),

@@ -8,7 +8,7 @@ import NIOCore
 /// the per-loop shards. Immutable after creation.
 final class GatewayEnvironment: Sendable {
     let configuration: GatewayConfiguration
-    let machineConfiguration: ConnectionStateMachine.Configuration
+    let machineConfiguration: ConnectionStateMachine.SharedConfiguration
     let verifier: TokenVerifier
     let replay: any ReplayProvider
     /// Where ACKs of QoS 1 messages go; nil drops them (a node without a store).
@@ -38,12 +38,14 @@ final class GatewayEnvironment: Sendable {
         logger: Logger
     ) {
         self.configuration = configuration
-        self.machineConfiguration = ConnectionStateMachine.Configuration(
-            maxSessions: configuration.maxSessionsPerConnection,
-            maxSubscriptionsPerSession: configuration.maxSubscriptionsPerSession,
-            maxQueuedMessages: 64,
-            heartbeatSeconds: configuration.heartbeat,
-            nodeID: configuration.nodeID
+        self.machineConfiguration = ConnectionStateMachine.SharedConfiguration(
+            ConnectionStateMachine.Configuration(
+                maxSessions: configuration.maxSessionsPerConnection,
+                maxSubscriptionsPerSession: configuration.maxSubscriptionsPerSession,
+                maxQueuedMessages: 64,
+                heartbeatSeconds: configuration.heartbeat,
+                nodeID: configuration.nodeID
+            )
         )
         self.verifier = TokenVerifier(apps: apps)
         self.replay = replay

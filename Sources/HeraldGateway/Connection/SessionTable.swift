@@ -1,0 +1,73 @@
+/// The open sessions of one connection, by session number.
+///
+/// Almost every connection has exactly one session, so the first is kept inline and only
+/// the others go to a dictionary: an empty dictionary allocates nothing, and a dictionary
+/// per connection would cost each of them about 150 bytes.
+struct SessionTable: Sendable, Hashable {
+    typealias Session = ConnectionStateMachine.Session
+
+    private var first: Session?
+    private var others: [UInt16: Session] = [:]
+
+    init() {}
+
+    var count: Int { (self.first == nil ? 0 : 1) + self.others.count }
+
+    var isEmpty: Bool { self.first == nil && self.others.isEmpty }
+
+    /// The session numbers, in no particular order.
+    var keys: [UInt16] { self.values.map(\.number) }
+
+    /// The sessions, in no particular order.
+    var values: [Session] {
+        var values: [Session] = []
+        values.reserveCapacity(self.count)
+        if let first = self.first { values.append(first) }
+        values.append(contentsOf: self.others.values)
+        return values
+    }
+
+    /// The first session that matches, if any.
+    func first(where predicate: (Session) -> Bool) -> Session? {
+        if let first = self.first, predicate(first) { return first }
+        return self.others.values.first(where: predicate)
+    }
+
+    subscript(number: UInt16) -> Session? {
+        get {
+            if let first = self.first, first.number == number { return first }
+            return self.others.isEmpty ? nil : self.others[number]
+        }
+        set {
+            if let first = self.first, first.number == number {
+                self.first = newValue
+                if newValue == nil { self.promoteOther() }
+            } else if self.first == nil {
+                // Empty: `others` is only used while the inline slot is taken.
+                self.first = newValue
+            } else {
+                self.others[number] = newValue
+            }
+        }
+    }
+
+    /// Removes and returns the session `number`.
+    @discardableResult
+    mutating func removeValue(forKey number: UInt16) -> Session? {
+        let session = self[number]
+        if session != nil { self[number] = nil }
+        return session
+    }
+
+    mutating func removeAll() {
+        self.first = nil
+        self.others = [:]
+    }
+
+    /// Keeps the inline slot filled while any session is open.
+    private mutating func promoteOther() {
+        guard let next = self.others.first?.value else { return }
+        self.others[next.number] = nil
+        self.first = next
+    }
+}
