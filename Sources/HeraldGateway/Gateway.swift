@@ -42,12 +42,14 @@ public final class Gateway: Service, PushDelivery {
     private let logger: Logger
     private let bindState = NIOLockedValueBox(BindState.waiting([]))
 
-    /// Creates a gateway; nothing is bound until ``run()``.
+    /// Creates a gateway; nothing is bound until ``run()``. Give `directory` when the node is
+    /// part of a cluster: every session that opens and closes is registered there. Who is
+    /// online on this node is answered by the gateway itself (``SessionLookup``).
     public init(
         configuration: GatewayConfiguration,
         eventLoopGroup: any EventLoopGroup,
         apps: AppRegistry,
-        directory: any SessionDirectory,
+        directory: (any SessionDirectory)? = nil,
         replay: any ReplayProvider,
         acknowledgements: (any AcknowledgementSink)? = nil,
         logger: Logger
@@ -69,6 +71,9 @@ public final class Gateway: Service, PushDelivery {
             logger: logger
         )
     }
+
+    /// The node's id, as sessions report it.
+    var nodeID: String { self.configuration.nodeID }
 
     /// Counters of this gateway, cheap to read from any thread.
     public var stats: GatewayStats {
@@ -177,6 +182,19 @@ public final class Gateway: Service, PushDelivery {
     }
 
     // MARK: Private
+
+    /// Runs `body` once on every event loop, with that loop's shard, and gathers the results.
+    func everyShard<Result: Sendable>(_ body: @escaping @Sendable (EventLoopShard) -> Result) async -> [Result] {
+        let futures = self.environment.shards.map { shard in
+            shard.eventLoop.submit { body(shard) }
+        }
+        var results: [Result] = []
+        results.reserveCapacity(futures.count)
+        for future in futures {
+            if let result = try? await future.get() { results.append(result) }
+        }
+        return results
+    }
 
     /// Runs `body` once on every event loop, with that loop's shard, and adds up the results.
     private func fanOut(_ body: @escaping @Sendable (EventLoopShard) -> Int) async -> Int {

@@ -96,6 +96,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             webSocketPort: 0,
             nodeID: "n1"
         ),
+        directory: (any SessionDirectory)? = LocalSessionDirectory(),
         _ body: (Gateway, BoundAddresses) async throws -> Void
     ) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -103,7 +104,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             configuration: configuration,
             eventLoopGroup: group,
             apps: AppRegistry([Fixtures.app]),
-            directory: LocalSessionDirectory(),
+            directory: directory,
             replay: LiveOnlyReplay(),
             logger: Logger(label: "gateway-test")
         )

@@ -14,7 +14,7 @@ public struct HeraldAPIDependencies: Sendable {
     /// How messages reach connections.
     public var delivery: any PushDelivery
     /// Who is online.
-    public var directory: any SessionDirectory
+    public var directory: any SessionLookup
     /// The registry `/metrics` renders; the API's own counters are made in it.
     public var metrics: PrometheusCollectorRegistry
     /// Whether the node is ready to serve (`/readyz`).
@@ -29,7 +29,7 @@ public struct HeraldAPIDependencies: Sendable {
         apps: AppRegistry,
         store: any MessageStore,
         delivery: any PushDelivery,
-        directory: any SessionDirectory,
+        directory: any SessionLookup,
         metrics: PrometheusCollectorRegistry,
         isReady: @escaping @Sendable () -> Bool,
         nodeStats: @escaping @Sendable () -> NodeStats = { NodeStats() }

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 
-/// A ``SessionDirectory`` for one node: a locked dictionary.
+/// A ``SessionDirectory`` in one process: a locked dictionary (tests, and a stand-in for a
+/// shared directory).
 public final class LocalSessionDirectory: SessionDirectory {
     private struct UserKey: Hashable {
         var app: String

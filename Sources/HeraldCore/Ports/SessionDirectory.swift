@@ -1,15 +1,12 @@
-/// The port that knows who is online where (360's Register). In process by default,
-/// Redis in a cluster.
+/// The port that knows who is online where across nodes (360's Register): sessions are
+/// registered as they open and close. A single node needs none: its gateway answers
+/// ``SessionLookup`` from the connections themselves.
 ///
 /// `register` and `unregister` are called from event loops on every AUTH and close, so
 /// they return at once; an implementation that does I/O queues it.
-public protocol SessionDirectory: Sendable {
+public protocol SessionDirectory: SessionLookup {
     func register(_ session: SessionInfo)
     func unregister(_ session: SessionInfo)
-    /// The online sessions of a user, oldest first.
-    func sessions(app: String, user: String) async throws -> [SessionInfo]
-    /// How many sessions and distinct users the app has online.
-    func counts(app: String) async throws -> SessionCounts
 }
 
 /// Online sessions and users of an app.

@@ -196,6 +196,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.flush()
     }
 
+    /// The session `number`, open or opening, if this connection has it.
+    func session(_ number: UInt16) -> ConnectionStateMachine.Session? {
+        if let session = self.stateMachine.sessions[number] { return session }
+        if let opening = self.stateMachine.opening, opening.number == number { return opening }
+        return nil
+    }
+
     /// Flushes what was written (the shard's end-of-tick pass).
     func flush() {
         self.needsFlush = false
@@ -501,7 +508,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             device: session.device,
             generation: generation
         )
-        self.environment.directory.register(session.info(node: self.environment.configuration.nodeID))
+        self.environment.directory?.register(session.info(node: self.environment.configuration.nodeID))
         self.environment.counters.sessionsChanged(by: 1)
         self.environment.metrics.sessions.increment()
         self.logger.debug(
@@ -525,7 +532,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let id = self.connectionID else { return }
         let key = SessionKey(connection: id, session: session.number)
         self.shard.removeSession(key, app: session.app, user: session.user, topics: session.subscriptions)
-        self.environment.directory.unregister(session.info(node: self.environment.configuration.nodeID))
+        self.environment.directory?.unregister(session.info(node: self.environment.configuration.nodeID))
         self.environment.counters.sessionsChanged(by: -1)
         self.environment.metrics.sessions.decrement()
     }

@@ -13,7 +13,8 @@ final class GatewayEnvironment: Sendable {
     let replay: any ReplayProvider
     /// Where ACKs of QoS 1 messages go; nil drops them (a node without a store).
     let acknowledgements: (any AcknowledgementSink)?
-    let directory: any SessionDirectory
+    /// A cluster's shared directory, told of every session; nil on a single node.
+    let directory: (any SessionDirectory)?
     let logger: Logger
     let metrics: GatewayMetrics
     let counters: GatewayCounters
@@ -32,7 +33,7 @@ final class GatewayEnvironment: Sendable {
         configuration: GatewayConfiguration,
         eventLoops: [any EventLoop],
         apps: AppRegistry,
-        directory: any SessionDirectory,
+        directory: (any SessionDirectory)?,
         replay: any ReplayProvider,
         acknowledgements: (any AcknowledgementSink)?,
         logger: Logger

@@ -136,6 +136,26 @@ final class EventLoopShard: @unchecked Sendable {
         self.unsubscribe(key, app: app, topics: topics)
     }
 
+    /// The sessions of a user on this loop, open or opening.
+    func sessions(app: String, user: String, node: String) -> [SessionInfo] {
+        self.eventLoop.assertInEventLoop()
+        guard let sessions = self.byUser[UserKey(app: app, user: user)] else { return [] }
+        return sessions.compactMap { entry in
+            self.connections[entry.key.connection]?.session(entry.key.session)?.info(node: node)
+        }
+    }
+
+    /// The app's sessions on this loop, and its users (to count across loops without
+    /// counting twice a user who is on both).
+    func onlineCounts(app: String) -> (sessions: Int, users: Set<String>) {
+        self.eventLoop.assertInEventLoop()
+        var users = Set<String>()
+        for key in self.byUser.keys where key.app == app {
+            users.insert(key.user)
+        }
+        return (self.byApp[app]?.count ?? 0, users)
+    }
+
     func subscribe(_ key: SessionKey, app: String, topics: some Sequence<String>) {
         self.eventLoop.assertInEventLoop()
         for topic in topics {

@@ -78,7 +78,6 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let replay = StoreReplay(store: backend.messages, acknowledgements: acknowledgements)
-        let directory = LocalSessionDirectory()
         let gateway = Gateway(
             configuration: GatewayConfiguration(
                 host: settings.host,
@@ -95,7 +94,6 @@ struct Serve: AsyncParsableCommand {
             ),
             eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             apps: apps,
-            directory: directory,
             replay: replay,
             acknowledgements: acknowledgements,
             logger: logger
@@ -109,7 +107,7 @@ struct Serve: AsyncParsableCommand {
                 apps: apps,
                 store: backend.messages,
                 delivery: gateway,
-                directory: directory,
+                directory: gateway,
                 metrics: registry,
                 isReady: { true },
                 nodeStats: {
