@@ -287,31 +287,12 @@ public final class Gateway: Service, PushDelivery {
                     let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
                         channel.close(promise: nil)
                     }
-                    let upgrader = NIOWebSocketServerUpgrader(
-                        maxFrameSize: maxMessageSize,
-                        automaticErrorHandling: true,
-                        shouldUpgrade: { channel, head in
-                            let requested = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? ""
-                            return channel.eventLoop.makeSucceededFuture(requested == path ? HTTPHeaders() : nil)
-                        },
-                        upgradePipelineHandler: { channel, _ in
-                            upgradeDeadline.cancel()
-                            return channel.eventLoop.makeCompletedFuture {
-                                let pipeline = channel.pipeline.syncOperations
-                                try pipeline.addHandler(
-                                    NIOWebSocketFrameAggregator(
-                                        minNonFinalFragmentSize: 16,
-                                        maxAccumulatedFrameCount: 64,
-                                        maxAccumulatedFrameSize: maxMessageSize
-                                    )
-                                )
-                                try pipeline.addHandler(WebSocketFrameAdapter())
-                                try pipeline.addHandler(
-                                    ConnectionHandler(framing: .messages, environment: environment, shard: shard)
-                                )
-                            }
-                        }
-                    )
+                    let upgrader = WebSocketUpgrader(path: path, maxMessageSize: maxMessageSize) { channel in
+                        upgradeDeadline.cancel()
+                        try channel.pipeline.syncOperations.addHandler(
+                            ConnectionHandler(framing: .messages, environment: environment, shard: shard)
+                        )
+                    }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (
                             upgraders: [upgrader],

@@ -4,6 +4,7 @@ import HeraldWire
 import Logging
 import NIOCore
 import NIOPosix
+import NIOWebSocket
 import Testing
 
 @testable import HeraldGateway
@@ -262,6 +263,79 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
                 #expect(try ServerMessage(FrameDecoder().single(from: error.payload)).errorCode == .badFrame)
                 let close = try await reader.nextWebSocketFrame()
                 #expect(close.opcode == 0x8)
+            }
+        }
+    }
+
+    /// Upgrades a connection to `/ws` and runs `body` on it.
+    static func withWebSocket(
+        port: Int,
+        _ body: (inout StreamReader, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> Void
+    ) async throws {
+        let client = try await Self.connect(port: port)
+        try await client.executeThenClose { inbound, outbound in
+            var reader = StreamReader(iterator: inbound.makeAsyncIterator())
+            let request =
+                "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            try await outbound.write(ByteBuffer(string: request))
+            #expect(try await reader.httpHead().hasPrefix("HTTP/1.1 101"))
+            try await body(&reader, outbound)
+        }
+    }
+
+    @Test func webSocketFragmentsAndClose() async throws {
+        try await Self.withGateway { _, addresses in
+            try await Self.withWebSocket(port: addresses.webSocketPort) { reader, outbound in
+                // An AUTH in three fragments, a ping between them.
+                var auth = Fixtures.bytes(.auth(seq: 2, AuthRequest(token: Fixtures.token())))
+                let first = auth.readSlice(length: 10) ?? ByteBuffer()
+                let second = auth.readSlice(length: 10) ?? ByteBuffer()
+                var fragments = maskedWebSocketFrame(opcode: 0x2, payload: first)
+                fragments.setInteger(UInt8(0x02), at: 0)  // FIN clear
+                var ping = maskedWebSocketFrame(opcode: 0x9, payload: ByteBuffer(string: "between"))
+                var middle = maskedWebSocketFrame(opcode: 0x0, payload: second)
+                middle.setInteger(UInt8(0x00), at: 0)
+                var last = maskedWebSocketFrame(opcode: 0x0, payload: auth)
+                fragments.writeBuffer(&ping)
+                fragments.writeBuffer(&middle)
+                fragments.writeBuffer(&last)
+                try await outbound.write(fragments)
+                let pong = try await reader.nextWebSocketFrame()
+                #expect(pong.opcode == 0xA && pong.payload == ByteBuffer(string: "between"))
+                let ok = try await reader.nextWebSocketFrame()
+                guard case .authOK(2, _) = try ServerMessage(FrameDecoder().single(from: ok.payload)) else {
+                    Issue.record("no AUTH_OK")
+                    return
+                }
+                // The client closes with 1001: the server answers with the same code.
+                var code = ByteBuffer()
+                code.write(webSocketErrorCode: .goingAway)
+                try await outbound.write(maskedWebSocketFrame(opcode: 0x8, payload: code))
+                var close = try await reader.nextWebSocketFrame()
+                #expect(close.opcode == 0x8)
+                #expect(close.payload.readWebSocketErrorCode() == .goingAway)
+                await #expect(throws: StreamReader.ReaderError.self) { try await reader.fill() }
+            }
+        }
+    }
+
+    @Test(arguments: [
+        // Unmasked: a client must mask.
+        (ByteBuffer(bytes: [0x82, 0x01, 0x00]), WebSocketErrorCode.protocolError),
+        // Reserved bit set: no extension was negotiated.
+        (maskedWebSocketFrame(opcode: 0x42, payload: ByteBuffer(bytes: [1])), .protocolError),
+        // Over the largest message: refused from the header.
+        (ByteBuffer(bytes: [0x82, 0xFF, 0, 0, 0, 0, 0, 0x10, 0, 0]), .messageTooLarge),
+    ])
+    func webSocketLayerErrorsCloseWithTheirCode(input: ByteBuffer, code: WebSocketErrorCode) async throws {
+        try await Self.withGateway { _, addresses in
+            try await Self.withWebSocket(port: addresses.webSocketPort) { reader, outbound in
+                try await outbound.write(input)
+                var close = try await reader.nextWebSocketFrame()
+                #expect(close.opcode == 0x8)
+                #expect(close.payload.readWebSocketErrorCode() == code)
+                await #expect(throws: StreamReader.ReaderError.self) { try await reader.fill() }
             }
         }
     }

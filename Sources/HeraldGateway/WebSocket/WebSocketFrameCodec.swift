@@ -1,0 +1,159 @@
+import HeraldWire
+import NIOCore
+import NIOWebSocket
+
+/// The whole WebSocket layer of an upgraded connection in one handler: binary messages in
+/// as buffers for a ``ConnectionHandler``, buffers out as binary messages.
+///
+/// One handler instead of NIOWebSocket's decoder, encoder, error handler and aggregator plus
+/// an adapter: each costs a handler and a pipeline context, and every idle WebSocket
+/// connection kept all five (about 1.1 KB). The frames are read by ``WebSocketFrameParser``.
+///
+/// A text message is a protocol error (`bad_frame`, then close); pings are answered with
+/// pongs; a close is answered with a close and the connection ends; a malformed frame or an
+/// oversized message gets a close frame with the RFC 6455 status code. Closing the channel
+/// sends a close frame first.
+final class WebSocketFrameCodec: ChannelDuplexHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var parser: WebSocketFrameParser
+    /// Bytes of a frame that is not complete yet.
+    private var partial: ByteBuffer?
+    private var sentClose = false
+    /// Set on a malformed frame: what follows is not read.
+    private var failed = false
+
+    init(maxMessageSize: Int) {
+        self.parser = WebSocketFrameParser(maxMessageSize: maxMessageSize)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !self.failed else { return }
+        var buffer = Self.unwrapInboundIn(data)
+        if var pending = self.partial {
+            // Drop our reference first so that appending does not copy the storage.
+            self.partial = nil
+            pending.writeBuffer(&buffer)
+            buffer = pending
+        }
+        do {
+            while !self.failed, context.channel.isActive, let event = try self.parser.next(from: &buffer) {
+                self.handle(event, context: context)
+            }
+        } catch {
+            self.fail(error, context: context)
+            return
+        }
+        guard !self.failed, buffer.readableBytes > 0 else { return }
+        if buffer.capacity > 2 * buffer.readableBytes + 64 {
+            // Keep only the partial frame, not the whole receive buffer.
+            var compact = context.channel.allocator.buffer(capacity: buffer.readableBytes)
+            compact.writeBuffer(&buffer)
+            self.partial = compact
+        } else {
+            self.partial = buffer
+        }
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard !self.sentClose else {
+            promise?.fail(ChannelError.outputClosed)
+            return
+        }
+        self.writeFrame(opcode: 0x2, payload: Self.unwrapOutboundIn(data), context: context, promise: promise)
+    }
+
+    func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
+        guard mode == .all, !self.sentClose, context.channel.isActive else {
+            context.close(mode: mode, promise: promise)
+            return
+        }
+        // A clean WebSocket close: the close frame goes out first.
+        self.sendClose(.normalClosure, context: context)
+        context.close(mode: mode, promise: promise)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.partial = nil
+    }
+
+    private func handle(_ event: WebSocketFrameParser.Event, context: ChannelHandlerContext) {
+        switch event {
+        case .binary(let message):
+            context.fireChannelRead(Self.wrapInboundOut(message))
+        case .text:
+            context.fireErrorCaught(
+                ProtocolError(.badFrame, "text WebSocket messages are not allowed; send each frame as a binary message")
+            )
+        case .ping(let payload):
+            guard !self.sentClose else { return }
+            self.writeFrame(opcode: 0xA, payload: payload, context: context, promise: nil)
+            context.flush()
+        case .pong:
+            break
+        case .close(let code):
+            guard !self.sentClose else {
+                // This answers our own close: the handshake is complete.
+                context.close(promise: nil)
+                return
+            }
+            let channel = context.channel
+            self.sendClose(code ?? .normalClosure, context: context).whenComplete { _ in
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func fail(_ failure: WebSocketFrameParser.Failure, context: ChannelHandlerContext) {
+        self.failed = true
+        self.partial = nil
+        guard !self.sentClose else {
+            context.close(promise: nil)
+            return
+        }
+        let channel = context.channel
+        self.sendClose(failure.code, context: context).whenComplete { _ in
+            channel.close(promise: nil)
+        }
+    }
+
+    @discardableResult
+    private func sendClose(_ code: WebSocketErrorCode, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        self.sentClose = true
+        var payload = context.channel.allocator.buffer(capacity: 2)
+        payload.write(webSocketErrorCode: code)
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        self.writeFrame(opcode: 0x8, payload: payload, context: context, promise: promise)
+        context.flush()
+        return promise.futureResult
+    }
+
+    /// A server frame: never masked, always final. The header is a write of its own: the
+    /// payload is often a slice that many connections share (a broadcast), and the two
+    /// go out in one `writev`.
+    private func writeFrame(
+        opcode: UInt8,
+        payload: ByteBuffer,
+        context: ChannelHandlerContext,
+        promise: EventLoopPromise<Void>?
+    ) {
+        let length = payload.readableBytes
+        let headerSize = length < 126 ? 2 : (length <= Int(UInt16.max) ? 4 : 10)
+        var header = context.channel.allocator.buffer(capacity: headerSize)
+        header.writeInteger(0x80 | opcode)
+        if length < 126 {
+            header.writeInteger(UInt8(length))
+        } else if length <= Int(UInt16.max) {
+            header.writeInteger(UInt8(126))
+            header.writeInteger(UInt16(length))
+        } else {
+            header.writeInteger(UInt8(127))
+            header.writeInteger(UInt64(length))
+        }
+        context.write(Self.wrapOutboundOut(header), promise: nil)
+        context.write(Self.wrapOutboundOut(payload), promise: promise)
+    }
+}
