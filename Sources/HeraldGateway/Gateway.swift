@@ -238,7 +238,7 @@ public final class Gateway: Service, PushDelivery {
             // Small receive buffers: most connections are idle and a frame is usually small.
             .childChannelOption(
                 .recvAllocator,
-                value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 8192)
+                value: CompactRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 8192)
             )
             // Past `maxOutboundBytes` queued the channel turns unwritable and the handler closes it.
             .childChannelOption(

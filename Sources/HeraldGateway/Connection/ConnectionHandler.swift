@@ -34,32 +34,30 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Live pushes held for an opening session before the connection counts as too slow.
     static let maxHeldPushes = 4096
 
-    // Configuration.
-    private let framing: Framing
+    // Stored properties are declared in this order so that the small ones fill the gaps
+    // between the large ones: every idle connection keeps one of these objects.
     private let environment: GatewayEnvironment
     private let shard: EventLoopShard
-    private let decoder: FrameDecoder
-
-    // State.
     private var stateMachine: ConnectionStateMachine
-    private var context: ChannelHandlerContext?
-    private var connectionID: ConnectionID?
+    private let framing: Framing
     private var admitted = false
     private var refused = false
+    private var needsFlush = false
+    /// Set by the shard while this connection waits in its end-of-tick flush list.
+    var flushPending = false
+    private var context: ChannelHandlerContext?
+    /// `.none` until the shard registers the connection.
+    private var connectionID = ConnectionID.none
     private var partial: ByteBuffer?
     private var lastActivityTick: UInt64 = 0
     private var authDeadlineTick: UInt64 = 0
-    private var needsFlush = false
     /// Live pushes for the opening session, held until its replay is written.
     private var held: [HeldPush] = []
-    /// Set by the shard while this connection waits in its end-of-tick flush list.
-    var flushPending = false
 
     init(framing: Framing, environment: GatewayEnvironment, shard: EventLoopShard) {
         self.framing = framing
         self.environment = environment
         self.shard = shard
-        self.decoder = FrameDecoder(maximumLength: max(environment.configuration.maxFrameLength, Frame.minimumLength))
         self.stateMachine = ConnectionStateMachine(configuration: environment.machineConfiguration)
     }
 
@@ -67,10 +65,15 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// rather than kept, metadata and all, by each of many idle connections.
     private var logger: Logger {
         var logger = self.environment.logger
-        if let id = self.connectionID {
+        if let id = self.registeredID {
             logger[metadataKey: "connection.id"] = "\(id.rawValue)"
         }
         return logger
+    }
+
+    /// The connection's id in its shard, once registered.
+    private var registeredID: ConnectionID? {
+        self.connectionID == .none ? nil : self.connectionID
     }
 
     // MARK: Channel events
@@ -105,7 +108,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch self.framing {
         case .messages:
             do {
-                let frame = try self.decoder.single(from: incoming)
+                let frame = try self.environment.frameDecoder.single(from: incoming)
                 self.handle(frame)
             } catch {
                 self.apply(self.stateMachine.protocolViolation(seq: 0, error))
@@ -250,7 +253,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// The timing wheel reached a deadline of this connection: re-check the real ones.
     func timerFired(tick: UInt64) {
-        guard self.admitted, let id = self.connectionID else { return }
+        guard self.admitted, let id = self.registeredID else { return }
         switch self.stateMachine.state {
         case .closing, .closed:
             // The last frame did not get out within the grace period.
@@ -319,7 +322,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         for session in self.stateMachine.connectionClosed() {
             self.unindex(session)
         }
-        if let id = self.connectionID {
+        if let id = self.registeredID {
             self.shard.unregister(id)
         }
         self.partial = nil
@@ -339,7 +342,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             buffer = incoming
         }
         do {
-            while self.isOpen, let frame = try self.decoder.next(from: &buffer) {
+            while self.isOpen, let frame = try self.environment.frameDecoder.next(from: &buffer) {
                 self.handle(frame)
             }
         } catch {
@@ -382,12 +385,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .sendError(let seq, let error, let closeConnection):
             self.sendError(seq: seq, error, closeConnection: closeConnection)
         case .subscribed(let seq, let session, let app, let added):
-            if let id = self.connectionID {
+            if let id = self.registeredID {
                 self.shard.subscribe(SessionKey(connection: id, session: session), app: app, topics: added)
             }
             self.write(.ok(seq: seq))
         case .unsubscribed(let seq, let session, let app, let removed):
-            if let id = self.connectionID {
+            if let id = self.registeredID {
                 self.shard.unsubscribe(SessionKey(connection: id, session: session), app: app, topics: removed)
             }
             self.write(.ok(seq: seq))
@@ -498,7 +501,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func index(_ session: ConnectionStateMachine.Session) {
-        guard let id = self.connectionID else { return }
+        guard let id = self.registeredID else { return }
         let key = SessionKey(connection: id, session: session.number)
         let generation = self.environment.nextSessionGeneration()
         self.shard.addSession(
@@ -529,7 +532,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     private func unindex(_ session: ConnectionStateMachine.Session) {
-        guard let id = self.connectionID else { return }
+        guard let id = self.registeredID else { return }
         let key = SessionKey(connection: id, session: session.number)
         self.shard.removeSession(key, app: session.app, user: session.user, topics: session.subscriptions)
         self.environment.directory?.unregister(session.info(node: self.environment.configuration.nodeID))
@@ -572,7 +575,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in
             channel.close(promise: nil)
         }
-        if self.admitted, let id = self.connectionID {
+        if self.admitted, let id = self.registeredID {
             self.shard.schedule(id, at: self.shard.currentTick + self.environment.closeGraceTicks)
         }
     }

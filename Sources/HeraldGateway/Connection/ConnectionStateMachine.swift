@@ -158,12 +158,13 @@ struct ConnectionStateMachine {
         case goAway(GoAway, endedSessions: [Session])
     }
 
+    // In this order, the one-byte state packs after the two-byte counter.
     private let sharedConfiguration: SharedConfiguration
-    private(set) var state: State = .awaitingFirstAuth
     private(set) var sessions = SessionTable()
     private var authentication: Authentication = .none
     private var queue: Deque<ClientMessage> = []
     private var nextSessionNumber: UInt16 = 1
+    private(set) var state: State = .awaitingFirstAuth
 
     init(configuration: Configuration = Configuration()) {
         self.sharedConfiguration = SharedConfiguration(configuration)

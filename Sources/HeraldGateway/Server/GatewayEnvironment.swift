@@ -10,6 +10,8 @@ final class GatewayEnvironment: Sendable {
     let configuration: GatewayConfiguration
     let machineConfiguration: ConnectionStateMachine.SharedConfiguration
     let verifier: TokenVerifier
+    /// Frames up to the configured largest length.
+    let frameDecoder: FrameDecoder
     let replay: any ReplayProvider
     /// Where ACKs of QoS 1 messages go; nil drops them (a node without a store).
     let acknowledgements: (any AcknowledgementSink)?
@@ -49,6 +51,7 @@ final class GatewayEnvironment: Sendable {
             )
         )
         self.verifier = TokenVerifier(apps: apps)
+        self.frameDecoder = FrameDecoder(maximumLength: max(configuration.maxFrameLength, Frame.minimumLength))
         self.replay = replay
         self.acknowledgements = acknowledgements
         self.directory = directory
