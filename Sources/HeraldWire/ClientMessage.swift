@@ -47,7 +47,7 @@ public enum ClientMessage: Sendable, Hashable {
     public var frame: Frame {
         switch self {
         case .auth(let seq, let body):
-            Frame(op: .auth, seq: seq, body: WireJSON.body(body))
+            Frame(op: .auth, seq: seq, body: Self.binary { buffer in body.writeJSON(into: &buffer) })
         case .ping(let seq):
             Frame(op: .ping, seq: seq)
         case .ack(let seq, let ack):
@@ -64,12 +64,24 @@ public enum ClientMessage: Sendable, Hashable {
     /// Appends the whole frame to `buffer`.
     @discardableResult
     public func write(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeFrame(self.frame)
+        switch self {
+        case .auth(let seq, let body):
+            // Every connection sends one: straight into the buffer, no body of its own.
+            buffer.writeFrame(op: .auth, seq: seq) { body.writeJSON(into: &$0) }
+        default:
+            buffer.writeFrame(self.frame)
+        }
     }
 
     private static func binary(_ write: (inout ByteBuffer) -> Int) -> ByteBuffer {
         var buffer = ByteBuffer()
         _ = write(&buffer)
+        return buffer
+    }
+
+    private static func binary(_ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        write(&buffer)
         return buffer
     }
 }

@@ -39,7 +39,7 @@ public enum ServerMessage: Sendable, Hashable {
     public var frame: Frame {
         switch self {
         case .authOK(let seq, let body):
-            Frame(op: .authOK, seq: seq, body: WireJSON.body(body))
+            Frame(op: .authOK, seq: seq, body: Self.jsonBody { body.writeJSON(into: &$0) })
         case .error(let seq, let body):
             Frame(op: .error, seq: seq, body: WireJSON.body(body))
         case .pong(let seq):
@@ -58,7 +58,19 @@ public enum ServerMessage: Sendable, Hashable {
     /// Appends the whole frame to `buffer`.
     @discardableResult
     public func write(into buffer: inout ByteBuffer) -> Int {
-        buffer.writeFrame(self.frame)
+        switch self {
+        case .authOK(let seq, let body):
+            // Every connection gets one: straight into the buffer, no body of its own.
+            buffer.writeFrame(op: .authOK, seq: seq) { body.writeJSON(into: &$0) }
+        default:
+            buffer.writeFrame(self.frame)
+        }
+    }
+
+    private static func jsonBody(_ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        write(&buffer)
+        return buffer
     }
 
     private static func requireEmpty(_ frame: Frame) throws(ProtocolError) {

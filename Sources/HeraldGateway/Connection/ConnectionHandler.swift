@@ -555,7 +555,12 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func encode(_ message: ServerMessage) -> ByteBuffer? {
         guard let context else { return nil }
-        var buffer = context.channel.allocator.buffer(capacity: 64)
+        let capacity: Int
+        switch message {
+        case .authOK, .error, .goaway: capacity = 256  // JSON bodies
+        case .pong, .push, .upstreamOK, .ok: capacity = 64
+        }
+        var buffer = context.channel.allocator.buffer(capacity: capacity)
         message.write(into: &buffer)
         return buffer
     }
