@@ -23,7 +23,7 @@ public enum ClientMessage: Sendable, Hashable {
     public init(_ frame: Frame) throws(ProtocolError) {
         switch frame.op {
         case .auth:
-            self = .auth(seq: frame.seq, try WireJSON.decode(AuthRequest.self, from: frame.body, op: .auth))
+            self = .auth(seq: frame.seq, try AuthRequest.decode(from: frame.body))
         case .ping:
             guard frame.body.readableBytes == 0 else { throw .badFrame("PING body must be empty") }
             self = .ping(seq: frame.seq)
