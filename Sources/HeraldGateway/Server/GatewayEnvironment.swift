@@ -61,6 +61,7 @@ final class GatewayEnvironment: Sendable {
         let tick = TimeAmount(configuration.timerTick)
         let tickNanoseconds = max(tick.nanoseconds, 1)
         let shards = eventLoops.map { EventLoopShard(eventLoop: $0, tickInterval: .nanoseconds(tickNanoseconds)) }
+        for shard in shards { shard.setPeers(shards) }
         self.shards = shards
         self.shardsByLoop = Dictionary(
             shards.map { (ObjectIdentifier($0.eventLoop), $0) },
@@ -93,7 +94,8 @@ final class GatewayEnvironment: Sendable {
 
     /// Ends the older sessions of the same (app, user, device) on every loop (the replace
     /// rule): those with a generation below `generation`. One on the opening session's own
-    /// connection is left to that connection, which ends it after the new AUTH_OK.
+    /// connection is left to that connection, which ends it after the new AUTH_OK. The other
+    /// loops hear of it at the end of this loop's tick, with every other session it opened.
     func replaceOtherSessions(
         app: String,
         user: String,
@@ -102,27 +104,16 @@ final class GatewayEnvironment: Sendable {
         from connection: ConnectionID,
         on origin: EventLoopShard
     ) {
-        for shard in self.shards {
-            if shard === origin {
-                _ = shard.endSessions(
-                    app: app,
-                    user: user,
-                    device: device,
-                    reason: .replaced,
-                    olderThan: generation,
-                    sparing: connection
-                )
-            } else {
-                shard.eventLoop.execute {
-                    _ = shard.endSessions(
-                        app: app,
-                        user: user,
-                        device: device,
-                        reason: .replaced,
-                        olderThan: generation
-                    )
-                }
-            }
-        }
+        _ = origin.endSessions(
+            app: app,
+            user: user,
+            device: device,
+            reason: .replaced,
+            olderThan: generation,
+            sparing: connection
+        )
+        origin.replaceOnPeers(
+            EventLoopShard.Replacement(app: app, user: user, device: device, generation: generation)
+        )
     }
 }

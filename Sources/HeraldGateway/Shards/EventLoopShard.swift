@@ -40,10 +40,28 @@ final class EventLoopShard: @unchecked Sendable {
     private var touched: [ConnectionHandler] = []
     private var fanOut = FanOutQueue()
     private var flushScheduled = false
+    /// The other loops' shards; set once, before the gateway starts.
+    private var peers: [EventLoopShard] = []
+    /// Sessions opened here in this tick whose older namesakes the other loops must end.
+    private var outgoingReplacements: [Replacement] = []
+
+    /// A session that opened on one loop: the other loops end older sessions of its device.
+    struct Replacement: Sendable {
+        var app: String
+        var user: String
+        var device: String
+        var generation: UInt64
+    }
 
     init(eventLoop: any EventLoop, tickInterval: TimeAmount) {
         self.eventLoop = eventLoop
         self.tickInterval = tickInterval
+    }
+
+    /// Tells the shard about the other loops' shards. Call once, before the gateway starts
+    /// and before the shard is shared with its loop.
+    func setPeers(_ shards: [EventLoopShard]) {
+        self.peers = shards.filter { $0 !== self }
     }
 
     /// The wheel's clock: ticks since the shard started.
@@ -310,6 +328,36 @@ final class EventLoopShard: @unchecked Sendable {
             }
         }
         return ended
+    }
+
+    /// Has the other loops end the older sessions of `replacement`'s device. Sent once per
+    /// tick for all the sessions opened in it: one hop per loop, not one per AUTH.
+    func replaceOnPeers(_ replacement: Replacement) {
+        self.eventLoop.assertInEventLoop()
+        guard !self.peers.isEmpty else { return }
+        if self.outgoingReplacements.isEmpty {
+            self.eventLoop.execute { self.sendReplacements() }
+        }
+        self.outgoingReplacements.append(replacement)
+    }
+
+    private func sendReplacements() {
+        self.eventLoop.assertInEventLoop()
+        let batch = self.outgoingReplacements
+        self.outgoingReplacements.removeAll(keepingCapacity: true)
+        for peer in self.peers {
+            peer.eventLoop.execute {
+                for replacement in batch {
+                    _ = peer.endSessions(
+                        app: replacement.app,
+                        user: replacement.user,
+                        device: replacement.device,
+                        reason: .replaced,
+                        olderThan: replacement.generation
+                    )
+                }
+            }
+        }
     }
 
     /// Sends GOAWAY `draining` to every connection and closes them; returns their close futures.
