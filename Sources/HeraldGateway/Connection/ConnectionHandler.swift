@@ -15,8 +15,8 @@ import NIOCore
 ///
 /// With `.stream` framing (TCP) it decodes a byte stream itself, keeping a partial-frame
 /// buffer only while a frame is incomplete. With `.messages` framing (WebSocket, behind a
-/// ``WebSocketFrameAdapter``) each inbound buffer must hold exactly one frame. Each outbound
-/// write is exactly one frame, so the adapter can wrap it in one binary message.
+/// ``WebSocketFrameCodec``) each inbound buffer must hold exactly one frame. Each outbound
+/// write is exactly one frame, so the codec can wrap it in one binary message.
 ///
 /// All state is touched on the channel's event loop only.
 final class ConnectionHandler: ChannelInboundHandler {
