@@ -226,35 +226,50 @@ public final class Gateway: Service, PushDelivery {
         guard let bootstrap = ServerBootstrap(validatingGroup: self.eventLoopGroup) else {
             throw StartError("the event loop group is not a NIOPosix group")
         }
-        let outbound = max(self.configuration.maxOutboundBytes, 2)
-        return
+        var configured =
             bootstrap
             .serverChannelOption(.backlog, value: Int32(clamping: self.configuration.backlog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             // Accept up to 64 waiting connections per wake-up (NIO's default is 4): under a
             // connect storm the listen queue then drains in far fewer loop iterations.
             .serverChannelOption(.maxMessagesPerRead, value: 64)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Small receive buffers: most connections are idle and a frame is usually small.
-            .childChannelOption(
-                .recvAllocator,
-                value: CompactRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 8192)
-            )
-            // Past `maxOutboundBytes` queued the channel turns unwritable and the handler closes it.
-            .childChannelOption(
-                .writeBufferWaterMark,
-                value: ChannelOptions.Types.WriteBufferWaterMark(low: outbound / 2, high: outbound)
-            )
+        #if os(Linux)
+            // Accepted sockets inherit TCP_NODELAY from the listener on Linux: no setsockopt
+            // per connection.
+            configured = configured.serverChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        #else
+            configured = configured.childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+        #endif
+        return configured
+    }
+
+    /// Sets the options of an accepted channel, directly rather than as the bootstrap's child
+    /// options, which NIO applies one future at a time for every connection.
+    private static func configureChild(_ channel: any Channel, maxOutboundBytes: Int) throws {
+        guard let options = channel.syncOptions else { return }
+        // Small receive buffers: most connections are idle and a frame is usually small.
+        try options.setOption(
+            .recvAllocator,
+            value: CompactRecvByteBufferAllocator(minimum: 64, initial: 256, maximum: 8192)
+        )
+        // Past `maxOutboundBytes` queued the channel turns unwritable and the handler closes it.
+        let outbound = max(maxOutboundBytes, 2)
+        try options.setOption(
+            .writeBufferWaterMark,
+            value: ChannelOptions.Types.WriteBufferWaterMark(low: outbound / 2, high: outbound)
+        )
     }
 
     private func bindTCP() async throws -> any Channel {
         let environment = self.environment
+        let maxOutboundBytes = self.configuration.maxOutboundBytes
         return try await self.serverBootstrap()
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let shard = environment.shard(for: channel.eventLoop) else {
                         throw StartError("connection on an event loop outside the gateway's group")
                     }
+                    try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
                     try channel.pipeline.syncOperations.addHandler(
                         ConnectionHandler(framing: .stream, environment: environment, shard: shard)
                     )
@@ -272,12 +287,14 @@ public final class Gateway: Service, PushDelivery {
         let maxMessageSize = maxFrameLength + 4 + 64
         let fallbackName = "herald.http-fallback"
         let upgradeTimeout = max(self.configuration.authTimeout, .seconds(10))
+        let maxOutboundBytes = self.configuration.maxOutboundBytes
         return try await self.serverBootstrap()
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let shard = environment.shard(for: channel.eventLoop) else {
                         throw StartError("connection on an event loop outside the gateway's group")
                     }
+                    try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
                     // A connection that never completes its upgrade must not hold a socket
                     // forever. Not the auth timeout itself: that starts again after the
                     // upgrade, and a short one would cut off upgrades slowed by load.

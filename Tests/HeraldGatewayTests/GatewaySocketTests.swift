@@ -340,6 +340,46 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
         }
     }
 
+    /// The accepted channel's outbound limit is in force: a client that stops reading is
+    /// closed once that much is queued, not at NIO's default of 64 KB, and not never.
+    @Test func aClientThatStopsReadingIsClosedAtTheOutboundLimit() async throws {
+        let small = try await Self.broadcastsUntilClosed(maxOutboundBytes: 128 * 1024)
+        let large = try await Self.broadcastsUntilClosed(maxOutboundBytes: 4 * 1024 * 1024)
+        // 60 KB each: the larger limit holds about 60 more once the kernel's buffers are full.
+        #expect(large - small >= 40, "closed after \(small) and \(large) broadcasts")
+    }
+
+    /// Broadcasts 60 KB messages to one client that does not read until the server closes it.
+    private static func broadcastsUntilClosed(maxOutboundBytes: Int) async throws -> Int {
+        let configuration = GatewayConfiguration(
+            host: "127.0.0.1",
+            tcpPort: 0,
+            webSocketPort: 0,
+            nodeID: "n1",
+            maxOutboundBytes: maxOutboundBytes
+        )
+        var sent = 0
+        try await Self.withGateway(configuration: configuration) { gateway, addresses in
+            let client = try await Self.connect(port: addresses.tcpPort)
+            try await client.executeThenClose { inbound, outbound in
+                var reader = StreamReader(iterator: inbound.makeAsyncIterator())
+                try await outbound.write(Fixtures.bytes(.auth(seq: 1, AuthRequest(token: Fixtures.token()))))
+                guard case .authOK = try await reader.nextMessage() else {
+                    Issue.record("no AUTH_OK")
+                    return
+                }
+                try await client.channel.setOption(.autoRead, value: false).get()
+                let payload = ByteBuffer(repeating: 0x61, count: 60_000)
+                while gateway.stats.connections > 0, sent < 1_000 {
+                    sent += 1
+                    _ = await gateway.broadcast(app: "demo", seq: UInt32(sent), payload: payload)
+                }
+                #expect(gateway.stats.connections == 0, "still open after \(sent) broadcasts")
+            }
+        }
+        return sent
+    }
+
     @Test func otherPathsGet404() async throws {
         try await Self.withGateway { _, addresses in
             let client = try await Self.connect(port: addresses.webSocketPort)
