@@ -151,7 +151,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// the session is still opening. Returns whether it was written or held.
     func writePush(_ frame: ByteBuffer, session: UInt16, kind: PushKind, seq: UInt32) -> Bool {
         guard let context else { return false }
-        if let opening = self.stateMachine.opening, opening.number == session {
+        if self.stateMachine.isOpening(session) {
             guard self.held.count < Self.maxHeldPushes else {
                 // A flood while the replay loads: treat it as a reader that cannot keep up.
                 self.environment.counters.slowConsumerClosed()
@@ -163,9 +163,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.held.append(HeldPush(frame: frame, kind: kind, seq: seq))
             return true
         }
-        guard self.stateMachine.state == .active, self.stateMachine.sessions[session] != nil else {
-            return false
-        }
+        guard self.stateMachine.acceptsPushes(for: session) else { return false }
         context.write(Self.wrapOutboundOut(frame), promise: nil)
         self.environment.metrics.pushesWritten.increment()
         self.shard.markTouched(self)
@@ -179,13 +177,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// pass goes on to the others.
     func writeBatch(_ batch: PushBatch, session: UInt16) {
         guard let context else { return }
-        if let opening = self.stateMachine.opening, opening.number == session {
+        if self.stateMachine.isOpening(session) {
             for push in batch.frames {
                 guard self.writePush(push.frame, session: session, kind: push.kind, seq: push.seq) else { return }
             }
             return
         }
-        guard self.stateMachine.state == .active, self.stateMachine.sessions[session] != nil else { return }
+        guard self.stateMachine.acceptsPushes(for: session) else { return }
         switch self.framing {
         case .stream:
             context.write(Self.wrapOutboundOut(batch.combined), promise: nil)

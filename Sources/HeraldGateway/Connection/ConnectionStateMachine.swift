@@ -188,6 +188,18 @@ struct ConnectionStateMachine {
         return pending.opening
     }
 
+    /// Whether `number` is the opening session (cheaper than reading ``opening``).
+    func isOpening(_ number: UInt16) -> Bool {
+        guard case .pending(let pending) = self.authentication else { return false }
+        return pending.opening?.number == number
+    }
+
+    /// Whether live messages for session `number` are written now: the connection is active
+    /// and the session open.
+    func acceptsPushes(for number: UInt16) -> Bool {
+        self.state == .active && self.sessions.contains(number)
+    }
+
     private var endedWhileOpening: (session: Session, reason: GoAwayReason)? {
         guard case .pending(let pending) = self.authentication else { return nil }
         return pending.endedWhileOpening

@@ -27,6 +27,13 @@ struct SessionTable: Sendable, Hashable {
         return values
     }
 
+    /// Whether session `number` is open. Reads only the numbers: copying a session out
+    /// retains its five references, and a fan-out pass asks this of every connection.
+    func contains(_ number: UInt16) -> Bool {
+        if self.first?.number == number { return true }
+        return !self.others.isEmpty && self.others[number] != nil
+    }
+
     /// The first session that matches, if any.
     func first(where predicate: (Session) -> Bool) -> Session? {
         if let first = self.first, predicate(first) { return first }
