@@ -38,23 +38,6 @@ extension ByteBuffer {
         return self.writerIndex - start
     }
 
-    /// Appends `"key":` for a key that needs no escaping.
-    mutating func writeJSONKey(_ key: StaticString) {
-        self.writeInteger(UInt8(ascii: "\""))
-        self.writeStaticString(key)
-        self.writeString("\":")
-    }
-
-    /// Appends a JSON number.
-    mutating func writeJSONNumber(_ number: some BinaryInteger) {
-        self.writeString(String(number))
-    }
-
-    /// Appends `true` or `false`.
-    mutating func writeJSONBool(_ value: Bool) {
-        self.writeStaticString(value ? "true" : "false")
-    }
-
     /// Writes a frame whose body `writeBody` appends, patching the length in afterwards.
     @discardableResult
     mutating func writeFrame(op: Opcode, seq: UInt32, writeBody: (inout ByteBuffer) -> Void) -> Int {

@@ -48,13 +48,8 @@ import Testing
         let client = try await GatewaySocketTests.connect(port: port)
         try await client.executeThenClose { inbound, outbound in
             var reader = StreamReader(iterator: inbound.makeAsyncIterator())
-            try await outbound.write(
-                Fixtures.bytes(.auth(seq: 1, AuthRequest(token: Fixtures.token(user: user, device: device))))
-            )
-            guard case .authOK(1, _) = try await reader.nextMessage() else {
-                Issue.record("no AUTH_OK for \(user)/\(device)")
-                return
-            }
+            let token = Fixtures.token(user: user, device: device)
+            guard try await reader.authenticate(outbound, token: token) != nil else { return }
             try await Self.withSessions(sessions.dropFirst(), port: port, opened: opened + [client.channel], body)
         }
     }

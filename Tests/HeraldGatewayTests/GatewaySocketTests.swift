@@ -29,6 +29,21 @@ struct StreamReader {
         }
     }
 
+    /// Sends AUTH `seq` over TCP and reads the answer: its AUTH_OK, or nil after recording
+    /// an issue.
+    mutating func authenticate(
+        _ outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+        seq: UInt32 = 1,
+        token: String = Fixtures.token()
+    ) async throws -> AuthOK? {
+        try await outbound.write(Fixtures.bytes(.auth(seq: seq, AuthRequest(token: token))))
+        guard case .authOK(seq, let ok) = try await self.nextMessage() else {
+            Issue.record("no AUTH_OK for AUTH \(seq)")
+            return nil
+        }
+        return ok
+    }
+
     /// Bytes up to and including the end of an HTTP head.
     mutating func httpHead() async throws -> String {
         while true {
@@ -140,11 +155,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             let client = try await Self.connect(port: addresses.tcpPort)
             try await client.executeThenClose { inbound, outbound in
                 var reader = StreamReader(iterator: inbound.makeAsyncIterator())
-                try await outbound.write(Fixtures.bytes(.auth(seq: 1, AuthRequest(token: Fixtures.token()))))
-                guard case .authOK(1, let ok) = try await reader.nextMessage() else {
-                    Issue.record("no AUTH_OK")
-                    return
-                }
+                guard let ok = try await reader.authenticate(outbound) else { return }
                 #expect(ok.session == 1)
                 #expect(ok.node == "n1")
                 #expect(gateway.stats.sessions == 1)
@@ -200,11 +211,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
         let client = try await Self.connect(port: addresses.tcpPort)
         try await client.executeThenClose { inbound, outbound in
             var reader = StreamReader(iterator: inbound.makeAsyncIterator())
-            try await outbound.write(Fixtures.bytes(.auth(seq: 1, AuthRequest(token: Fixtures.token()))))
-            guard case .authOK = try await reader.nextMessage() else {
-                Issue.record("no AUTH_OK")
-                return
-            }
+            guard try await reader.authenticate(outbound) != nil else { return }
             running.cancel()
             #expect(
                 try await reader.nextMessage()
@@ -221,16 +228,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
 
     @Test func webSocketUpgradeRoundTrip() async throws {
         try await Self.withGateway { gateway, addresses in
-            let client = try await Self.connect(port: addresses.webSocketPort)
-            try await client.executeThenClose { inbound, outbound in
-                var reader = StreamReader(iterator: inbound.makeAsyncIterator())
-                let request =
-                    "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                try await outbound.write(ByteBuffer(string: request))
-                let head = try await reader.httpHead()
-                #expect(head.hasPrefix("HTTP/1.1 101"))
-                #expect(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
+            try await Self.withWebSocket(port: addresses.webSocketPort) { reader, outbound in
 
                 let auth = Fixtures.bytes(.auth(seq: 5, AuthRequest(token: Fixtures.token(device: "browser"))))
                 try await outbound.write(maskedWebSocketFrame(opcode: 0x2, payload: auth))
@@ -279,7 +277,10 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
                 "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
             try await outbound.write(ByteBuffer(string: request))
-            #expect(try await reader.httpHead().hasPrefix("HTTP/1.1 101"))
+            let head = try await reader.httpHead()
+            #expect(head.hasPrefix("HTTP/1.1 101"))
+            // RFC 6455's example key and its answer.
+            #expect(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="))
             try await body(&reader, outbound)
         }
     }
@@ -363,11 +364,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             let client = try await Self.connect(port: addresses.tcpPort)
             try await client.executeThenClose { inbound, outbound in
                 var reader = StreamReader(iterator: inbound.makeAsyncIterator())
-                try await outbound.write(Fixtures.bytes(.auth(seq: 1, AuthRequest(token: Fixtures.token()))))
-                guard case .authOK = try await reader.nextMessage() else {
-                    Issue.record("no AUTH_OK")
-                    return
-                }
+                guard try await reader.authenticate(outbound) != nil else { return }
                 try await client.channel.setOption(.autoRead, value: false).get()
                 let payload = ByteBuffer(repeating: 0x61, count: 60_000)
                 while gateway.stats.connections > 0, sent < 1_000 {

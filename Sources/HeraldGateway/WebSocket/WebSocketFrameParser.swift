@@ -27,15 +27,6 @@ struct WebSocketFrameParser: Sendable {
         var reason: String
     }
 
-    private enum Opcode: UInt8 {
-        case continuation = 0x0
-        case text = 0x1
-        case binary = 0x2
-        case close = 0x8
-        case ping = 0x9
-        case pong = 0xA
-    }
-
     let maxMessageSize: Int
     /// The fragments of a binary message so far, while it is incomplete.
     private var fragments: ByteBuffer?
@@ -56,11 +47,11 @@ struct WebSocketFrameParser: Sendable {
     }
 
     /// One whole frame, unmasked, or nil when it is not all there yet.
-    private func readFrame(from buffer: inout ByteBuffer) throws(Failure) -> (Opcode, Bool, ByteBuffer)? {
+    private func readFrame(from buffer: inout ByteBuffer) throws(Failure) -> (WebSocketOpcode, Bool, ByteBuffer)? {
         var view = buffer
         guard let (first, second) = view.readMultipleIntegers(as: (UInt8, UInt8).self) else { return nil }
         guard first & 0x70 == 0 else { throw Failure(code: .protocolError, reason: "reserved bits set") }
-        guard let opcode = Opcode(rawValue: first & 0x0F) else {
+        guard let opcode = WebSocketOpcode(encodedWebSocketOpcode: first & 0x0F), Self.isKnown(opcode) else {
             throw Failure(code: .protocolError, reason: "unknown opcode")
         }
         let fin = first & 0x80 != 0
@@ -76,7 +67,7 @@ struct WebSocketFrameParser: Sendable {
         case let short:
             length = UInt64(short)
         }
-        if opcode.rawValue >= Opcode.close.rawValue {
+        if opcode.isControlOpcode {
             guard fin, length <= 125 else {
                 throw Failure(code: .protocolError, reason: "control frames must be whole and at most 125 bytes")
             }
@@ -94,7 +85,15 @@ struct WebSocketFrameParser: Sendable {
         return (opcode, fin, payload)
     }
 
-    private mutating func handle(opcode: Opcode, fin: Bool, payload: ByteBuffer) throws(Failure) -> Event? {
+    /// The opcodes RFC 6455 defines; the others are reserved.
+    private static func isKnown(_ opcode: WebSocketOpcode) -> Bool {
+        switch opcode {
+        case .continuation, .text, .binary, .connectionClose, .ping, .pong: true
+        default: false
+        }
+    }
+
+    private mutating func handle(opcode: WebSocketOpcode, fin: Bool, payload: ByteBuffer) throws(Failure) -> Event? {
         switch opcode {
         case .binary, .text:
             guard self.fragments == nil else {
@@ -118,12 +117,14 @@ struct WebSocketFrameParser: Sendable {
             return .ping(payload)
         case .pong:
             return .pong
-        case .close:
+        case .connectionClose:
             var payload = payload
             guard payload.readableBytes != 1 else {
                 throw Failure(code: .protocolError, reason: "a close frame's status code takes two bytes")
             }
             return .close(payload.readWebSocketErrorCode())
+        default:
+            throw Failure(code: .protocolError, reason: "unknown opcode")
         }
     }
 }
