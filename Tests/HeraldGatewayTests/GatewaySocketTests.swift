@@ -309,10 +309,14 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
                     Issue.record("no AUTH_OK")
                     return
                 }
-                // The client closes with 1001: the server answers with the same code.
+                // The client closes with 1001: the server answers with the same code, and reads
+                // nothing that follows the close (here a PING, which would get a PONG).
                 var code = ByteBuffer()
                 code.write(webSocketErrorCode: .goingAway)
-                try await outbound.write(maskedWebSocketFrame(opcode: 0x8, payload: code))
+                var closing = maskedWebSocketFrame(opcode: 0x8, payload: code)
+                var afterClose = maskedWebSocketFrame(opcode: 0x2, payload: Fixtures.bytes(.ping(seq: 9)))
+                closing.writeBuffer(&afterClose)
+                try await outbound.write(closing)
                 var close = try await reader.nextWebSocketFrame()
                 #expect(close.opcode == 0x8)
                 #expect(close.payload.readWebSocketErrorCode() == .goingAway)

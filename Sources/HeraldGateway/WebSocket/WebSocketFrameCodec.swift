@@ -23,15 +23,15 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
     /// Bytes of a frame that is not complete yet.
     private var partial: ByteBuffer?
     private var sentClose = false
-    /// Set on a malformed frame: what follows is not read.
-    private var failed = false
+    /// Set on a malformed frame or the peer's close: what follows is not read.
+    private var stopped = false
 
     init(maxMessageSize: Int) {
         self.parser = WebSocketFrameParser(maxMessageSize: maxMessageSize)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !self.failed else { return }
+        guard !self.stopped else { return }
         var buffer = Self.unwrapInboundIn(data)
         if var pending = self.partial {
             // Drop our reference first so that appending does not copy the storage.
@@ -40,14 +40,14 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
             buffer = pending
         }
         do {
-            while !self.failed, context.channel.isActive, let event = try self.parser.next(from: &buffer) {
+            while !self.stopped, context.channel.isActive, let event = try self.parser.next(from: &buffer) {
                 self.handle(event, context: context)
             }
         } catch {
             self.fail(error, context: context)
             return
         }
-        guard !self.failed, buffer.readableBytes > 0 else { return }
+        guard !self.stopped, buffer.readableBytes > 0 else { return }
         if buffer.capacity > 2 * buffer.readableBytes + 64 {
             // Keep only the partial frame, not the whole receive buffer.
             var compact = context.channel.allocator.buffer(capacity: buffer.readableBytes)
@@ -95,6 +95,8 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
         case .pong:
             break
         case .close(let code):
+            // Nothing may follow a close frame (RFC 6455, 5.5.1).
+            self.stopped = true
             guard !self.sentClose else {
                 // This answers our own close: the handshake is complete.
                 context.close(promise: nil)
@@ -108,7 +110,7 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
     }
 
     private func fail(_ failure: WebSocketFrameParser.Failure, context: ChannelHandlerContext) {
-        self.failed = true
+        self.stopped = true
         self.partial = nil
         guard !self.sentClose else {
             context.close(promise: nil)
