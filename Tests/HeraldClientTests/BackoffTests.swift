@@ -1,4 +1,5 @@
 import HeraldClient
+import HeraldTestUtils
 import Testing
 
 @Suite struct BackoffTests {
