@@ -13,7 +13,11 @@ extension Gateway: SessionLookup {
     /// How many sessions and distinct users the app has online on this node. A user with
     /// sessions on several loops counts once.
     public func counts(app: String) async throws -> SessionCounts {
-        let perShard = await self.everyShard { $0.onlineCounts(app: app) }
+        Self.merge(await self.everyShard { $0.onlineCounts(app: app) })
+    }
+
+    /// The node's counts from the loops' own: sessions add up, users are counted once.
+    static func merge(_ perShard: [(sessions: Int, users: Set<String>)]) -> SessionCounts {
         let sessions = perShard.reduce(0) { $0 + $1.sessions }
         if perShard.count == 1, let only = perShard.first {
             return SessionCounts(sessions: sessions, users: only.users.count)

@@ -9,7 +9,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct GatewaySessionLookupTests {
     @Test func sessionsAndCountsComeFromTheConnections() async throws {
         try await GatewaySocketTests.withGateway(directory: nil) { gateway, addresses in
-            // Connections are spread over the loops in turn, so alice is on both.
+            // The kernel spreads the connections over the loops' listeners.
             let sessions = [("alice", "phone"), ("alice", "tablet"), ("bob", "phone")]
             try await Self.withSessions(sessions[...], port: addresses.tcpPort) { channels in
                 let alice = try await gateway.sessions(app: "demo", user: "alice")
@@ -32,6 +32,17 @@ import Testing
                 #expect(try await gateway.counts(app: "demo") == SessionCounts(sessions: 2, users: 2))
             }
         }
+    }
+
+    /// A user with sessions on both loops counts once.
+    @Test func countsAcrossLoopsCountAUserOnce() {
+        let counts = Gateway.merge([
+            (sessions: 3, users: ["alice", "bob"]),
+            (sessions: 2, users: ["alice", "carol"]),
+        ])
+        #expect(counts == SessionCounts(sessions: 5, users: 3))
+        #expect(Gateway.merge([(sessions: 1, users: ["alice"])]) == SessionCounts(sessions: 1, users: 1))
+        #expect(Gateway.merge([]) == SessionCounts(sessions: 0, users: 0))
     }
 
     /// Opens one authenticated connection per (user, device), then runs `body` with them all.
