@@ -9,7 +9,7 @@ import Testing
 @Suite(.timeLimit(.minutes(1))) struct GatewaySessionLookupTests {
     @Test func sessionsAndCountsComeFromTheConnections() async throws {
         try await GatewaySocketTests.withGateway(directory: nil) { gateway, addresses in
-            // The kernel spreads the connections over the loops' listeners.
+            // Connections are handed to the loops in turn, so alice is on both.
             let sessions = [("alice", "phone"), ("alice", "tablet"), ("bob", "phone")]
             try await Self.withSessions(sessions[...], port: addresses.tcpPort) { channels in
                 let alice = try await gateway.sessions(app: "demo", user: "alice")
