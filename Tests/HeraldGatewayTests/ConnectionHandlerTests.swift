@@ -42,24 +42,63 @@ import Testing
             return channel
         }
 
-        /// Every server message written so far.
-        func output(_ channel: EmbeddedChannel) throws -> [ServerMessage] {
+        /// Every server message written so far (on WebSocket, the frames in its messages).
+        func output(_ channel: EmbeddedChannel, framing: ConnectionHandler.Framing = .stream) throws -> [ServerMessage] {
             var all = ByteBuffer()
-            while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
-                all.writeBuffer(&buffer)
+            switch framing {
+            case .stream:
+                while var buffer = try channel.readOutbound(as: ByteBuffer.self) {
+                    all.writeBuffer(&buffer)
+                }
+            case .messages:
+                for var message in try Self.webSocketMessages(channel) {
+                    all.writeBuffer(&message)
+                }
             }
             let messages = try Fixtures.serverMessages(in: &all)
             #expect(all.readableBytes == 0, "partial frame written")
             return messages
         }
 
-        func authenticate(_ channel: EmbeddedChannel, user: String = "alice", device: String = "phone", seq: UInt32 = 1)
-            throws -> AuthOK?
-        {
+        /// The binary messages a `.messages` channel wrote, one per frame, unpacking framed
+        /// batches; records an issue for anything but a final binary message.
+        static func webSocketMessages(_ channel: EmbeddedChannel) throws -> [ByteBuffer] {
+            var messages: [ByteBuffer] = []
+            while let outbound = try channel.readOutbound(as: WebSocketFrameCodec.Outbound.self) {
+                switch outbound {
+                case .message(let message):
+                    messages.append(message)
+                case .framed(var framed):
+                    while let (first, short) = framed.readMultipleIntegers(as: (UInt8, UInt8).self) {
+                        #expect(first == 0x82 && short & 0x80 == 0, "a final, unmasked binary message")
+                        let length: Int
+                        switch short {
+                        case 126: length = Int(framed.readInteger(as: UInt16.self) ?? 0)
+                        case 127: length = Int(framed.readInteger(as: UInt64.self) ?? 0)
+                        default: length = Int(short)
+                        }
+                        guard let message = framed.readSlice(length: length) else {
+                            Issue.record("a framed message is cut short")
+                            return messages
+                        }
+                        messages.append(message)
+                    }
+                }
+            }
+            return messages
+        }
+
+        func authenticate(
+            _ channel: EmbeddedChannel,
+            user: String = "alice",
+            device: String = "phone",
+            seq: UInt32 = 1,
+            framing: ConnectionHandler.Framing = .stream
+        ) throws -> AuthOK? {
             try channel.writeInbound(
                 Fixtures.bytes(.auth(seq: seq, AuthRequest(token: Fixtures.token(user: user, device: device))))
             )
-            for message in try self.output(channel) {
+            for message in try self.output(channel, framing: framing) {
                 if case .authOK(_, let ok) = message { return ok }
             }
             return nil
@@ -298,7 +337,7 @@ import Testing
         let tcp = try harness.makeChannel()
         let webSocket = try harness.makeChannel(framing: .messages)
         _ = try #require(try harness.authenticate(tcp, user: "alice"))
-        _ = try #require(try harness.authenticate(webSocket, user: "bob"))
+        _ = try #require(try harness.authenticate(webSocket, user: "bob", framing: .messages))
 
         // Concurrent API calls can reach the shard out of sequence order.
         for seq: UInt32 in [9, 7, 8] {
@@ -314,10 +353,10 @@ import Testing
         #expect(tcpPushes.map(\.seq) == [7, 8, 9])
         #expect(tcpPushes.map(\.text) == ["b7", "b8", "b9"])
 
-        // WebSocket: one message per frame, in the same order.
+        // WebSocket: one write too, framed once for the pass, one message per frame.
         var frames: [[ServerMessage]] = []
-        while var buffer = try webSocket.readOutbound(as: ByteBuffer.self) {
-            frames.append(try Fixtures.serverMessages(in: &buffer))
+        for var message in try Harness.webSocketMessages(webSocket) {
+            frames.append(try Fixtures.serverMessages(in: &message))
         }
         #expect(frames.map(\.count) == [1, 1, 1])
         #expect(Self.pushes(frames.flatMap { $0 }).map(\.seq) == [7, 8, 9])
@@ -377,9 +416,9 @@ import Testing
         var second = Fixtures.bytes(.ping(seq: 2))
         two.writeBuffer(&second)
         try channel.writeInbound(Fixtures.bytes(.ping(seq: 9)))
-        #expect(try harness.output(channel) == [.pong(seq: 9)])
+        #expect(try harness.output(channel, framing: .messages) == [.pong(seq: 9)])
         try channel.writeInbound(two)
-        #expect(try harness.output(channel).map(\.errorCode) == [.badFrame])
+        #expect(try harness.output(channel, framing: .messages).map(\.errorCode) == [.badFrame])
         #expect(!channel.isActive)
     }
 }

@@ -15,8 +15,9 @@ import NIOCore
 ///
 /// With `.stream` framing (TCP) it decodes a byte stream itself, keeping a partial-frame
 /// buffer only while a frame is incomplete. With `.messages` framing (WebSocket, behind a
-/// ``WebSocketFrameCodec``) each inbound buffer must hold exactly one frame. Each outbound
-/// write is exactly one frame, so the codec can wrap it in one binary message.
+/// ``WebSocketFrameCodec``) each inbound buffer must hold exactly one frame, and it writes
+/// the codec's ``WebSocketFrameCodec/Outbound``: each frame as one binary message, and a
+/// fan-out batch already framed.
 ///
 /// All state is touched on the channel's event loop only.
 final class ConnectionHandler: ChannelInboundHandler {
@@ -164,7 +165,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             return true
         }
         guard self.stateMachine.acceptsPushes(for: session) else { return false }
-        context.write(Self.wrapOutboundOut(frame), promise: nil)
+        self.emit(frame, context: context)
         self.environment.metrics.pushesWritten.increment()
         self.shard.markTouched(self)
         return true
@@ -188,9 +189,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .stream:
             context.write(Self.wrapOutboundOut(batch.combined), promise: nil)
         case .messages:
-            for push in batch.frames {
-                context.write(Self.wrapOutboundOut(push.frame), promise: nil)
-            }
+            context.write(NIOAny(WebSocketFrameCodec.Outbound.framed(batch.webSocketFramed)), promise: nil)
         }
         self.environment.metrics.pushesWritten.increment(by: batch.frames.count)
         self.needsFlush = false
@@ -467,7 +466,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 case .broadcast where push.seq <= replayedBroadcast: continue
                 default: break
                 }
-                self.context?.write(Self.wrapOutboundOut(push.frame), promise: nil)
+                if let context = self.context { self.emit(push.frame, context: context) }
                 self.environment.metrics.pushesWritten.increment()
                 self.needsFlush = true
             }
@@ -494,7 +493,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             kind: push.kind,
             payload: push.payload
         )
-        context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        self.emit(buffer, context: context)
         self.needsFlush = true
     }
 
@@ -565,8 +564,18 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func write(_ message: ServerMessage) {
         guard let context, let buffer = self.encode(message) else { return }
-        context.write(Self.wrapOutboundOut(buffer), promise: nil)
+        self.emit(buffer, context: context)
         self.needsFlush = true
+    }
+
+    /// Writes one frame: as it is on TCP, as one binary message on WebSocket.
+    private func emit(_ frame: ByteBuffer, context: ChannelHandlerContext, promise: EventLoopPromise<Void>? = nil) {
+        switch self.framing {
+        case .stream:
+            context.write(Self.wrapOutboundOut(frame), promise: promise)
+        case .messages:
+            context.write(NIOAny(WebSocketFrameCodec.Outbound.message(frame)), promise: promise)
+        }
     }
 
     /// Writes the last frame, flushes, and closes once it is out ("the server closes after
@@ -575,7 +584,10 @@ final class ConnectionHandler: ChannelInboundHandler {
         guard let context, let buffer = self.encode(message) else { return }
         self.needsFlush = false
         let channel = context.channel
-        context.writeAndFlush(Self.wrapOutboundOut(buffer)).whenComplete { _ in
+        let written = context.eventLoop.makePromise(of: Void.self)
+        self.emit(buffer, context: context, promise: written)
+        context.flush()
+        written.futureResult.whenComplete { _ in
             channel.close(promise: nil)
         }
         if self.admitted, let id = self.registeredID {

@@ -2,13 +2,38 @@ import HeraldWire
 import NIOCore
 
 /// Queued fan-out messages encoded for one session number: all of them in one buffer, which
-/// a TCP connection writes at once, and each frame on its own (slices of that buffer) for
-/// WebSocket, where every frame is a message, and for a session whose replay is loading.
-struct PushBatch {
+/// a TCP connection writes at once; the same framed as WebSocket binary messages, one per
+/// frame, made when the first WebSocket connection needs it and then written as it is by
+/// every other; and each frame on its own (slices of the first buffer) for a session whose
+/// replay is loading.
+///
+/// A class so that the WebSocket framing, made once, is shared by every connection of the
+/// pass; it never leaves its event loop.
+final class PushBatch {
     /// The frames one after another.
     private(set) var combined: ByteBuffer
     /// Each frame, with what it takes to drop it if a replay already carried it.
     private(set) var frames: [HeldPush]
+
+    /// The frames as WebSocket binary messages, one after another.
+    private(set) lazy var webSocketFramed: ByteBuffer = {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(
+            self.frames.reduce(0) {
+                $0 + WebSocketServerFrame.headerSize(payloadLength: $1.frame.readableBytes) + $1.frame.readableBytes
+            }
+        )
+        for push in self.frames {
+            var frame = push.frame
+            WebSocketServerFrame.writeHeader(
+                opcode: WebSocketServerFrame.binary,
+                payloadLength: frame.readableBytes,
+                into: &buffer
+            )
+            buffer.writeBuffer(&frame)
+        }
+        return buffer
+    }()
 
     init(_ pushes: [FanOutQueue.Push], session: UInt16) {
         var buffer = ByteBuffer()

@@ -16,8 +16,17 @@ import NIOWebSocket
 final class WebSocketFrameCodec: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
+    typealias OutboundIn = Outbound
     typealias OutboundOut = ByteBuffer
+
+    /// What the handler behind the codec writes.
+    enum Outbound {
+        /// One protocol frame, to go out as one binary message.
+        case message(ByteBuffer)
+        /// Binary messages already framed (a fan-out batch, framed once for every
+        /// WebSocket connection it goes to): written as they are.
+        case framed(ByteBuffer)
+    }
 
     private var parser: WebSocketFrameParser
     /// Bytes of a frame that is not complete yet.
@@ -63,7 +72,12 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
             promise?.fail(ChannelError.outputClosed)
             return
         }
-        self.writeFrame(opcode: 0x2, payload: Self.unwrapOutboundIn(data), context: context, promise: promise)
+        switch Self.unwrapOutboundIn(data) {
+        case .message(let payload):
+            self.writeFrame(opcode: WebSocketServerFrame.binary, payload: payload, context: context, promise: promise)
+        case .framed(let frames):
+            context.write(Self.wrapOutboundOut(frames), promise: promise)
+        }
     }
 
     func close(context: ChannelHandlerContext, mode: CloseMode, promise: EventLoopPromise<Void>?) {
@@ -90,7 +104,7 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
             )
         case .ping(let payload):
             guard !self.sentClose else { return }
-            self.writeFrame(opcode: 0xA, payload: payload, context: context, promise: nil)
+            self.writeFrame(opcode: WebSocketServerFrame.pong, payload: payload, context: context, promise: nil)
             context.flush()
         case .pong:
             break
@@ -128,7 +142,7 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
         var payload = context.channel.allocator.buffer(capacity: 2)
         payload.write(webSocketErrorCode: code)
         let promise = context.eventLoop.makePromise(of: Void.self)
-        self.writeFrame(opcode: 0x8, payload: payload, context: context, promise: promise)
+        self.writeFrame(opcode: WebSocketServerFrame.close, payload: payload, context: context, promise: promise)
         context.flush()
         return promise.futureResult
     }
@@ -143,18 +157,8 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
         promise: EventLoopPromise<Void>?
     ) {
         let length = payload.readableBytes
-        let headerSize = length < 126 ? 2 : (length <= Int(UInt16.max) ? 4 : 10)
-        var header = context.channel.allocator.buffer(capacity: headerSize)
-        header.writeInteger(0x80 | opcode)
-        if length < 126 {
-            header.writeInteger(UInt8(length))
-        } else if length <= Int(UInt16.max) {
-            header.writeInteger(UInt8(126))
-            header.writeInteger(UInt16(length))
-        } else {
-            header.writeInteger(UInt8(127))
-            header.writeInteger(UInt64(length))
-        }
+        var header = context.channel.allocator.buffer(capacity: WebSocketServerFrame.headerSize(payloadLength: length))
+        WebSocketServerFrame.writeHeader(opcode: opcode, payloadLength: length, into: &header)
         context.write(Self.wrapOutboundOut(header), promise: nil)
         context.write(Self.wrapOutboundOut(payload), promise: promise)
     }
