@@ -2,7 +2,8 @@ import NIOCore
 
 extension AuthOK {
     /// Appends the body as JSON, as `JSONEncoder` would with sorted keys.
-    public func writeJSON(into buffer: inout ByteBuffer) {
+    @discardableResult
+    public func writeJSON(into buffer: inout ByteBuffer) -> Int {
         buffer.writeJSONObject { members, buffer in
             members.string("app", self.app, in: &buffer)
             members.string("device", self.device, in: &buffer)

@@ -3,7 +3,8 @@ import NIOCore
 extension AuthRequest {
     /// Appends the body as JSON, as `JSONEncoder` would with sorted keys (absent optionals
     /// are left out).
-    public func writeJSON(into buffer: inout ByteBuffer) {
+    @discardableResult
+    public func writeJSON(into buffer: inout ByteBuffer) -> Int {
         buffer.writeJSONObject { members, buffer in
             if let resume = self.resume {
                 members.object("resume", in: &buffer) { fields, buffer in

@@ -47,13 +47,13 @@ public enum ClientMessage: Sendable, Hashable {
     public var frame: Frame {
         switch self {
         case .auth(let seq, let body):
-            Frame(op: .auth, seq: seq, body: Self.binary { buffer in body.writeJSON(into: &buffer) })
+            Frame(op: .auth, seq: seq, body: ByteBuffer.body { body.writeJSON(into: &$0) })
         case .ping(let seq):
             Frame(op: .ping, seq: seq)
         case .ack(let seq, let ack):
-            Frame(op: .ack, seq: seq, body: Self.binary { ack.write(into: &$0) })
+            Frame(op: .ack, seq: seq, body: ByteBuffer.body { ack.write(into: &$0) })
         case .upstream(let seq, let upstream):
-            Frame(op: .upstream, seq: seq, body: Self.binary { upstream.write(into: &$0) })
+            Frame(op: .upstream, seq: seq, body: ByteBuffer.body { upstream.write(into: &$0) })
         case .subscribe(let seq, let body):
             Frame(op: .subscribe, seq: seq, body: WireJSON.body(body))
         case .unsubscribe(let seq, let body):
@@ -71,17 +71,5 @@ public enum ClientMessage: Sendable, Hashable {
         default:
             buffer.writeFrame(self.frame)
         }
-    }
-
-    private static func binary(_ write: (inout ByteBuffer) -> Int) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        _ = write(&buffer)
-        return buffer
-    }
-
-    private static func binary(_ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        write(&buffer)
-        return buffer
     }
 }

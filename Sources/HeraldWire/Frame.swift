@@ -42,6 +42,13 @@ extension ByteBuffer {
         )
     }
 
+    /// A new buffer holding what `write` appends: a frame's body on its own.
+    static func body(_ write: (inout ByteBuffer) -> Int) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        _ = write(&buffer)
+        return buffer
+    }
+
     /// Writes a whole frame.
     @discardableResult
     public mutating func writeFrame(_ frame: Frame) -> Int {

@@ -42,11 +42,14 @@ public struct JSONMembers {
 }
 
 extension ByteBuffer {
-    /// Appends a JSON object whose members `body` writes.
-    public mutating func writeJSONObject(_ body: (inout JSONMembers, inout ByteBuffer) -> Void) {
+    /// Appends a JSON object whose members `body` writes; returns the bytes written.
+    @discardableResult
+    public mutating func writeJSONObject(_ body: (inout JSONMembers, inout ByteBuffer) -> Void) -> Int {
+        let start = self.writerIndex
         self.writeInteger(UInt8(ascii: "{"))
         var members = JSONMembers()
         body(&members, &self)
         self.writeInteger(UInt8(ascii: "}"))
+        return self.writerIndex - start
     }
 }

@@ -39,7 +39,7 @@ public enum ServerMessage: Sendable, Hashable {
     public var frame: Frame {
         switch self {
         case .authOK(let seq, let body):
-            Frame(op: .authOK, seq: seq, body: Self.jsonBody { body.writeJSON(into: &$0) })
+            Frame(op: .authOK, seq: seq, body: ByteBuffer.body { body.writeJSON(into: &$0) })
         case .error(let seq, let body):
             Frame(op: .error, seq: seq, body: WireJSON.body(body))
         case .pong(let seq):
@@ -65,12 +65,6 @@ public enum ServerMessage: Sendable, Hashable {
         default:
             buffer.writeFrame(self.frame)
         }
-    }
-
-    private static func jsonBody(_ write: (inout ByteBuffer) -> Void) -> ByteBuffer {
-        var buffer = ByteBuffer()
-        write(&buffer)
-        return buffer
     }
 
     private static func requireEmpty(_ frame: Frame) throws(ProtocolError) {
