@@ -49,7 +49,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var context: ChannelHandlerContext?
     /// `.none` until the shard registers the connection.
     private var connectionID = ConnectionID.none
-    private var partial: ByteBuffer?
+    private var partial = PartialInput()
     private var lastActivityTick: UInt64 = 0
     private var authDeadlineTick: UInt64 = 0
     /// Live pushes for the opening session, held until its replay is written.
@@ -322,22 +322,13 @@ final class ConnectionHandler: ChannelInboundHandler {
         if let id = self.registeredID {
             self.shard.unregister(id)
         }
-        self.partial = nil
+        self.partial.clear()
         self.environment.counters.connectionClosed()
         self.environment.metrics.connections.decrement()
     }
 
     private func decodeStream(_ incoming: ByteBuffer, allocator: ByteBufferAllocator) {
-        var buffer: ByteBuffer
-        if var pending = self.partial {
-            // Drop our reference first so that appending does not copy the storage.
-            self.partial = nil
-            var incoming = incoming
-            pending.writeBuffer(&incoming)
-            buffer = pending
-        } else {
-            buffer = incoming
-        }
+        var buffer = self.partial.joined(with: incoming)
         do {
             while self.isOpen, let frame = try self.environment.frameDecoder.next(from: &buffer) {
                 self.handle(frame)
@@ -346,15 +337,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.apply(self.stateMachine.protocolViolation(seq: 0, error))
             return
         }
-        guard self.isOpen, buffer.readableBytes > 0 else { return }
-        if buffer.capacity > 2 * buffer.readableBytes + 64 {
-            // Keep only the partial frame, not the whole receive buffer, while waiting for the rest.
-            var compact = allocator.buffer(capacity: buffer.readableBytes)
-            compact.writeBuffer(&buffer)
-            self.partial = compact
-        } else {
-            self.partial = buffer
-        }
+        guard self.isOpen else { return }
+        self.partial.keep(buffer, allocator: allocator)
     }
 
     private func handle(_ frame: Frame) {

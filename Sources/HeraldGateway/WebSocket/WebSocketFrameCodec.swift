@@ -30,7 +30,7 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
 
     private var parser: WebSocketFrameParser
     /// Bytes of a frame that is not complete yet.
-    private var partial: ByteBuffer?
+    private var partial = PartialInput()
     private var sentClose = false
     /// Set on a malformed frame or the peer's close: what follows is not read.
     private var stopped = false
@@ -41,13 +41,7 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.stopped else { return }
-        var buffer = Self.unwrapInboundIn(data)
-        if var pending = self.partial {
-            // Drop our reference first so that appending does not copy the storage.
-            self.partial = nil
-            pending.writeBuffer(&buffer)
-            buffer = pending
-        }
+        var buffer = self.partial.joined(with: Self.unwrapInboundIn(data))
         do {
             while !self.stopped, context.channel.isActive, let event = try self.parser.next(from: &buffer) {
                 self.handle(event, context: context)
@@ -56,15 +50,8 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
             self.fail(error, context: context)
             return
         }
-        guard !self.stopped, buffer.readableBytes > 0 else { return }
-        if buffer.capacity > 2 * buffer.readableBytes + 64 {
-            // Keep only the partial frame, not the whole receive buffer.
-            var compact = context.channel.allocator.buffer(capacity: buffer.readableBytes)
-            compact.writeBuffer(&buffer)
-            self.partial = compact
-        } else {
-            self.partial = buffer
-        }
+        guard !self.stopped else { return }
+        self.partial.keep(buffer, allocator: context.channel.allocator)
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
@@ -91,7 +78,7 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        self.partial = nil
+        self.partial.clear()
     }
 
     private func handle(_ event: WebSocketFrameParser.Event, context: ChannelHandlerContext) {
@@ -125,7 +112,7 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
 
     private func fail(_ failure: WebSocketFrameParser.Failure, context: ChannelHandlerContext) {
         self.stopped = true
-        self.partial = nil
+        self.partial.clear()
         guard !self.sentClose else {
             context.close(promise: nil)
             return
