@@ -153,12 +153,8 @@ public final class Gateway: Service, PushDelivery {
 
     /// Writes several user messages with one hop per event loop.
     public func sendUserMessages(app: String, _ messages: [UserDelivery]) async -> [Int] {
-        let futures = self.environment.shards.map { shard in
-            shard.eventLoop.submit { shard.sendUserMessages(app: app, messages) }
-        }
         var total = [Int](repeating: 0, count: messages.count)
-        for future in futures {
-            guard let sessions = try? await future.get() else { continue }
+        for sessions in await self.everyShard({ $0.sendUserMessages(app: app, messages) }) {
             for (index, count) in sessions.enumerated() where index < total.count {
                 total[index] += count
             }
@@ -198,14 +194,7 @@ public final class Gateway: Service, PushDelivery {
 
     /// Runs `body` once on every event loop, with that loop's shard, and adds up the results.
     private func fanOut(_ body: @escaping @Sendable (EventLoopShard) -> Int) async -> Int {
-        let futures = self.environment.shards.map { shard in
-            shard.eventLoop.submit { body(shard) }
-        }
-        var total = 0
-        for future in futures {
-            total += (try? await future.get()) ?? 0
-        }
-        return total
+        await self.everyShard(body).reduce(0, +)
     }
 
     private func finishBinding(_ result: Result<BoundAddresses, any Error>) {
@@ -282,9 +271,8 @@ public final class Gateway: Service, PushDelivery {
     private func bindWebSocket() async throws -> any Channel {
         let environment = self.environment
         let path = self.configuration.webSocketPath
-        let maxFrameLength = max(self.configuration.maxFrameLength, Frame.minimumLength)
-        // The length field plus a little slack for the WebSocket layer.
-        let maxMessageSize = maxFrameLength + 4 + 64
+        // The largest frame plus its length field and a little slack for the WebSocket layer.
+        let maxMessageSize = environment.frameDecoder.maximumLength + 4 + 64
         let fallbackName = "herald.http-fallback"
         let upgradeTimeout = max(self.configuration.authTimeout, .seconds(10))
         let maxOutboundBytes = self.configuration.maxOutboundBytes

@@ -171,8 +171,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         return true
     }
 
-    /// Writes queued fan-out frames for `session` and flushes: in one write on TCP, a write
-    /// per frame on WebSocket (one message per frame). Frames for an opening session are
+    /// Writes queued fan-out frames for `session` and flushes, in one write: the frames back
+    /// to back on TCP, the batch's WebSocket messages on WebSocket. Frames for an opening session are
     /// held, one by one, like ``writePush(_:session:kind:seq:)`` holds them. Flushed at once
     /// rather than at the end of the shard's pass, so that the first clients read while the
     /// pass goes on to the others.

@@ -11,9 +11,9 @@ import NIOCore
 /// pass; it never leaves its event loop.
 final class PushBatch {
     /// The frames one after another.
-    private(set) var combined: ByteBuffer
+    let combined: ByteBuffer
     /// Each frame, with what it takes to drop it if a replay already carried it.
-    private(set) var frames: [HeldPush]
+    let frames: [HeldPush]
 
     /// The frames as WebSocket binary messages, one after another.
     private(set) lazy var webSocketFramed: ByteBuffer = {
