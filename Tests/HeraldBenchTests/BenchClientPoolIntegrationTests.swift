@@ -256,6 +256,42 @@ struct BenchClientPoolIntegrationTests {
         try await server.terminate()
     }
 
+    /// Nothing listens on the port: every connect is refused, and each shows as a connect
+    /// failure (not as a connection the server closed), retried when the phase retries.
+    @Test func connectsToAClosedPortFailAsConnectFailures() async throws {
+        // A port that was just free: bound, then closed.
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(probe.localAddress?.port)
+        try await probe.close()
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let pool = BenchClientPool(
+            target: BenchTarget(
+                tcpHost: "127.0.0.1", tcpPort: port, webSocketURL: nil, apiBaseURL: "http://127.0.0.1:1",
+                app: "none", secret: "none-none-none-none-none-none-none"),
+            plan: ClientPlan(connections: 20, userPrefix: "x", transport: .tcp, sourceAddresses: ["127.0.0.2"]),
+            group: group,
+            logger: Self.logger,
+            retryPolicy: BenchRetryPolicy(maximumAttempts: 2, initialDelayMilliseconds: 1, maximumDelayMilliseconds: 1)
+        )
+        let outcome = await pool.connectAll()
+        #expect(outcome.attempted == 20)
+        #expect(outcome.failed == 20)
+        #expect(outcome.authenticated == 0)
+        let snapshot = await pool.currentSnapshot()
+        #expect(snapshot.connectFailures == 20)
+        #expect(snapshot.connected == 0)
+        #expect(snapshot.closedByServer == 0)
+
+        let retried = await pool.reconnectAll(rate: 0)
+        #expect(retried.failed == 20)
+        #expect(retried.retries == 20, "one retry each, then given up")
+        #expect(await pool.currentSnapshot().connectFailures == 60)
+        await pool.close()
+        try await group.shutdownGracefully()
+    }
+
     @Test func plansOverTheFileLimitAreRefused() async throws {
         let limit = BenchClientPool.connectionLimit()
         #expect(limit > 0)

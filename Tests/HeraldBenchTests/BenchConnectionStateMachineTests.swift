@@ -66,6 +66,72 @@ import Testing
         #expect(counters.open == 1)
     }
 
+    // MARK: Connect learned of after the channel is active
+
+    private static func connecting(transport: BenchTransport = .tcp, connectTimeout: UInt64 = 3 * second) -> Machine {
+        var configuration = Self.configuration(transport: transport)
+        configuration.connectTimeoutNanos = connectTimeout
+        var machine = Machine(configuration: configuration)
+        machine.start(now: 0)
+        return machine
+    }
+
+    @Test func connectInProgressSendsAuthAndCountsTheConnectWhenItCompletes() {
+        var counters = BenchCounters()
+        var machine = Self.connecting()
+        let active = machine.channelActive(now: 1, connected: false, counters: &counters)
+        #expect(active == Machine.Transition(send: .auth(seq: Machine.authSeq)), "AUTH waits in the channel")
+        #expect(machine.awaitingConnect)
+        #expect(counters.connected == 0)
+
+        machine.connectCompleted(counters: &counters)
+        #expect(!machine.awaitingConnect)
+        #expect(counters.connected == 1)
+        machine.connectCompleted(counters: &counters)
+        #expect(counters.connected == 1, "counted once")
+
+        // Past the connect timeout but inside the setup timeout: still waiting for AUTH_OK.
+        #expect(machine.tick(now: 5 * Self.second, counters: &counters) == .none)
+        #expect(machine.received(Self.authOK(), now: 6 * Self.second, counters: &counters).settle == .ready)
+    }
+
+    @Test func connectInProgressThatNeverCompletesTimesOutAtTheConnectTimeout() {
+        var counters = BenchCounters()
+        var machine = Self.connecting(connectTimeout: 3 * Self.second)
+        _ = machine.channelActive(now: 1, connected: false, counters: &counters)
+        #expect(machine.tick(now: 2 * Self.second, counters: &counters) == .none)
+        let timeout = machine.tick(now: 3 * Self.second, counters: &counters)
+        #expect(timeout == Machine.Transition(settle: .timedOut, close: true))
+        #expect(counters.timeouts == 1)
+        #expect(machine.channelClosed(counters: &counters) == nil, "settled already")
+        #expect(counters.closedByServer == 0)
+        #expect(counters.connected == 0)
+    }
+
+    @Test func connectInProgressThatFailsIsAConnectFailureNotAServerClose() {
+        var counters = BenchCounters()
+        var machine = Self.connecting()
+        _ = machine.channelActive(now: 1, connected: false, counters: &counters)
+        // Refused: the channel closes before the first write went out.
+        #expect(machine.channelClosed(counters: &counters) == .connectFailed)
+        #expect(counters.connectFailures == 1)
+        #expect(counters.closedByServer == 0)
+        #expect(counters.connected == 0)
+        machine.connectCompleted(counters: &counters)
+        #expect(counters.connected == 0, "a late completion of a closed attempt counts nothing")
+    }
+
+    @Test func webSocketConnectInProgressCountsAsConnectedOnlyOnceUpgraded() {
+        var counters = BenchCounters()
+        var machine = Self.connecting(transport: .webSocket)
+        #expect(
+            machine.channelActive(now: 1, connected: false, counters: &counters) == Machine.Transition(send: .upgrade))
+        machine.connectCompleted(counters: &counters)
+        #expect(counters.connected == 0)
+        _ = machine.upgraded(now: 2, counters: &counters)
+        #expect(counters.connected == 1)
+    }
+
     @Test func webSocketUpgradesBeforeAuth() {
         var counters = BenchCounters()
         var machine = Machine(configuration: Self.configuration(transport: .webSocket))

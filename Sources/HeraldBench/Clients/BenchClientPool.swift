@@ -216,7 +216,8 @@ public final class BenchClientPool: Sendable {
             topics: self.plan.topics,
             acknowledge: self.plan.acknowledge,
             heartbeatNanos: UInt64(max(0, self.plan.heartbeatSeconds)) * 1_000_000_000,
-            setupTimeoutNanos: UInt64(self.setupTimeout.nanoseconds)
+            setupTimeoutNanos: UInt64(self.setupTimeout.nanoseconds),
+            connectTimeoutNanos: UInt64(self.connectTimeout.nanoseconds)
         )
         let setup = BenchLoop.Setup(
             address: address,

@@ -27,13 +27,24 @@ final class BenchConnectionHandler: ChannelInboundHandler {
     /// A fragmented WebSocket message being joined.
     private var fragments: ByteBuffer?
     private var sentWebSocketClose = false
+    /// The channel became active with its connect still in progress (a socket connected by
+    /// ``ConnectingSocket``): the first write's completion says it is up.
+    private let connectInProgress: Bool
 
-    init(loop: BenchLoop, slot: Int, generation: UInt32, authFrame: ByteBuffer, machine: BenchConnectionStateMachine) {
+    init(
+        loop: BenchLoop,
+        slot: Int,
+        generation: UInt32,
+        authFrame: ByteBuffer,
+        machine: BenchConnectionStateMachine,
+        connectInProgress: Bool = false
+    ) {
         self.loop = loop
         self.slot = slot
         self.generation = generation
         self.authFrame = authFrame
         self.machine = machine
+        self.connectInProgress = connectInProgress
     }
 
     // MARK: Channel events
@@ -47,7 +58,8 @@ final class BenchConnectionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        let transition = self.machine.channelActive(now: Self.monotonicNow(), counters: &self.loop.counters)
+        let transition = self.machine.channelActive(
+            now: Self.monotonicNow(), connected: !self.connectInProgress, counters: &self.loop.counters)
         self.apply(transition, context: context)
         context.fireChannelActive()
     }
@@ -285,7 +297,7 @@ final class BenchConnectionHandler: ChannelInboundHandler {
                 path: endpoint?.path ?? "/ws",
                 key: key
             )
-            context.writeAndFlush(Self.wrapOutboundOut(request), promise: nil)
+            context.writeAndFlush(Self.wrapOutboundOut(request), promise: self.connectPromise(context: context))
             self.machine.sent(now: Self.monotonicNow())
             return
         case .auth:
@@ -306,11 +318,22 @@ final class BenchConnectionHandler: ChannelInboundHandler {
         }
         switch self.machine.configuration.transport {
         case .tcp:
-            context.writeAndFlush(Self.wrapOutboundOut(frame), promise: nil)
+            context.writeAndFlush(Self.wrapOutboundOut(frame), promise: self.connectPromise(context: context))
         case .webSocket:
             self.writeWebSocket(opcode: .binary, payload: frame, context: context)
         }
         self.machine.sent(now: Self.monotonicNow())
+    }
+
+    /// While the connect is in progress, a promise for the first write: it completes once the
+    /// bytes are in the socket, that is once the socket is connected.
+    private func connectPromise(context: ChannelHandlerContext) -> EventLoopPromise<Void>? {
+        guard self.machine.awaitingConnect else { return nil }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.assumeIsolated().whenSuccess {
+            self.machine.connectCompleted(counters: &self.loop.counters)
+        }
+        return promise
     }
 
     private func writeWebSocket(opcode: BenchWebSocket.Opcode, payload: ByteBuffer, context: ChannelHandlerContext) {

@@ -68,6 +68,10 @@ struct BenchConnectionStateMachine: Sendable {
         var heartbeatNanos: UInt64
         /// From the start of an attempt until the connection must be ready.
         var setupTimeoutNanos: UInt64
+        /// From the start of an attempt until the TCP connection must be up (capped by the
+        /// setup timeout); only for connects the handler learns of after the channel is active
+        /// (see ``channelActive(now:connected:counters:)``).
+        var connectTimeoutNanos: UInt64 = .max
         /// How long a closing connection may take to close before it is closed again.
         var closeGraceNanos: UInt64 = 5_000_000_000
     }
@@ -84,6 +88,9 @@ struct BenchConnectionStateMachine: Sendable {
     private(set) var heartbeatNanos: UInt64 = 0
     private var wasReady = false
     private var deadline: UInt64 = 0
+    private var startedAt: UInt64 = 0
+    /// The channel is active but its TCP connect is still in progress.
+    private(set) var awaitingConnect = false
     private var lastSent: UInt64 = 0
     private var nextPingSeq: UInt32 = 1
     private var pendingAck: (session: UInt16, seq: UInt32)?
@@ -111,20 +118,46 @@ struct BenchConnectionStateMachine: Sendable {
     /// A connect attempt begins.
     mutating func start(now: UInt64) {
         self.state = .connecting
+        self.startedAt = now
         self.deadline = now &+ self.configuration.setupTimeoutNanos
     }
 
-    /// The TCP connection is up.
-    mutating func channelActive(now: UInt64, counters: inout BenchCounters) -> Transition {
+    /// The channel is active: the TCP connection is up, or, when `connected` is false, its
+    /// connect is in progress and what is sent now waits in the channel until it is up (the
+    /// handler then reports ``connectCompleted(counters:)``). Either way the first request goes
+    /// out now.
+    mutating func channelActive(now: UInt64, connected: Bool = true, counters: inout BenchCounters) -> Transition {
         guard case .connecting = self.state else { return .none }
+        if !connected {
+            self.awaitingConnect = true
+            let connectTimeout = min(self.configuration.connectTimeoutNanos, self.configuration.setupTimeoutNanos)
+            self.deadline = self.startedAt &+ connectTimeout
+        }
         switch self.configuration.transport {
         case .tcp:
-            counters.connected += 1
+            if connected { counters.connected += 1 }
             self.state = .authenticating
             return Transition(send: .auth(seq: Self.authSeq))
         case .webSocket:
             self.state = .upgrading
             return Transition(send: .upgrade)
+        }
+    }
+
+    /// The connect in progress at ``channelActive(now:connected:counters:)`` completed: the
+    /// first request went out.
+    mutating func connectCompleted(counters: inout BenchCounters) {
+        guard self.awaitingConnect else { return }
+        self.awaitingConnect = false
+        switch self.state {
+        case .upgrading:
+            // A WebSocket connection counts as connected once upgraded.
+            self.deadline = self.startedAt &+ self.configuration.setupTimeoutNanos
+        case .authenticating, .subscribing, .ready:
+            self.deadline = self.startedAt &+ self.configuration.setupTimeoutNanos
+            counters.connected += 1
+        case .idle, .connecting, .closing, .closed:
+            break
         }
     }
 
@@ -311,7 +344,9 @@ struct BenchConnectionStateMachine: Sendable {
             counters.open -= 1
             self.wasReady = false
         }
-        if !self.closedByUs && previous != .connecting {
+        let neverConnected = previous == .connecting || self.awaitingConnect
+        self.awaitingConnect = false
+        if !self.closedByUs && !neverConnected {
             counters.closedByServer += 1
         }
         guard !self.settled else { return nil }
