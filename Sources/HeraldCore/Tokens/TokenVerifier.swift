@@ -2,9 +2,9 @@ import Crypto
 import HeraldWire
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// Verifies client tokens: HS256 JWTs signed with the app's secret.
@@ -41,17 +41,17 @@ public struct TokenVerifier: Sendable {
         let payloadPart = token[token.index(after: firstDot)..<secondDot]
         let signaturePart = token[token.index(after: secondDot)...]
         if !Self.knownHS256Headers.contains(headerPart) {
-            guard let headerData = Base64URL.decode(headerPart),
-                let header = try? self.decoder.decode(Header.self, from: headerData)
+            guard let headerBytes = Base64URL.decode(headerPart),
+                let header = try? self.decoder.decode(Header.self, from: Data(headerBytes))
             else {
                 throw Self.failed("token header is malformed")
             }
             guard header.alg == "HS256" else { throw Self.failed("token algorithm must be HS256") }
         }
-        guard let payloadData = Base64URL.decode(payloadPart) else { throw Self.failed("token payload is malformed") }
+        guard let payload = Base64URL.decode(payloadPart) else { throw Self.failed("token payload is malformed") }
         let claims: TokenClaims
         do {
-            claims = try self.decoder.decode(TokenClaims.self, from: payloadData)
+            claims = try TokenClaims.decode(payload: payload, decoder: self.decoder)
         } catch {
             throw Self.failed("token claims are malformed or lack app, sub or exp")
         }

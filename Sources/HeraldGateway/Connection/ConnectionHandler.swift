@@ -62,14 +62,21 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.stateMachine = ConnectionStateMachine(configuration: environment.machineConfiguration)
     }
 
-    /// The gateway's logger with this connection's id, made when something is logged (rarely)
-    /// rather than kept, metadata and all, by each of many idle connections.
-    private var logger: Logger {
+    /// Logs with the gateway's logger and this connection's id. The logger with the id is made
+    /// only when the level is enabled: rather than kept, metadata and all, by each of many idle
+    /// connections, and not made for nothing on every session opened (setting metadata costs a
+    /// `StreamLogHandler` a re-rendering of all of it).
+    private func log(
+        _ level: Logger.Level,
+        _ message: @autoclosure () -> Logger.Message,
+        metadata: @autoclosure () -> Logger.Metadata? = nil
+    ) {
+        guard self.environment.logger.logLevel <= level else { return }
         var logger = self.environment.logger
         if let id = self.registeredID {
             logger[metadataKey: "connection.id"] = "\(id.rawValue)"
         }
-        return logger
+        logger.log(level: level, message(), metadata: metadata())
     }
 
     /// The connection's id in its shard, once registered.
@@ -129,7 +136,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             // More than maxOutboundBytes is queued: the peer does not read. Never grow without bound.
             self.environment.counters.slowConsumerClosed()
             self.environment.metrics.slowConsumersClosed.increment()
-            self.logger.debug("closing slow consumer")
+            self.log(.debug, "closing slow consumer")
             context.close(promise: nil)
         }
         context.fireChannelWritabilityChanged()
@@ -141,7 +148,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.flushIfNeeded()
         } else {
             // I/O errors and WebSocket-level errors end the connection; this is the last handler.
-            self.logger.trace("connection error", metadata: ["error": "\(error)"])
+            self.log(.trace, "connection error", metadata: ["error": "\(error)"])
             context.close(promise: nil)
         }
     }
@@ -157,7 +164,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 // A flood while the replay loads: treat it as a reader that cannot keep up.
                 self.environment.counters.slowConsumerClosed()
                 self.environment.metrics.slowConsumersClosed.increment()
-                self.logger.debug("closing connection: too many live messages while its replay loads")
+                self.log(.debug, "closing connection: too many live messages while its replay loads")
                 self.closeNow()
                 return false
             }
@@ -270,7 +277,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .active:
             let idleDeadline = self.lastActivityTick + self.environment.idleTimeoutTicks
             if tick >= idleDeadline {
-                self.logger.debug("closing idle connection")
+                self.log(.debug, "closing idle connection")
                 self.closeNow()
             } else {
                 self.shard.schedule(id, at: idleDeadline)
@@ -294,7 +301,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.refused = true
             self.environment.metrics.connectionsRefused.increment()
             self.environment.metrics.errorSent(.serverBusy)
-            self.logger.debug(
+            self.log(
+                .debug,
                 "refusing connection over the cap",
                 metadata: ["gateway.max_connections": "\(configuration.maxConnections)"]
             )
@@ -405,7 +413,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                     self.shard.writeQueuedFanOut()
                     self.authCompleted(self.stateMachine.replayLoaded(seq: seq, plan: plan))
                 case .failure(let error):
-                    self.logger.debug("replay failed", metadata: ["error": "\(error)"])
+                    self.log(.debug, "replay failed", metadata: ["error": "\(error)"])
                     let failure = ProtocolError(.internal, "could not load what this session missed; retry")
                     self.authCompleted(self.stateMachine.authFailed(seq: seq, failure))
                 }
@@ -495,7 +503,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.environment.directory?.register(session.info(node: self.environment.configuration.nodeID))
         self.environment.counters.sessionsChanged(by: 1)
         self.environment.metrics.sessions.increment()
-        self.logger.debug(
+        self.log(
+            .debug,
             "session opened",
             metadata: [
                 "session.number": "\(session.number)", "session.app": "\(session.app)",
@@ -523,7 +532,8 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     private func sendError(seq: UInt32, _ error: ProtocolError, closeConnection: Bool) {
         self.environment.metrics.errorSent(error.code)
-        self.logger.debug(
+        self.log(
+            .debug,
             "sending error",
             metadata: ["error.code": "\(error.code.rawValue)", "error.message": "\(error.message)"]
         )

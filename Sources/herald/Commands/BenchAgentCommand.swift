@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HeraldBench
+import HeraldCore
 import NIOCore
 import NIOPosix
 
@@ -32,6 +33,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         // stdout may be the protocol: every log goes to stderr.
         let logger = BenchLogging.bootstrap(label: "herald.bench.agent", level: self.logLevel)
         let group = MultiThreadedEventLoopGroup.singleton
+        await MallocArena.reserve(onEveryLoopOf: group)
         if self.stdio {
             try await BenchAgentServer.runStandardIO(group: group, logger: logger)
             return

@@ -12,9 +12,9 @@ import ServiceLifecycle
 import UnixSignals
 
 #if canImport(FoundationEssentials)
-import FoundationEssentials
+    import FoundationEssentials
 #else
-import Foundation
+    import Foundation
 #endif
 
 /// `herald serve`: run a complete node on an embedded SQLite file (or PostgreSQL).
@@ -61,7 +61,8 @@ struct Serve: AsyncParsableCommand {
     ) async throws {
         let admin = try AdminKey.loadOrCreate(dataDirectory: settings.dataDirectory)
         if admin.generated {
-            print("herald: generated an admin key (shown once, kept in \(settings.dataDirectory)/\(AdminKey.fileName)):")
+            print(
+                "herald: generated an admin key (shown once, kept in \(settings.dataDirectory)/\(AdminKey.fileName)):")
             print("  \(admin.key)")
         }
 
@@ -78,6 +79,7 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let replay = StoreReplay(store: backend.messages, acknowledgements: acknowledgements)
+        await MallocArena.reserve(onEveryLoopOf: MultiThreadedEventLoopGroup.singleton)
         let gateway = Gateway(
             configuration: GatewayConfiguration(
                 host: settings.host,
