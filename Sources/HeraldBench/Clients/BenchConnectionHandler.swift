@@ -28,7 +28,7 @@ final class BenchConnectionHandler: ChannelInboundHandler {
     private var fragments: ByteBuffer?
     private var sentWebSocketClose = false
     /// The channel became active with its connect still in progress (a socket connected by
-    /// ``ConnectingSocket``): the first write's completion says it is up.
+    /// ``ConnectingSocket``): the first bytes from the server say it is up.
     private let connectInProgress: Bool
 
     init(
@@ -65,6 +65,9 @@ final class BenchConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Bytes from the server: the connect that was in progress when the channel became
+        // active has completed.
+        if self.machine.awaitingConnect { self.machine.connectCompleted(counters: &self.loop.counters) }
         let incoming = Self.unwrapInboundIn(data)
         var buffer: ByteBuffer
         if var pending = self.pending {
@@ -297,7 +300,7 @@ final class BenchConnectionHandler: ChannelInboundHandler {
                 path: endpoint?.path ?? "/ws",
                 key: key
             )
-            context.writeAndFlush(Self.wrapOutboundOut(request), promise: self.connectPromise(context: context))
+            context.writeAndFlush(Self.wrapOutboundOut(request), promise: nil)
             self.machine.sent(now: Self.monotonicNow())
             return
         case .auth:
@@ -318,22 +321,11 @@ final class BenchConnectionHandler: ChannelInboundHandler {
         }
         switch self.machine.configuration.transport {
         case .tcp:
-            context.writeAndFlush(Self.wrapOutboundOut(frame), promise: self.connectPromise(context: context))
+            context.writeAndFlush(Self.wrapOutboundOut(frame), promise: nil)
         case .webSocket:
             self.writeWebSocket(opcode: .binary, payload: frame, context: context)
         }
         self.machine.sent(now: Self.monotonicNow())
-    }
-
-    /// While the connect is in progress, a promise for the first write: it completes once the
-    /// bytes are in the socket, that is once the socket is connected.
-    private func connectPromise(context: ChannelHandlerContext) -> EventLoopPromise<Void>? {
-        guard self.machine.awaitingConnect else { return nil }
-        let promise = context.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.assumeIsolated().whenSuccess {
-            self.machine.connectCompleted(counters: &self.loop.counters)
-        }
-        return promise
     }
 
     private func writeWebSocket(opcode: BenchWebSocket.Opcode, payload: ByteBuffer, context: ChannelHandlerContext) {

@@ -123,9 +123,11 @@ struct BenchConnectionStateMachine: Sendable {
     }
 
     /// The channel is active: the TCP connection is up, or, when `connected` is false, its
-    /// connect is in progress and what is sent now waits in the channel until it is up (the
-    /// handler then reports ``connectCompleted(counters:)``). Either way the first request goes
-    /// out now.
+    /// connect is in progress and what is sent now waits in the channel until it is up. The
+    /// handler reports ``connectCompleted(counters:)`` when the server's first bytes arrive (so
+    /// a connection the server accepts and closes without a word counts as a failed connect,
+    /// which Herald never does: it sends an ERROR first). Either way the first request goes out
+    /// now.
     mutating func channelActive(now: UInt64, connected: Bool = true, counters: inout BenchCounters) -> Transition {
         guard case .connecting = self.state else { return .none }
         if !connected {
@@ -145,7 +147,7 @@ struct BenchConnectionStateMachine: Sendable {
     }
 
     /// The connect in progress at ``channelActive(now:connected:counters:)`` completed: the
-    /// first request went out.
+    /// server's first bytes arrived.
     mutating func connectCompleted(counters: inout BenchCounters) {
         guard self.awaitingConnect else { return }
         self.awaitingConnect = false
