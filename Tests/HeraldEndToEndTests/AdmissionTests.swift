@@ -81,10 +81,12 @@ struct AdmissionTests {
 
     @Test("an authenticated connection outlives the auth timeout", arguments: Transport.allCases)
     func authenticatedConnectionStays(transport: Transport) async throws {
-        let harness = try await Harness.start(["--auth-timeout", "1", "--log-level", "debug"])
-        let (client, _) = try await harness.connectAndAuth(transport, user: "alice")
+        // Two seconds: the AUTH must arrive within them of the connection (or the upgrade), which a
+        // machine busy with the other tests has delayed past one.
+        let harness = try await Harness.start(["--auth-timeout", "2", "--log-level", "debug"])
         do {
-            let event = try await client.poll(for: .milliseconds(2_000))
+            let (client, _) = try await harness.connectAndAuth(transport, user: "alice")
+            let event = try await client.poll(for: .milliseconds(3_000))
             #expect(event == nil, "the server sent \(String(describing: event))")
             try await client.ping(seq: 5)
         } catch {

@@ -32,6 +32,10 @@ struct PostgresConcurrencyTests {
         let app = PostgresTestEnvironment.appID("concurrent")
         let perStore = 60
         try await PostgresTestEnvironment.withScratchSchema { configuration in
+            // Many calls wait for small pools at once, on a machine busy with the other
+            // tests: a lease may take longer than the default 3 s without anything being wrong.
+            var configuration = configuration
+            configuration.leaseTimeout = .seconds(20)
             try await PostgresTestEnvironment.withStore(configuration) { first in
                 try await PostgresTestEnvironment.withStore(configuration) { second in
                     let sequences = try await withThrowingTaskGroup(of: [UInt32].self) { group in
@@ -66,6 +70,10 @@ struct PostgresConcurrencyTests {
     func concurrentBroadcastsAcrossStores() async throws {
         let app = PostgresTestEnvironment.appID("broadcast")
         try await PostgresTestEnvironment.withScratchSchema { configuration in
+            // Many calls wait for small pools at once, on a machine busy with the other
+            // tests: a lease may take longer than the default 3 s without anything being wrong.
+            var configuration = configuration
+            configuration.leaseTimeout = .seconds(20)
             try await PostgresTestEnvironment.withStore(configuration) { first in
                 try await PostgresTestEnvironment.withStore(configuration) { second in
                     let sequences = try await withThrowingTaskGroup(of: UInt32.self) { group in
@@ -97,6 +105,10 @@ struct PostgresConcurrencyTests {
     func idempotencyAcrossStores() async throws {
         let app = PostgresTestEnvironment.appID("idem")
         try await PostgresTestEnvironment.withScratchSchema { configuration in
+            // Many calls wait for small pools at once, on a machine busy with the other
+            // tests: a lease may take longer than the default 3 s without anything being wrong.
+            var configuration = configuration
+            configuration.leaseTimeout = .seconds(20)
             try await PostgresTestEnvironment.withStore(configuration) { first in
                 try await PostgresTestEnvironment.withStore(configuration) { second in
                     let key = IdempotencyKey(key: "k-1", fingerprint: "f-1")
@@ -116,6 +128,10 @@ struct PostgresConcurrencyTests {
     func exhaustedSequenceFailsAlone() async throws {
         let app = PostgresTestEnvironment.appID("exhaust")
         try await PostgresTestEnvironment.withScratchSchema { configuration in
+            // Many calls wait for small pools at once, on a machine busy with the other
+            // tests: a lease may take longer than the default 3 s without anything being wrong.
+            var configuration = configuration
+            configuration.leaseTimeout = .seconds(20)
             try await PostgresTestEnvironment.withStore(configuration) { store in
                 _ = try await Self.append(store, app: app, users: ["full"], body: "first")
                 try await PostgresTestEnvironment.withClient(configuration) { client in
