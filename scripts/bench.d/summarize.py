@@ -80,7 +80,10 @@ def show(value, unit):
     if unit == "B":
         return f"{value / 1024:.2f} KiB" if abs(value) < 1024 * 1024 else f"{value / 1048576:.1f} MiB"
     if unit == "ms":
-        return f"{value:.3g} ms" if value < 100 else f"{value:.0f} ms"
+        # One decimal up to a second, so that a figure just under a target does not print as it.
+        if value < 100:
+            return f"{value:.3g} ms"
+        return f"{value:.1f} ms" if value < 1000 else f"{value:.0f} ms"
     if unit == "s":
         return f"{value:.3f} s"
     if unit == "/s":
