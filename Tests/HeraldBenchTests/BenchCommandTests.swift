@@ -64,6 +64,11 @@ struct BenchCommandTests {
         #expect(connect.object("connect")["failed"] as? Int == 0)
         #expect((connect.figures["connectionsPerSecond"] ?? 0) > 0)
         #expect(connect.figures["authenticated"] == Double(Self.connections))
+        // The server's CPU per connection, and what a core of it takes at that cost.
+        let perConnection = try #require(connect.figures["serverMicrosecondsPerConnection"])
+        #expect(perConnection > 0)
+        let perCore = try #require(connect.figures["serverConnectionsPerCoreSecond"])
+        #expect(abs(perCore * perConnection / 1e6 - 1) < 1e-6)
         let agents = try #require(connect.report["agents"] as? [[String: Any]])
         #expect(agents.count == 2)
         #expect(agents.map { $0["connections"] as? Int } == [150, 150])

@@ -81,6 +81,7 @@ struct ReportFormattingTests {
         #expect(Figure("a", "a", 0.25, .seconds).formatted == "0.250 s")
         #expect(Figure("a", "a", 187.44, .milliseconds).formatted == "187.4 ms")
         #expect(Figure("a", "a", 0.4123, .milliseconds).formatted == "0.412 ms")
+        #expect(Figure("a", "a", 42.06, .microseconds).formatted == "42.1 µs")
         #expect(Figure("a", "a", 2_900, .bytes).formatted == "2.83 KiB")
         #expect(Figure("a", "a", 512, .bytes).formatted == "512 B")
         #expect(Figure("a", "a", 3 * 1024 * 1024, .bytes).formatted == "3.0 MiB")

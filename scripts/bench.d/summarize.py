@@ -40,6 +40,8 @@ ROWS = {
     "connect": [
         ("connections per second (accept + AUTH)", figure("connectionsPerSecond"), "/s", ">= 20,000", lambda v: v >= 20000),
         ("time to connect all", figure("connectSeconds"), "s", "", None),
+        ("server CPU per connection", figure("serverMicrosecondsPerConnection"), "us", "", None),
+        ("server accepts per core-second", figure("serverConnectionsPerCoreSecond"), "/s", "", None),
     ],
     "broadcast": [
         ("one broadcast: time until the last has it", figure("allMs"), "ms", "< 200 ms", lambda v: v < 200),
@@ -84,6 +86,8 @@ def show(value, unit):
         if value < 100:
             return f"{value:.3g} ms"
         return f"{value:.1f} ms" if value < 1000 else f"{value:.0f} ms"
+    if unit == "us":
+        return f"{value:.1f} µs"
     if unit == "s":
         return f"{value:.3f} s"
     if unit == "/s":

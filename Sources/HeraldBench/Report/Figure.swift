@@ -10,6 +10,8 @@ public struct Figure: Sendable, Codable, Hashable {
         case seconds
         /// Milliseconds.
         case milliseconds
+        /// Microseconds.
+        case microseconds
         /// Bytes.
         case bytes
     }
@@ -38,6 +40,7 @@ public struct Figure: Sendable, Codable, Hashable {
         case .perSecond: Format.count(Int(self.value.rounded())) + " /s"
         case .seconds: Format.fixed(self.value, 3) + " s"
         case .milliseconds: Format.milliseconds(self.value) + " ms"
+        case .microseconds: Format.fixed(self.value, 1) + " µs"
         case .bytes: Format.bytes(self.value)
         }
     }

@@ -24,6 +24,20 @@ enum ConnectScenario {
             Figure("failed", "failed", Double(outcome.failed), .count),
             Figure("refusedBusy", "refused (server_busy)", Double(outcome.refusedBusy), .count),
         ]
+        // What the server spent on each connection, and so what one core of it would take
+        // with clients elsewhere: on a machine the clients share, the rate is theirs too.
+        if let serverCPU = usage.server, outcome.authenticated > 0, serverCPU > 0 {
+            let perConnection = serverCPU / Double(outcome.authenticated)
+            result.figures.append(
+                Figure(
+                    "serverMicrosecondsPerConnection", "server CPU per connection", perConnection * 1e6, .microseconds)
+            )
+            result.figures.append(
+                Figure(
+                    "serverConnectionsPerCoreSecond", "server accepts per core-second",
+                    1 / perConnection, .perSecond)
+            )
+        }
         if outcome.authenticated < run.settings.connections {
             result.notes.append(
                 "\(run.settings.connections - outcome.authenticated) of \(run.settings.connections) connections "
