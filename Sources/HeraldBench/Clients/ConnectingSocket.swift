@@ -12,9 +12,6 @@ import NIOCore
     /// so NIO keeps what the handler writes until the socket becomes writable, that is
     /// connected; a failed connect shows up as an error on the channel.
     enum ConnectingSocket {
-        /// `IP_BIND_ADDRESS_NO_PORT` from linux/in.h, which Glibc's headers leave out.
-        static let bindAddressNoPort: CInt = 24
-
         /// Opens a socket, binds it to `source` if given (port 0, chosen at connect) and starts
         /// connecting it to `address`. Returns the descriptor; the caller owns it.
         static func open(to address: SocketAddress, from source: SocketAddress?) throws(ConnectingSocketError) -> CInt {
@@ -34,7 +31,7 @@ import NIOCore
                     let size = socklen_t(MemoryLayout<CInt>.size)
                     // The local port is picked at connect, by the whole 4-tuple, so one source
                     // address serves more connections than it has free ports.
-                    guard setsockopt(descriptor, CInt(IPPROTO_IP), Self.bindAddressNoPort, &one, size) == 0 else {
+                    guard setsockopt(descriptor, CInt(IPPROTO_IP), IP_BIND_ADDRESS_NO_PORT, &one, size) == 0 else {
                         throw ConnectingSocketError(operation: "setsockopt IP_BIND_ADDRESS_NO_PORT", errno: errno)
                     }
                     let bound = source.withSockAddr { pointer, length in
