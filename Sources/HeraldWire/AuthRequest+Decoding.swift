@@ -14,16 +14,12 @@ extension AuthRequest {
     /// The token of a body that is exactly `{"token":"<printable ASCII, no quote or
     /// backslash>"}`, or nil.
     private static func plainToken(_ body: ByteBuffer) -> String? {
-        let prefix = #"{"token":""#.utf8
-        let suffix = #""}"#.utf8
-        return body.withUnsafeReadableBytes { bytes -> String? in
-            guard bytes.count >= prefix.count + suffix.count, bytes.starts(with: prefix),
-                bytes[(bytes.count - suffix.count)...].elementsEqual(suffix)
+        body.withUnsafeReadableBytes { raw -> String? in
+            var scanner = PlainJSONScanner(raw.bindMemory(to: UInt8.self))
+            guard scanner.take(UInt8(ascii: "{")), let key = scanner.plainString(), key.elementsEqual("token".utf8),
+                scanner.take(UInt8(ascii: ":")), let token = scanner.plainString(),
+                scanner.take(UInt8(ascii: "}")), scanner.isAtEnd
             else { return nil }
-            let token = UnsafeRawBufferPointer(rebasing: bytes[prefix.count..<(bytes.count - suffix.count)])
-            for byte in token where byte < 0x20 || byte > 0x7E || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                return nil
-            }
             return String(decoding: token, as: UTF8.self)
         }
     }
