@@ -15,7 +15,7 @@ public struct JSONMembers {
 
     public mutating func number(_ key: StaticString, _ value: some BinaryInteger, in buffer: inout ByteBuffer) {
         self.key(key, in: &buffer)
-        buffer.writeString(String(value))
+        buffer.writeJSONInteger(value)
     }
 
     public mutating func bool(_ key: StaticString, _ value: Bool, in buffer: inout ByteBuffer) {
@@ -32,12 +32,22 @@ public struct JSONMembers {
         buffer.writeJSONObject(body)
     }
 
+    /// An array member whose elements `element` writes, one per value, comma-separated.
+    public mutating func array<Element>(
+        _ key: StaticString,
+        _ values: some Sequence<Element>,
+        in buffer: inout ByteBuffer,
+        _ element: (Element, inout ByteBuffer) -> Void
+    ) {
+        self.key(key, in: &buffer)
+        buffer.writeJSONArray(values, element)
+    }
+
     private mutating func key(_ key: StaticString, in buffer: inout ByteBuffer) {
-        if self.count > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+        buffer.writeStaticString(self.count > 0 ? ",\"" : "\"")
         self.count += 1
-        buffer.writeInteger(UInt8(ascii: "\""))
         buffer.writeStaticString(key)
-        buffer.writeString("\":")
+        buffer.writeStaticString("\":")
     }
 }
 
@@ -50,6 +60,24 @@ extension ByteBuffer {
         var members = JSONMembers()
         body(&members, &self)
         self.writeInteger(UInt8(ascii: "}"))
+        return self.writerIndex - start
+    }
+
+    /// Appends a JSON array with one element per value, each written by `element`.
+    @discardableResult
+    public mutating func writeJSONArray<Element>(
+        _ values: some Sequence<Element>,
+        _ element: (Element, inout ByteBuffer) -> Void
+    ) -> Int {
+        let start = self.writerIndex
+        self.writeInteger(UInt8(ascii: "["))
+        var first = true
+        for value in values {
+            if !first { self.writeInteger(UInt8(ascii: ",")) }
+            first = false
+            element(value, &self)
+        }
+        self.writeInteger(UInt8(ascii: "]"))
         return self.writerIndex - start
     }
 }

@@ -38,6 +38,34 @@ extension ByteBuffer {
         return self.writerIndex - start
     }
 
+    /// Appends `value` as a JSON number, in decimal, without making a `String` of it first.
+    @discardableResult
+    public mutating func writeJSONInteger(_ value: some BinaryInteger) -> Int {
+        guard let wide = Int64(exactly: value) else {
+            guard let magnitude = UInt64(exactly: value) else { return self.writeString(String(value)) }
+            return self.writeDecimal(magnitude, negative: false)
+        }
+        return self.writeDecimal(wide.magnitude, negative: wide < 0)
+    }
+
+    private mutating func writeDecimal(_ magnitude: UInt64, negative: Bool) -> Int {
+        // 20 digits hold UInt64.max; one more for the sign.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 21) { digits in
+            var index = digits.count
+            var rest = magnitude
+            repeat {
+                index -= 1
+                digits[index] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            if negative {
+                index -= 1
+                digits[index] = UInt8(ascii: "-")
+            }
+            return self.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(digits)[index...]))
+        }
+    }
+
     /// Writes a frame whose body `writeBody` appends, patching the length in afterwards.
     @discardableResult
     mutating func writeFrame(op: Opcode, seq: UInt32, writeBody: (inout ByteBuffer) -> Void) -> Int {

@@ -167,6 +167,10 @@ struct MessageRoutesTests {
                     .users(app: "demo", users: ["e", "f"], payload: [0, 1]),
                 ]
             )
+            // Counted once for the batch: three accepted, 2 + 2 + 4 sessions.
+            let metrics = try await server.get("/metrics", bearer: nil)
+            #expect(metrics.text.contains(#"herald_messages_accepted_total{app="demo",kind="user"} 3"#), "\(metrics.text)")
+            #expect(metrics.text.contains(#"herald_deliveries_total{app="demo",kind="user"} 8"#))
 
             expectError(try await server.post("/v1/apps/demo/messages/batch", json: ["messages": []]), 400)
             expectError(try await server.post("/v1/apps/demo/messages/batch", json: ["messages": "x"]), 400)

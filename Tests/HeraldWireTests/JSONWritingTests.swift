@@ -85,4 +85,59 @@ import Testing
             }
         }
     }
+
+    @Test func integersAreWrittenLikeJSONEncoder() throws {
+        var random = SeededRandom(seed: 11)
+        var signed: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, .max, .min, .max - 1, .min + 1]
+        signed += (0..<500).map { _ in Int64.random(in: .min ... .max, using: &random) >> Int64.random(in: 0...62, using: &random) }
+        for value in signed {
+            var buffer = ByteBuffer()
+            buffer.writeJSONInteger(value)
+            #expect(Array(buffer.readableBytesView) == (try Self.encoded(value)), "\(value)")
+        }
+        let unsigned: [UInt64] = [0, 9, 10, UInt64(Int64.max), UInt64(Int64.max) + 1, .max, .max - 1]
+        for value in unsigned {
+            var buffer = ByteBuffer()
+            buffer.writeJSONInteger(value)
+            #expect(Array(buffer.readableBytesView) == (try Self.encoded(value)), "\(value)")
+        }
+        for value in [UInt16.max, 0, 7] {
+            var buffer = ByteBuffer()
+            buffer.writeJSONInteger(value)
+            #expect(Array(buffer.readableBytesView) == (try Self.encoded(value)))
+        }
+        for value in [Int8.min, -1, Int8.max] {
+            var buffer = ByteBuffer()
+            buffer.writeJSONInteger(value)
+            #expect(Array(buffer.readableBytesView) == (try Self.encoded(value)))
+        }
+    }
+
+    @Test func arraysOfObjects() throws {
+        struct Entry: Encodable {
+            var seq: UInt32
+            var user: String
+        }
+        struct Body: Encodable {
+            var messages: [Entry]
+            var sessions: Int
+        }
+        for count in [0, 1, 2, 5] {
+            let body = Body(
+                messages: (0..<count).map { Entry(seq: UInt32($0 * 1000), user: Self.strings[$0 % Self.strings.count]) },
+                sessions: count - 2
+            )
+            var buffer = ByteBuffer()
+            buffer.writeJSONObject { members, buffer in
+                members.array("messages", body.messages, in: &buffer) { entry, buffer in
+                    buffer.writeJSONObject { members, buffer in
+                        members.number("seq", entry.seq, in: &buffer)
+                        members.string("user", entry.user, in: &buffer)
+                    }
+                }
+                members.number("sessions", body.sessions, in: &buffer)
+            }
+            #expect(Array(buffer.readableBytesView) == (try Self.encoded(body)))
+        }
+    }
 }

@@ -119,6 +119,10 @@ extension APIHandlers {
         var results: [BatchResponse.Result] = []
         results.reserveCapacity(entries.count)
         var nextSent = zip(sent, sessions).makeIterator()
+        // Counted once for the whole batch: a counter looked up per message cost more than
+        // the message's write.
+        var accepted = 0
+        var written = 0
         for entry in entries {
             switch entry {
             case .failure(let error):
@@ -127,7 +131,8 @@ extension APIHandlers {
                 guard let ((message, userSequences), count) = nextSent.next() else {
                     throw APIError.mismatchedStoreResult()
                 }
-                if !replayed { self.record(app: app.id, kind: "user", accepted: 1, sessions: count) }
+                accepted += 1
+                written += count
                 if let userSequences {
                     results.append(.sent(MessageResponse(sequences: userSequences, sessions: count)))
                 } else {
@@ -137,6 +142,7 @@ extension APIHandlers {
                 }
             }
         }
+        if !replayed, accepted > 0 { self.record(app: app.id, kind: "user", accepted: accepted, sessions: written) }
         let response = BatchResponse(results: results)
         return replayed ? Self.replayed(response) : JSONResponse.make(.ok, response)
     }

@@ -22,9 +22,20 @@ enum JSONResponse {
         let data =
             (try? Self.encoder.encode(value))
             ?? Data(#"{"error":{"code":"internal","message":"encoding failed"}}"#.utf8)
+        return Self.response(status, body: ByteBuffer(bytes: data))
+    }
+
+    /// The same answer for a type that writes its JSON itself (the same bytes, faster).
+    static func make(_ status: HTTPResponse.Status, _ value: some JSONWritable) -> Response {
+        var body = ByteBuffer()
+        value.writeJSON(into: &body)
+        return Self.response(status, body: body)
+    }
+
+    private static func response(_ status: HTTPResponse.Status, body: ByteBuffer) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "application/json; charset=utf-8"
-        headers[.contentLength] = String(data.count)
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        headers[.contentLength] = String(body.readableBytes)
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: body))
     }
 }
