@@ -1,6 +1,7 @@
 /// Reads the plain subset of JSON that the fast paths for the bodies every connection sends
-/// accept (the AUTH body, the token's claims): no whitespace, strings of printable ASCII
-/// without escapes, integers of at most 15 digits. Whatever it refuses goes to `JSONDecoder`.
+/// accept (the AUTH body, the token's claims, a batch of pushes): strings of printable ASCII
+/// without escapes, integers of at most 15 digits, and whitespace only where the reader skips
+/// it. Whatever it refuses goes to `JSONDecoder`.
 package struct PlainJSONScanner {
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
@@ -15,6 +16,16 @@ package struct PlainJSONScanner {
         guard self.index < self.bytes.count, self.bytes[self.index] == byte else { return false }
         self.index += 1
         return true
+    }
+
+    /// Skips JSON's whitespace (space, tab, line feed, carriage return).
+    package mutating func skipWhitespace() {
+        while self.index < self.bytes.count {
+            switch self.bytes[self.index] {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): self.index += 1
+            default: return
+            }
+        }
     }
 
     /// A string of printable ASCII with no escapes; its bytes without the quotes.

@@ -169,7 +169,8 @@ struct MessageRoutesTests {
             )
             // Counted once for the batch: three accepted, 2 + 2 + 4 sessions.
             let metrics = try await server.get("/metrics", bearer: nil)
-            #expect(metrics.text.contains(#"herald_messages_accepted_total{app="demo",kind="user"} 3"#), "\(metrics.text)")
+            #expect(
+                metrics.text.contains(#"herald_messages_accepted_total{app="demo",kind="user"} 3"#), "\(metrics.text)")
             #expect(metrics.text.contains(#"herald_deliveries_total{app="demo",kind="user"} 8"#))
 
             expectError(try await server.post("/v1/apps/demo/messages/batch", json: ["messages": []]), 400)

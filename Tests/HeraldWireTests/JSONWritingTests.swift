@@ -89,7 +89,9 @@ import Testing
     @Test func integersAreWrittenLikeJSONEncoder() throws {
         var random = SeededRandom(seed: 11)
         var signed: [Int64] = [0, 1, -1, 9, 10, -10, 99, 100, .max, .min, .max - 1, .min + 1]
-        signed += (0..<500).map { _ in Int64.random(in: .min ... .max, using: &random) >> Int64.random(in: 0...62, using: &random) }
+        signed += (0..<500).map { _ in
+            Int64.random(in: .min ... .max, using: &random) >> Int64.random(in: 0...62, using: &random)
+        }
         for value in signed {
             var buffer = ByteBuffer()
             buffer.writeJSONInteger(value)
@@ -124,7 +126,9 @@ import Testing
         }
         for count in [0, 1, 2, 5] {
             let body = Body(
-                messages: (0..<count).map { Entry(seq: UInt32($0 * 1000), user: Self.strings[$0 % Self.strings.count]) },
+                messages: (0..<count).map {
+                    Entry(seq: UInt32($0 * 1000), user: Self.strings[$0 % Self.strings.count])
+                },
                 sessions: count - 2
             )
             var buffer = ByteBuffer()

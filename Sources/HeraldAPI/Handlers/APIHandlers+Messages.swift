@@ -57,7 +57,8 @@ extension APIHandlers {
         let body = try await RequestDecoding.decode(
             BatchRequest.self,
             from: request,
-            limit: self.configuration.maxRequestBodyBytes
+            limit: self.configuration.maxRequestBodyBytes,
+            plain: BatchRequest.plain
         )
         guard (1...self.configuration.maxBatchMessages).contains(body.messages.count) else {
             throw APIError.badRequest(

@@ -6,6 +6,10 @@ struct BatchRequest: Decodable, Sendable {
     struct Entry: Decodable, Sendable {
         var message: Result<MessageRequest, APIError>
 
+        init(message: Result<MessageRequest, APIError>) {
+            self.message = message
+        }
+
         init(from decoder: any Decoder) throws {
             do {
                 self.message = .success(try MessageRequest(from: decoder))

@@ -10,6 +10,14 @@ struct MessageRequest: Decodable, Sendable {
         case users, payload, payloadBase64, qos, ttl, collapseKey
     }
 
+    init(users: [String]?, payload: PayloadFields, qos: Int?, ttl: Int?, collapseKey: String?) {
+        self.users = users
+        self.payload = payload
+        self.qos = qos
+        self.ttl = ttl
+        self.collapseKey = collapseKey
+    }
+
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         self.users = try container.decodeIfPresent([String].self, forKey: .users)

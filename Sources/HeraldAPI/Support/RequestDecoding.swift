@@ -11,7 +11,14 @@ import NIOCore
 /// Reads a request body up to a limit and decodes it as JSON, turning every failure into
 /// a clear ``APIError``: 413 for a body over the limit, 400 for anything malformed.
 enum RequestDecoding {
-    static func decode<T: Decodable>(_ type: T.Type, from request: Request, limit: Int) async throws -> T {
+    /// `plain`, when given, reads the common shape of the body directly and answers nil for
+    /// anything else, which `JSONDecoder` then reads (see ``BatchRequest/plain(_:)``).
+    static func decode<T: Decodable>(
+        _ type: T.Type,
+        from request: Request,
+        limit: Int,
+        plain: ((UnsafeBufferPointer<UInt8>) -> T?)? = nil
+    ) async throws -> T {
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
             throw Self.tooLarge(limit)
         }
@@ -24,6 +31,11 @@ enum RequestDecoding {
         }
         guard buffer.readableBytes > 0 else {
             throw APIError.badRequest("the request body must be a JSON object", code: "malformed_json")
+        }
+        if let plain,
+            let value = buffer.withUnsafeReadableBytes({ plain($0.assumingMemoryBound(to: UInt8.self)) })
+        {
+            return value
         }
         do {
             return try JSONDecoder().decode(T.self, from: Data(buffer.readableBytesView))
