@@ -62,6 +62,8 @@ enum SQLiteInboxBatchWriter {
         var limit: Int
         var mixedLimits = false
         var collapses = false
+        /// The user's `last_seq` once this batch's copies are numbered.
+        var lastSequence: Int64 = 0
     }
 
     private struct DeadRow {
@@ -115,7 +117,7 @@ enum SQLiteInboxBatchWriter {
 
         var deadLettered = [Int](repeating: 0, count: batch.count)
         if !copies.isEmpty {
-            try await Self.takeSequences(users: users, userIndex: userIndex, copies: &copies, on: connection)
+            try await Self.takeSequences(users: &users, userIndex: userIndex, copies: &copies, on: connection)
             try await Self.collapse(batch, users: users, copies: &copies, on: connection)
             try await Self.insert(batch, copies: copies, users: users, on: connection)
             try await Self.enforceBounds(
@@ -234,7 +236,7 @@ enum SQLiteInboxBatchWriter {
     /// Raises each user's `last_seq` by their number of copies in one upsert per chunk and
     /// numbers the copies from the old value up, in order.
     private static func takeSequences(
-        users: [UserState],
+        users: inout [UserState],
         userIndex: [InboxKey: Int],
         copies: inout [Copy],
         on connection: SQLiteConnection
@@ -267,6 +269,7 @@ enum SQLiteInboxBatchWriter {
             guard let last = lastSequences[index] else {
                 throw MessageStoreError.unavailable("SQLite: the inbox sequence update returned no row")
             }
+            users[index].lastSequence = last
             // The caller rolls the increments back: a sequence never wraps within an epoch.
             guard last <= Int64(UInt32.max) else { throw MessageStoreError.sequenceExhausted(app: user.key.app) }
             var next = last - Int64(user.copies.count) + 1
@@ -357,8 +360,11 @@ enum SQLiteInboxBatchWriter {
         // past it, counts only grow within a batch (a collapse deletes at most the one kept
         // message with its key), so no intermediate step was past it either.
         var cuts: [(user: Int, cut: Int64)] = []
-        for start in stride(from: 0, to: users.count, by: Self.maxBoundUsers) {
-            let slice = users[start..<min(users.count, start + Self.maxBoundUsers)]
+        // A user's kept messages have distinct sequences from 1 to `last_seq`: one whose
+        // `last_seq` is within the limit cannot be past it, and is not asked about.
+        let candidates = users.filter { $0.lastSequence > Int64($0.limit) }
+        for start in stride(from: 0, to: candidates.count, by: Self.maxBoundUsers) {
+            let slice = candidates[start..<min(candidates.count, start + Self.maxBoundUsers)]
             var binds: [SQLiteData] = []
             binds.reserveCapacity(slice.count * 3)
             var rows: [String] = []
