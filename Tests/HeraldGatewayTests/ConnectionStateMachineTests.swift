@@ -115,6 +115,22 @@ import Testing
         #expect(machine.isAuthenticated)
     }
 
+    /// `session(_:)` finds the opening session while its replay loads, then the open one.
+    @Test func sessionLookupCoversOpeningAndOpen() {
+        var machine = Machine()
+        _ = machine.received(.auth(seq: 4, AuthRequest(token: "t")))
+        guard case .loadReplay(let opening) = machine.authVerified(seq: 4, token: Fixtures.verified()) else {
+            Issue.record("no replay to load")
+            return
+        }
+        #expect(machine.session(opening.number)?.user == "alice")
+        #expect(machine.session(opening.number + 1) == nil)
+        _ = machine.replayLoaded(seq: 4, plan: Fixtures.plan())
+        #expect(machine.opening == nil)
+        #expect(machine.session(opening.number)?.number == opening.number)
+        #expect(machine.session(0) == nil)
+    }
+
     @Test func defaultDeviceIsDefault() {
         var machine = Machine()
         guard case .authenticate = machine.received(.auth(seq: 1, AuthRequest(token: "t"))),

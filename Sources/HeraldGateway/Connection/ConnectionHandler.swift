@@ -205,9 +205,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// The session `number`, open or opening, if this connection has it.
     func session(_ number: UInt16) -> ConnectionStateMachine.Session? {
-        if let session = self.stateMachine.sessions[number] { return session }
-        if let opening = self.stateMachine.opening, opening.number == number { return opening }
-        return nil
+        self.stateMachine.session(number)
     }
 
     /// Flushes what was written (the shard's end-of-tick pass).

@@ -188,6 +188,13 @@ struct ConnectionStateMachine {
         return pending.opening
     }
 
+    /// Session `number`, open or opening, if the connection has it.
+    func session(_ number: UInt16) -> Session? {
+        if let session = self.sessions[number] { return session }
+        if let opening = self.opening, opening.number == number { return opening }
+        return nil
+    }
+
     /// Whether `number` is the opening session (cheaper than reading ``opening``).
     func isOpening(_ number: UInt16) -> Bool {
         guard case .pending(let pending) = self.authentication else { return false }
