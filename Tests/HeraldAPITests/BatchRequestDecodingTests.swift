@@ -84,6 +84,27 @@ import Testing
         #expect(read > cases / 20, "only \(read) of \(cases) bodies took the plain path")
     }
 
+    /// The same for the body of one message (`POST .../messages`).
+    @Test(arguments: 0..<4)
+    func randomMessageBodiesReadLikeJSONDecoder(seed: Int) throws {
+        var random = SeededRandom(seed: UInt64(seed) &+ 900)
+        var read = 0
+        for _ in 0..<400 {
+            let text = Self.space(&random) + Self.message(&random) + Self.space(&random)
+            let body = Array(text.utf8)
+            let slow = try? JSONDecoder().decode(MessageRequest.self, from: Data(body))
+            guard let fast = body.withUnsafeBufferPointer({ MessageRequest.plain($0) }) else { continue }
+            read += 1
+            let decoded = try #require(slow, "the decoder refused what the plain reader read: \(text)")
+            let batch = { (message: MessageRequest) in
+                Self.summary(BatchRequest(messages: [.init(message: .success(message))]))
+            }
+            #expect(batch(fast) == batch(decoded), "\(text)")
+        }
+        #expect(read > 20, "only \(read) bodies took the plain path")
+        #expect(Array(#"{"payload":"a"} {}"#.utf8).withUnsafeBufferPointer { MessageRequest.plain($0) } == nil)
+    }
+
     static func space(_ random: inout SeededRandom) -> String {
         switch Int.random(in: 0..<8, using: &random) {
         case 0: " "

@@ -23,7 +23,8 @@ extension APIHandlers {
         let body = try await RequestDecoding.decode(
             MessageRequest.self,
             from: request,
-            limit: self.configuration.maxRequestBodyBytes
+            limit: self.configuration.maxRequestBodyBytes,
+            plain: MessageRequest.plain
         )
         let message = try self.validate(body, policy: app.policy)
         guard case .stored(let stored) = message.delivery else {

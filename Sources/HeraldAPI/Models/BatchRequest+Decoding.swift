@@ -54,6 +54,16 @@ extension BatchRequest {
 }
 
 extension MessageRequest {
+    /// A body of one message in plain JSON (as ``BatchRequest/plain(_:)`` reads each of a
+    /// batch's); nil for anything else, which `JSONDecoder` reads.
+    static func plain(_ bytes: UnsafeBufferPointer<UInt8>) -> MessageRequest? {
+        var scanner = PlainJSONScanner(bytes)
+        scanner.skipWhitespace()
+        guard let message = Self.plain(&scanner) else { return nil }
+        scanner.skipWhitespace()
+        return scanner.isAtEnd ? message : nil
+    }
+
     /// One message of a plain batch (see ``BatchRequest/plain(_:)``), the scanner at its `{`.
     static func plain(_ scanner: inout PlainJSONScanner) -> MessageRequest? {
         guard scanner.take(UInt8(ascii: "{")) else { return nil }
