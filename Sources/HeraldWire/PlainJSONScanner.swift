@@ -45,6 +45,27 @@ package struct PlainJSONScanner {
         return nil
     }
 
+    /// A plain string (see ``plainString()``) as a `String`.
+    package mutating func plainText() -> String? {
+        self.plainString().map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// A JSON array whose elements `element` reads, with whitespace around them; nil when an
+    /// element or the array's syntax is not what it expects.
+    package mutating func array<Element>(_ element: (inout PlainJSONScanner) -> Element?) -> [Element]? {
+        guard self.take(UInt8(ascii: "[")) else { return nil }
+        var elements: [Element] = []
+        self.skipWhitespace()
+        if self.take(UInt8(ascii: "]")) { return elements }
+        repeat {
+            self.skipWhitespace()
+            guard let value = element(&self) else { return nil }
+            elements.append(value)
+            self.skipWhitespace()
+        } while self.take(UInt8(ascii: ","))
+        return self.take(UInt8(ascii: "]")) ? elements : nil
+    }
+
     /// An integer of 1 to 15 digits, optionally negative, as JSON writes it (no leading zero,
     /// no fraction or exponent): exact in the `Double` the decoder reads it as.
     package mutating func integer() -> Int64? {

@@ -115,31 +115,25 @@ import Testing
         }
     }
 
-    @Test func arraysOfObjects() throws {
-        struct Entry: Encodable {
-            var seq: UInt32
-            var user: String
-        }
+    @Test func arrays() throws {
         struct Body: Encodable {
-            var messages: [Entry]
-            var sessions: Int
+            var counts: [Int64]
+            var grid: [[UInt16]]
+            var names: [String]
         }
         for count in [0, 1, 2, 5] {
             let body = Body(
-                messages: (0..<count).map {
-                    Entry(seq: UInt32($0 * 1000), user: Self.strings[$0 % Self.strings.count])
-                },
-                sessions: count - 2
+                counts: (0..<count).map { Int64($0 * 1000 - 1) },
+                grid: (0..<count).map { row in (0..<row).map { UInt16($0 * 7) } },
+                names: (0..<count).map { Self.strings[$0 % Self.strings.count] }
             )
             var buffer = ByteBuffer()
             buffer.writeJSONObject { members, buffer in
-                members.array("messages", body.messages, in: &buffer) { entry, buffer in
-                    buffer.writeJSONObject { members, buffer in
-                        members.number("seq", entry.seq, in: &buffer)
-                        members.string("user", entry.user, in: &buffer)
-                    }
+                members.array("counts", body.counts, in: &buffer) { value, buffer in buffer.writeJSONInteger(value) }
+                members.array("grid", body.grid, in: &buffer) { row, buffer in
+                    buffer.writeJSONArray(row) { value, buffer in buffer.writeJSONInteger(value) }
                 }
-                members.number("sessions", body.sessions, in: &buffer)
+                members.array("names", body.names, in: &buffer) { name, buffer in buffer.writeJSONString(name) }
             }
             #expect(Array(buffer.readableBytesView) == (try Self.encoded(body)))
         }

@@ -38,18 +38,7 @@ extension BatchRequest {
     }
 
     private static func entries(_ scanner: inout PlainJSONScanner) -> [Entry]? {
-        guard scanner.take(UInt8(ascii: "[")) else { return nil }
-        var entries: [Entry] = []
-        scanner.skipWhitespace()
-        if scanner.take(UInt8(ascii: "]")) { return entries }
-        repeat {
-            scanner.skipWhitespace()
-            guard let message = MessageRequest.plain(&scanner) else { return nil }
-            entries.append(Entry(message: .success(message)))
-            scanner.skipWhitespace()
-        } while scanner.take(UInt8(ascii: ","))
-        guard scanner.take(UInt8(ascii: "]")) else { return nil }
-        return entries
+        scanner.array { scanner in MessageRequest.plain(&scanner).map { Entry(message: .success($0)) } }
     }
 }
 
@@ -79,14 +68,14 @@ extension MessageRequest {
                 guard let key = BatchRequest.key(&scanner) else { return nil }
                 switch key.count {
                 case 5 where key.elementsEqual("users".utf8):
-                    guard users == nil, let value = Self.plainStrings(&scanner) else { return nil }
+                    guard users == nil, let value = scanner.array({ $0.plainText() }) else { return nil }
                     users = value
                 case 7 where key.elementsEqual("payload".utf8):
-                    guard payload == nil, let value = scanner.plainString() else { return nil }
-                    payload = String(decoding: value, as: UTF8.self)
+                    guard payload == nil, let value = scanner.plainText() else { return nil }
+                    payload = value
                 case 13 where key.elementsEqual("payloadBase64".utf8):
-                    guard payloadBase64 == nil, let value = scanner.plainString() else { return nil }
-                    payloadBase64 = String(decoding: value, as: UTF8.self)
+                    guard payloadBase64 == nil, let value = scanner.plainText() else { return nil }
+                    payloadBase64 = value
                 case 3 where key.elementsEqual("qos".utf8):
                     guard qos == nil, let value = scanner.integer() else { return nil }
                     qos = Int(value)
@@ -94,8 +83,8 @@ extension MessageRequest {
                     guard ttl == nil, let value = scanner.integer() else { return nil }
                     ttl = Int(value)
                 case 11 where key.elementsEqual("collapseKey".utf8):
-                    guard collapseKey == nil, let value = scanner.plainString() else { return nil }
-                    collapseKey = String(decoding: value, as: UTF8.self)
+                    guard collapseKey == nil, let value = scanner.plainText() else { return nil }
+                    collapseKey = value
                 default:
                     guard scanner.skipPlainValue() else { return nil }
                 }
@@ -110,20 +99,5 @@ extension MessageRequest {
             ttl: ttl,
             collapseKey: collapseKey
         )
-    }
-
-    private static func plainStrings(_ scanner: inout PlainJSONScanner) -> [String]? {
-        guard scanner.take(UInt8(ascii: "[")) else { return nil }
-        var strings: [String] = []
-        scanner.skipWhitespace()
-        if scanner.take(UInt8(ascii: "]")) { return strings }
-        repeat {
-            scanner.skipWhitespace()
-            guard let value = scanner.plainString() else { return nil }
-            strings.append(String(decoding: value, as: UTF8.self))
-            scanner.skipWhitespace()
-        } while scanner.take(UInt8(ascii: ","))
-        guard scanner.take(UInt8(ascii: "]")) else { return nil }
-        return strings
     }
 }

@@ -32,14 +32,14 @@ extension TokenClaims {
             guard let key = scanner.plainString(), scanner.take(UInt8(ascii: ":")) else { return nil }
             switch key.count {
             case 3 where key.elementsEqual("app".utf8):
-                guard app == nil, let value = scanner.plainString() else { return nil }
-                app = String(decoding: value, as: UTF8.self)
+                guard app == nil, let value = scanner.plainText() else { return nil }
+                app = value
             case 3 where key.elementsEqual("sub".utf8):
-                guard sub == nil, let value = scanner.plainString() else { return nil }
-                sub = String(decoding: value, as: UTF8.self)
+                guard sub == nil, let value = scanner.plainText() else { return nil }
+                sub = value
             case 3 where key.elementsEqual("dev".utf8):
-                guard dev == nil, let value = scanner.plainString() else { return nil }
-                dev = String(decoding: value, as: UTF8.self)
+                guard dev == nil, let value = scanner.plainText() else { return nil }
+                dev = value
             case 3 where key.elementsEqual("exp".utf8):
                 guard exp == nil, let value = scanner.integer() else { return nil }
                 exp = value
