@@ -133,8 +133,11 @@ enum SQLiteInboxAppender {
                         .integer(message.keepsDeadLetter ? 1 : 0),
                     ]
                 )
-                deadLettered += try await Self.enforceBound(
-                    app: append.app, user: user, limit: append.inboxLimit, now: append.now, on: connection)
+                // Kept messages have distinct sequences 1...seq: within the limit, none can be past it.
+                if Int64(seq) > Int64(append.inboxLimit) {
+                    deadLettered += try await Self.enforceBound(
+                        app: append.app, user: user, limit: append.inboxLimit, now: append.now, on: connection)
+                }
                 given.append(UserSequence(user: user, seq: seq))
             }
             sequences.append(given)
