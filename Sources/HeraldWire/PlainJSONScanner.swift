@@ -66,6 +66,34 @@ package struct PlainJSONScanner {
         return self.take(UInt8(ascii: "]")) ? elements : nil
     }
 
+    /// A JSON object, with whitespace around its tokens: `member` reads the value of each key
+    /// (the scanner just past its colon) and answers whether it could. False when a member or
+    /// the object's syntax is not what it expects.
+    package mutating func object(_ member: (UnsafeBufferPointer<UInt8>, inout PlainJSONScanner) -> Bool) -> Bool {
+        guard self.take(UInt8(ascii: "{")) else { return false }
+        self.skipWhitespace()
+        if self.take(UInt8(ascii: "}")) { return true }
+        repeat {
+            self.skipWhitespace()
+            guard let key = self.plainString() else { return false }
+            self.skipWhitespace()
+            guard self.take(UInt8(ascii: ":")) else { return false }
+            self.skipWhitespace()
+            guard member(key, &self) else { return false }
+            self.skipWhitespace()
+        } while self.take(UInt8(ascii: ","))
+        return self.take(UInt8(ascii: "}"))
+    }
+
+    /// Reads a member's value with `read` into `slot` if `slot` is still empty. False when it
+    /// already holds one (the key came twice, which the fast paths leave to `JSONDecoder`) or
+    /// the value does not read.
+    package mutating func readOnce<Value>(into slot: inout Value?, _ read: (inout PlainJSONScanner) -> Value?) -> Bool {
+        guard slot == nil, let value = read(&self) else { return false }
+        slot = value
+        return true
+    }
+
     /// An integer of 1 to 15 digits, optionally negative, as JSON writes it (no leading zero,
     /// no fraction or exponent): exact in the `Double` the decoder reads it as.
     package mutating func integer() -> Int64? {

@@ -9,36 +9,16 @@ extension BatchRequest {
         var scanner = PlainJSONScanner(bytes)
         var messages: [Entry]?
         scanner.skipWhitespace()
-        guard scanner.take(UInt8(ascii: "{")) else { return nil }
-        repeat {
-            guard let key = Self.key(&scanner) else { return nil }
-            if key.elementsEqual("messages".utf8) {
-                guard messages == nil, let entries = Self.entries(&scanner) else { return nil }
-                messages = entries
-            } else {
-                // Members the decoder would ignore, if they are plain.
-                guard scanner.skipPlainValue() else { return nil }
+        let read = scanner.object { key, scanner in
+            // Members the decoder would ignore are skipped, if they are plain.
+            guard key.elementsEqual("messages".utf8) else { return scanner.skipPlainValue() }
+            return scanner.readOnce(into: &messages) { scanner in
+                scanner.array { scanner in MessageRequest.plain(&scanner).map { Entry(message: .success($0)) } }
             }
-            scanner.skipWhitespace()
-        } while scanner.take(UInt8(ascii: ","))
-        guard scanner.take(UInt8(ascii: "}")) else { return nil }
+        }
         scanner.skipWhitespace()
-        guard scanner.isAtEnd, let messages else { return nil }
+        guard read, scanner.isAtEnd, let messages else { return nil }
         return BatchRequest(messages: messages)
-    }
-
-    /// `"key":` with whitespace around; the key's bytes.
-    fileprivate static func key(_ scanner: inout PlainJSONScanner) -> UnsafeBufferPointer<UInt8>? {
-        scanner.skipWhitespace()
-        guard let key = scanner.plainString() else { return nil }
-        scanner.skipWhitespace()
-        guard scanner.take(UInt8(ascii: ":")) else { return nil }
-        scanner.skipWhitespace()
-        return key
-    }
-
-    private static func entries(_ scanner: inout PlainJSONScanner) -> [Entry]? {
-        scanner.array { scanner in MessageRequest.plain(&scanner).map { Entry(message: .success($0)) } }
     }
 }
 
@@ -55,48 +35,31 @@ extension MessageRequest {
 
     /// One message of a plain batch (see ``BatchRequest/plain(_:)``), the scanner at its `{`.
     static func plain(_ scanner: inout PlainJSONScanner) -> MessageRequest? {
-        guard scanner.take(UInt8(ascii: "{")) else { return nil }
         var users: [String]?
         var payload: String?
         var payloadBase64: String?
-        var qos: Int?
-        var ttl: Int?
+        var qos: Int64?
+        var ttl: Int64?
         var collapseKey: String?
-        scanner.skipWhitespace()
-        if !scanner.take(UInt8(ascii: "}")) {
-            repeat {
-                guard let key = BatchRequest.key(&scanner) else { return nil }
-                switch key.count {
-                case 5 where key.elementsEqual("users".utf8):
-                    guard users == nil, let value = scanner.array({ $0.plainText() }) else { return nil }
-                    users = value
-                case 7 where key.elementsEqual("payload".utf8):
-                    guard payload == nil, let value = scanner.plainText() else { return nil }
-                    payload = value
-                case 13 where key.elementsEqual("payloadBase64".utf8):
-                    guard payloadBase64 == nil, let value = scanner.plainText() else { return nil }
-                    payloadBase64 = value
-                case 3 where key.elementsEqual("qos".utf8):
-                    guard qos == nil, let value = scanner.integer() else { return nil }
-                    qos = Int(value)
-                case 3 where key.elementsEqual("ttl".utf8):
-                    guard ttl == nil, let value = scanner.integer() else { return nil }
-                    ttl = Int(value)
-                case 11 where key.elementsEqual("collapseKey".utf8):
-                    guard collapseKey == nil, let value = scanner.plainText() else { return nil }
-                    collapseKey = value
-                default:
-                    guard scanner.skipPlainValue() else { return nil }
-                }
-                scanner.skipWhitespace()
-            } while scanner.take(UInt8(ascii: ","))
-            guard scanner.take(UInt8(ascii: "}")) else { return nil }
+        let read = scanner.object { key, scanner in
+            switch key.count {
+            case 5 where key.elementsEqual("users".utf8):
+                scanner.readOnce(into: &users) { scanner in scanner.array { $0.plainText() } }
+            case 7 where key.elementsEqual("payload".utf8): scanner.readOnce(into: &payload) { $0.plainText() }
+            case 13 where key.elementsEqual("payloadBase64".utf8):
+                scanner.readOnce(into: &payloadBase64) { $0.plainText() }
+            case 3 where key.elementsEqual("qos".utf8): scanner.readOnce(into: &qos) { $0.integer() }
+            case 3 where key.elementsEqual("ttl".utf8): scanner.readOnce(into: &ttl) { $0.integer() }
+            case 11 where key.elementsEqual("collapseKey".utf8): scanner.readOnce(into: &collapseKey) { $0.plainText() }
+            default: scanner.skipPlainValue()
+            }
         }
+        guard read else { return nil }
         return MessageRequest(
             users: users,
             payload: PayloadFields(payload: payload, payloadBase64: payloadBase64),
-            qos: qos,
-            ttl: ttl,
+            qos: qos.map { Int($0) },
+            ttl: ttl.map { Int($0) },
             collapseKey: collapseKey
         )
     }

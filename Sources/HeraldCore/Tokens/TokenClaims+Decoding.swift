@@ -30,23 +30,16 @@ extension TokenClaims {
         var exp: Int64?
         repeat {
             guard let key = scanner.plainString(), scanner.take(UInt8(ascii: ":")) else { return nil }
+            let read: Bool
             switch key.count {
-            case 3 where key.elementsEqual("app".utf8):
-                guard app == nil, let value = scanner.plainText() else { return nil }
-                app = value
-            case 3 where key.elementsEqual("sub".utf8):
-                guard sub == nil, let value = scanner.plainText() else { return nil }
-                sub = value
-            case 3 where key.elementsEqual("dev".utf8):
-                guard dev == nil, let value = scanner.plainText() else { return nil }
-                dev = value
-            case 3 where key.elementsEqual("exp".utf8):
-                guard exp == nil, let value = scanner.integer() else { return nil }
-                exp = value
-            default:
-                // `topics` and members the decoder would ignore only if it can skip them.
-                guard !key.elementsEqual("topics".utf8), scanner.skipPlainValue() else { return nil }
+            case 3 where key.elementsEqual("app".utf8): read = scanner.readOnce(into: &app) { $0.plainText() }
+            case 3 where key.elementsEqual("sub".utf8): read = scanner.readOnce(into: &sub) { $0.plainText() }
+            case 3 where key.elementsEqual("dev".utf8): read = scanner.readOnce(into: &dev) { $0.plainText() }
+            case 3 where key.elementsEqual("exp".utf8): read = scanner.readOnce(into: &exp) { $0.integer() }
+            // `topics` and members the decoder would ignore only if it can skip them.
+            default: read = !key.elementsEqual("topics".utf8) && scanner.skipPlainValue()
             }
+            guard read else { return nil }
         } while scanner.take(UInt8(ascii: ","))
         guard scanner.take(UInt8(ascii: "}")), scanner.isAtEnd, let app, let sub, let exp else { return nil }
         return TokenClaims(app: app, sub: sub, dev: dev, exp: exp)
