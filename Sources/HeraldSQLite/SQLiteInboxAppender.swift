@@ -133,8 +133,7 @@ enum SQLiteInboxAppender {
                         .integer(message.keepsDeadLetter ? 1 : 0),
                     ]
                 )
-                // Kept messages have distinct sequences 1...seq: within the limit, none can be past it.
-                if Int64(seq) > Int64(append.inboxLimit) {
+                if InboxBound.mayBeExceeded(lastSequence: Int64(seq), limit: append.inboxLimit) {
                     deadLettered += try await Self.enforceBound(
                         app: append.app, user: user, limit: append.inboxLimit, now: append.now, on: connection)
                 }

@@ -360,9 +360,7 @@ enum SQLiteInboxBatchWriter {
         // past it, counts only grow within a batch (a collapse deletes at most the one kept
         // message with its key), so no intermediate step was past it either.
         var cuts: [(user: Int, cut: Int64)] = []
-        // A user's kept messages have distinct sequences from 1 to `last_seq`: one whose
-        // `last_seq` is within the limit cannot be past it, and is not asked about.
-        let candidates = users.filter { $0.lastSequence > Int64($0.limit) }
+        let candidates = users.filter { InboxBound.mayBeExceeded(lastSequence: $0.lastSequence, limit: $0.limit) }
         for start in stride(from: 0, to: candidates.count, by: Self.maxBoundUsers) {
             let slice = candidates[start..<min(candidates.count, start + Self.maxBoundUsers)]
             var binds: [SQLiteData] = []
