@@ -21,18 +21,6 @@ import Testing
         return Array(buffer.readableBytesView)
     }
 
-    static func randomString(_ random: inout SeededRandom) -> String {
-        let scalars = (0..<Int.random(in: 0...12, using: &random)).compactMap { _ -> Unicode.Scalar? in
-            switch Int.random(in: 0..<4, using: &random) {
-            case 0: Unicode.Scalar(UInt8.random(in: 0...0x7F, using: &random))
-            case 1: Unicode.Scalar(UInt32.random(in: 0x80...0xD7FF, using: &random))
-            case 2: Unicode.Scalar(UInt32.random(in: 0xE000...0x10FFFF, using: &random))
-            default: ["\"", "\\", "/", "\n", "\u{0}"].randomElement(using: &random)?.unicodeScalars.first
-            }
-        }
-        return String(String.UnicodeScalarView(scalars))
-    }
-
     @Test(arguments: 0..<10)
     func batchAnswers(seed: Int) throws {
         var random = SeededRandom(seed: UInt64(seed))
@@ -41,14 +29,15 @@ import Testing
             if Bool.random(using: &random) {
                 let entries = (0..<Int.random(in: 0...4, using: &random)).map { _ in
                     MessageResponse.Entry(
-                        user: Self.randomString(&random),
+                        user: random.jsonHostileText(maximumLength: 12),
                         seq: Bool.random(using: &random) ? 0 : UInt32.random(in: 0...UInt32.max, using: &random)
                     )
                 }
                 return .sent(MessageResponse(messages: entries, sessions: Int.random(in: 0...100_000, using: &random)))
             }
             let status = statuses.randomElement(using: &random) ?? .badRequest
-            return .failed(APIError(status, Self.randomString(&random), Self.randomString(&random)))
+            let code = random.jsonHostileText(maximumLength: 12)
+            return .failed(APIError(status, code, random.jsonHostileText(maximumLength: 12)))
         }
         let batch = BatchResponse(results: results)
         #expect(Self.written(batch) == (try Self.encoded(batch)))

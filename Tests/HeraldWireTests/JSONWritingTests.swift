@@ -31,15 +31,7 @@ import Testing
     func randomStringsAreEscapedLikeJSONEncoder(seed: Int) throws {
         var random = SeededRandom(seed: UInt64(seed))
         for _ in 0..<50 {
-            let scalars = (0..<Int.random(in: 0...40, using: &random)).compactMap { _ -> Unicode.Scalar? in
-                switch Int.random(in: 0..<4, using: &random) {
-                case 0: Unicode.Scalar(UInt8.random(in: 0...0x7F, using: &random))
-                case 1: Unicode.Scalar(UInt32.random(in: 0x80...0xD7FF, using: &random))
-                case 2: Unicode.Scalar(UInt32.random(in: 0xE000...0x10FFFF, using: &random))
-                default: ["\"", "\\", "/", "\n", "\u{0}", "\u{1f}"].randomElement(using: &random)?.unicodeScalars.first
-                }
-            }
-            let string = String(String.UnicodeScalarView(scalars))
+            let string = random.jsonHostileText(maximumLength: 40)
             var buffer = ByteBuffer()
             buffer.writeJSONString(string)
             #expect(Array(buffer.readableBytesView) == (try Self.encoded(string)), "\(string.debugDescription)")
