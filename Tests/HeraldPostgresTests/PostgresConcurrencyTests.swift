@@ -27,15 +27,22 @@ struct PostgresConcurrencyTests {
         )
     }
 
+    /// A scratch schema whose stores wait up to 20 s for a pooled connection: many calls wait
+    /// for small pools at once, on a machine busy with the other tests, and a lease may take
+    /// longer than the default 3 s without anything being wrong.
+    static func withScratchSchema<T>(_ body: (PostgresStore.Configuration) async throws -> T) async throws -> T {
+        try await PostgresTestEnvironment.withScratchSchema { configuration in
+            var configuration = configuration
+            configuration.leaseTimeout = .seconds(20)
+            return try await body(configuration)
+        }
+    }
+
     @Test("two stores appending to one user at once get distinct, gap-free sequences")
     func concurrentAppendsAcrossStores() async throws {
         let app = PostgresTestEnvironment.appID("concurrent")
         let perStore = 60
-        try await PostgresTestEnvironment.withScratchSchema { configuration in
-            // Many calls wait for small pools at once, on a machine busy with the other
-            // tests: a lease may take longer than the default 3 s without anything being wrong.
-            var configuration = configuration
-            configuration.leaseTimeout = .seconds(20)
+        try await Self.withScratchSchema { configuration in
             try await PostgresTestEnvironment.withStore(configuration) { first in
                 try await PostgresTestEnvironment.withStore(configuration) { second in
                     let sequences = try await withThrowingTaskGroup(of: [UInt32].self) { group in
@@ -69,11 +76,7 @@ struct PostgresConcurrencyTests {
     @Test("two stores broadcasting to one app at once get distinct, gap-free sequences")
     func concurrentBroadcastsAcrossStores() async throws {
         let app = PostgresTestEnvironment.appID("broadcast")
-        try await PostgresTestEnvironment.withScratchSchema { configuration in
-            // Many calls wait for small pools at once, on a machine busy with the other
-            // tests: a lease may take longer than the default 3 s without anything being wrong.
-            var configuration = configuration
-            configuration.leaseTimeout = .seconds(20)
+        try await Self.withScratchSchema { configuration in
             try await PostgresTestEnvironment.withStore(configuration) { first in
                 try await PostgresTestEnvironment.withStore(configuration) { second in
                     let sequences = try await withThrowingTaskGroup(of: UInt32.self) { group in
@@ -104,11 +107,7 @@ struct PostgresConcurrencyTests {
     @Test("one idempotency key used by two stores at once stores the messages once")
     func idempotencyAcrossStores() async throws {
         let app = PostgresTestEnvironment.appID("idem")
-        try await PostgresTestEnvironment.withScratchSchema { configuration in
-            // Many calls wait for small pools at once, on a machine busy with the other
-            // tests: a lease may take longer than the default 3 s without anything being wrong.
-            var configuration = configuration
-            configuration.leaseTimeout = .seconds(20)
+        try await Self.withScratchSchema { configuration in
             try await PostgresTestEnvironment.withStore(configuration) { first in
                 try await PostgresTestEnvironment.withStore(configuration) { second in
                     let key = IdempotencyKey(key: "k-1", fingerprint: "f-1")
@@ -127,11 +126,7 @@ struct PostgresConcurrencyTests {
     @Test("an exhausted sequence fails only its own request; concurrent appends still commit")
     func exhaustedSequenceFailsAlone() async throws {
         let app = PostgresTestEnvironment.appID("exhaust")
-        try await PostgresTestEnvironment.withScratchSchema { configuration in
-            // Many calls wait for small pools at once, on a machine busy with the other
-            // tests: a lease may take longer than the default 3 s without anything being wrong.
-            var configuration = configuration
-            configuration.leaseTimeout = .seconds(20)
+        try await Self.withScratchSchema { configuration in
             try await PostgresTestEnvironment.withStore(configuration) { store in
                 _ = try await Self.append(store, app: app, users: ["full"], body: "first")
                 try await PostgresTestEnvironment.withClient(configuration) { client in
