@@ -112,11 +112,14 @@ let package = Package(
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: swiftSettings
         ),
+        .target(name: "CHeraldBenchIO"),
         .target(
             name: "HeraldBench",
             dependencies: [
                 "HeraldWire",
                 "HeraldCore",
+                "CHeraldBenchIO",
+                .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

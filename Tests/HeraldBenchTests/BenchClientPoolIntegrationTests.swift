@@ -51,7 +51,7 @@ struct BenchClientPoolIntegrationTests {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let target = Self.target(server, app: app)
 
-        let tcp = BenchClientPool(
+        let tcp = try BenchClientPool(
             target: target,
             plan: ClientPlan(
                 connections: 200,
@@ -61,10 +61,10 @@ struct BenchClientPoolIntegrationTests {
                 connectRate: 2_000,
                 heartbeatSeconds: 1
             ),
-            group: group,
+            threads: 2,
             logger: Self.logger
         )
-        let webSocket = BenchClientPool(
+        let webSocket = try BenchClientPool(
             target: target,
             plan: ClientPlan(
                 connections: 50,
@@ -73,7 +73,7 @@ struct BenchClientPoolIntegrationTests {
                 sourceAddresses: ["127.0.0.2", "127.0.0.3"],
                 topics: ["news"]
             ),
-            group: group,
+            threads: 2,
             logger: Self.logger
         )
         let http = BenchHTTPLoad(apiBaseURL: target.apiBaseURL, bearer: app.secret, connections: 2, group: group)
@@ -170,19 +170,18 @@ struct BenchClientPoolIntegrationTests {
     @Test func refusedConnectionsAreCountedAndRetried() async throws {
         let server = try await HeraldProcess.start(["--max-connections", "50"])
         let app = try await APIClient(server).createApp()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let target = Self.target(server, app: app)
 
-        let holder = BenchClientPool(
+        let holder = try BenchClientPool(
             target: target,
             plan: ClientPlan(connections: 40, userPrefix: "h", sourceAddresses: ["127.0.0.2"]),
-            group: group,
+            threads: 2,
             logger: Self.logger
         )
-        let latecomer = BenchClientPool(
+        let latecomer = try BenchClientPool(
             target: target,
             plan: ClientPlan(connections: 20, userPrefix: "l", sourceAddresses: ["127.0.0.3"]),
-            group: group,
+            threads: 2,
             logger: Self.logger,
             retryPolicy: BenchRetryPolicy(
                 maximumAttempts: 40, initialDelayMilliseconds: 20, maximumDelayMilliseconds: 200)
@@ -215,18 +214,16 @@ struct BenchClientPoolIntegrationTests {
 
         await holder.close()
         await latecomer.close()
-        try await group.shutdownGracefully()
         try await server.terminate()
     }
 
     @Test func aSmallWindowStillConnectsEveryone() async throws {
         let server = try await HeraldProcess.start()
         let app = try await APIClient(server).createApp()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let pool = BenchClientPool(
+        let pool = try BenchClientPool(
             target: Self.target(server, app: app),
             plan: ClientPlan(connections: 30, transport: .webSocket),
-            group: group,
+            threads: 2,
             logger: Self.logger,
             maximumPendingPerLoop: 2
         )
@@ -234,17 +231,15 @@ struct BenchClientPoolIntegrationTests {
         #expect(outcome.authenticated == 30)
         #expect(outcome.failed == 0)
         await pool.close()
-        try await group.shutdownGracefully()
         try await server.terminate()
     }
 
     @Test func wrongSecretFailsAuthWithoutRetry() async throws {
         let server = try await HeraldProcess.start()
         let app = try await APIClient(server).createApp()
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var target = Self.target(server, app: app)
         target.secret = "not-the-secret"
-        let pool = BenchClientPool(target: target, plan: ClientPlan(connections: 5), group: group, logger: Self.logger)
+        let pool = try BenchClientPool(target: target, plan: ClientPlan(connections: 5), threads: 1, logger: Self.logger)
         let outcome = await pool.reconnectAll(rate: 0)
         #expect(outcome.authenticated == 0)
         #expect(outcome.failed == 5)
@@ -252,7 +247,6 @@ struct BenchClientPoolIntegrationTests {
         let snapshot = await pool.currentSnapshot()
         #expect(snapshot.authFailures == 5)
         await pool.close()
-        try await group.shutdownGracefully()
         try await server.terminate()
     }
 
@@ -265,13 +259,12 @@ struct BenchClientPoolIntegrationTests {
         let port = try #require(probe.localAddress?.port)
         try await probe.close()
 
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let pool = BenchClientPool(
+        let pool = try BenchClientPool(
             target: BenchTarget(
                 tcpHost: "127.0.0.1", tcpPort: port, webSocketURL: nil, apiBaseURL: "http://127.0.0.1:1",
                 app: "none", secret: "none-none-none-none-none-none-none"),
             plan: ClientPlan(connections: 20, userPrefix: "x", transport: .tcp, sourceAddresses: ["127.0.0.2"]),
-            group: group,
+            threads: 2,
             logger: Self.logger,
             retryPolicy: BenchRetryPolicy(maximumAttempts: 2, initialDelayMilliseconds: 1, maximumDelayMilliseconds: 1)
         )
@@ -289,7 +282,6 @@ struct BenchClientPoolIntegrationTests {
         #expect(retried.retries == 20, "one retry each, then given up")
         #expect(await pool.currentSnapshot().connectFailures == 60)
         await pool.close()
-        try await group.shutdownGracefully()
     }
 
     @Test func plansOverTheFileLimitAreRefused() async throws {
@@ -303,13 +295,11 @@ struct BenchClientPoolIntegrationTests {
         #expect(throws: BenchPoolError.self) {
             try BenchClientPool.validate(ClientPlan(connections: 1, transport: .webSocket), target: target)
         }
-        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let pool = BenchClientPool(target: target, plan: plan, group: group, logger: Self.logger)
+        let pool = try BenchClientPool(target: target, plan: plan, threads: 1, logger: Self.logger)
         let outcome = await pool.connectAll()
         #expect(outcome.error?.contains("more than one process may open") == true, "\(outcome.error ?? "no error")")
         #expect(outcome.authenticated == 0)
         #expect(await pool.currentSnapshot().attempted == 0)
         await pool.close()
-        try await group.shutdownGracefully()
     }
 }

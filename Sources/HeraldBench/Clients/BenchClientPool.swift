@@ -11,9 +11,10 @@ import NIOPosix
     import Darwin
 #endif
 
-/// Many bench clients in one process: each connection is one channel handler on one of the
-/// group's event loops, with no task per connection. Each loop has one repeated task for
-/// heartbeats, ACK flushes and publishing its stats (see ``snapshot()``).
+/// Many bench clients in one process: each connection is a socket and a ``BenchConnection``
+/// on one of the pool's ``BenchEventLoop``s (a thread each), with no task or channel per
+/// connection. Each loop has one repeated task for heartbeats, ACK flushes and publishing its
+/// stats (see ``snapshot()``).
 ///
 /// Connection `i` is user `plan.user(at: i)`, lives on loop `i % loops`, and binds source
 /// address `plan.sourceAddresses[i % count]`.
@@ -37,10 +38,11 @@ public final class BenchClientPool: Sendable {
     private let maximumPendingPerLoop: Int
     private let state = NIOLockedValueBox(State())
 
-    /// A pool for `plan` against `target` on `group`'s event loops. Nothing connects before
-    /// ``connectAll()``.
+    /// A pool for `plan` against `target` on `threads` event loops of its own, which run until
+    /// ``close()``. Nothing connects before ``connectAll()``.
     ///
     /// - Parameters:
+    ///   - threads: event loops (threads) the connections are spread over; at least one.
     ///   - connectTimeout: how long a TCP connect may take.
     ///   - setupTimeout: how long an attempt may take from connect to ready (AUTH_OK, and OK
     ///     for the subscription).
@@ -50,13 +52,13 @@ public final class BenchClientPool: Sendable {
     public init(
         target: BenchTarget,
         plan: ClientPlan,
-        group: any EventLoopGroup,
+        threads: Int = System.coreCount,
         logger: Logger,
         retryPolicy: BenchRetryPolicy = BenchRetryPolicy(),
         connectTimeout: Duration = .seconds(10),
         setupTimeout: Duration = .seconds(30),
         maximumPendingPerLoop: Int = 512
-    ) {
+    ) throws(BenchPoolError) {
         self.maximumPendingPerLoop = max(1, maximumPendingPerLoop)
         self.target = target
         self.plan = plan
@@ -65,10 +67,21 @@ public final class BenchClientPool: Sendable {
         self.connectTimeout = TimeAmount(connectTimeout)
         self.setupTimeout = TimeAmount(setupTimeout)
         var loops: [BenchLoop] = []
-        for eventLoop in group.makeIterator() {
-            loops.append(BenchLoop(eventLoop: eventLoop, logger: logger))
+        do {
+            for number in 0..<max(1, threads) {
+                let eventLoop = try BenchEventLoop.make(name: "bench-clients-\(number)")
+                loops.append(BenchLoop(eventLoop: eventLoop, logger: logger))
+            }
+        } catch {
+            for loop in loops { loop.eventLoop.shutdownGracefully { _ in } }
+            throw error
         }
         self.loops = loops
+    }
+
+    deinit {
+        // A pool dropped without ``close()``: its threads end, and close what is still open.
+        for loop in self.loops { loop.eventLoop.shutdownGracefully { _ in } }
     }
 
     // MARK: Limits
@@ -224,7 +237,6 @@ public final class BenchClientPool: Sendable {
             sourceAddresses: sources,
             webSocket: webSocket,
             machine: machine,
-            connectTimeout: self.connectTimeout,
             retry: self.retryPolicy,
             maximumPending: self.maximumPendingPerLoop
         )
@@ -286,8 +298,7 @@ public final class BenchClientPool: Sendable {
     /// A connect phase in progress ends with what it has.
     public func dropAll() async {
         for loop in self.loops {
-            let closed = loop.eventLoop.flatSubmit { loop.dropAll() }
-            try? await closed.get()
+            try? await loop.eventLoop.submit { loop.dropAll() }.get()
         }
     }
 
@@ -301,6 +312,9 @@ public final class BenchClientPool: Sendable {
         await self.dropAll()
         for loop in self.loops {
             try? await loop.eventLoop.submit { loop.stop() }.get()
+        }
+        for loop in self.loops {
+            try? await loop.eventLoop.shutdownGracefully()
         }
     }
 

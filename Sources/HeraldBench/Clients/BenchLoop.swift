@@ -4,7 +4,6 @@ import Histogram
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
-import NIOPosix
 
 /// One event loop's share of a ``BenchClientPool``: its connections, their counters and
 /// latency histograms, the connect phase in progress, and the one repeated task that
@@ -27,7 +26,6 @@ final class BenchLoop: @unchecked Sendable {
         var sourceAddresses: [SocketAddress]
         var webSocket: WebSocketEndpoint?
         var machine: BenchConnectionStateMachine.Configuration
-        var connectTimeout: TimeAmount
         var retry: BenchRetryPolicy
         /// Attempts one loop keeps unsettled at once: more would only overflow the server's
         /// accept queue and wait out SYN retransmits.
@@ -50,7 +48,7 @@ final class BenchLoop: @unchecked Sendable {
         var attempts = 0
         /// The phase that is opening this slot.
         var phaseID = 0
-        var handler: BenchConnectionHandler?
+        var connection: BenchConnection?
         var authFrame: ByteBuffer
     }
 
@@ -95,11 +93,8 @@ final class BenchLoop: @unchecked Sendable {
     static let sweepTicks = 100
     /// Connections started per loop iteration, so that a burst does not starve reads.
     static let launchBatch = 256
-    /// Receive buffers of 512 bytes to start with (an AUTH_OK or a small push), growing to
-    /// 64 KiB under a stream of pushes.
-    static let receiveAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65_536)
 
-    let eventLoop: any EventLoop
+    let eventLoop: BenchEventLoop
     let published = NIOLockedValueBox(Published())
     private let logger: Logger
 
@@ -112,7 +107,7 @@ final class BenchLoop: @unchecked Sendable {
     private var dirtyKinds: UInt8 = 0
     private var lastArrivalNanos: UInt64 = 0
     private var epoch = 0
-    private var ackQueue: [BenchConnectionHandler] = []
+    private var ackQueue: [BenchConnection] = []
     private var phase: Phase?
     private var lastPhaseID = 0
     private var tickTask: RepeatedTask?
@@ -120,7 +115,7 @@ final class BenchLoop: @unchecked Sendable {
     private var sweepCursor = 0
     private var maskState: UInt64
 
-    init(eventLoop: any EventLoop, logger: Logger) {
+    init(eventLoop: BenchEventLoop, logger: Logger) {
         self.eventLoop = eventLoop
         self.logger = logger
         self.maskState = UInt64.random(in: 1...UInt64.max)
@@ -165,7 +160,7 @@ final class BenchLoop: @unchecked Sendable {
         if !self.ackQueue.isEmpty {
             let queue = self.ackQueue
             self.ackQueue.removeAll(keepingCapacity: true)
-            for handler in queue { handler.flushAck() }
+            for connection in queue { connection.flushAck() }
         }
         if self.tickCount % Self.publishTicks == 0 {
             self.publish()
@@ -177,14 +172,14 @@ final class BenchLoop: @unchecked Sendable {
     private func sweep() {
         guard !self.slots.isEmpty else { return }
         let perTick = (self.slots.count + Self.sweepTicks - 1) / Self.sweepTicks
-        let now = BenchConnectionHandler.monotonicNow()
+        let now = BenchConnection.monotonicNow()
         for _ in 0..<perTick {
             if self.sweepCursor >= self.slots.count { self.sweepCursor = 0 }
-            // Take the handler out first: a tick may close the channel, and the close calls
-            // back into the loop, which updates `slots`.
-            let handler = self.slots[self.sweepCursor].handler
+            // Take the connection out first: a tick may close it, and the close calls back
+            // into the loop, which updates `slots`.
+            let connection = self.slots[self.sweepCursor].connection
             self.sweepCursor += 1
-            handler?.tick(now: now)
+            connection?.tick(now: now)
         }
     }
 
@@ -201,8 +196,8 @@ final class BenchLoop: @unchecked Sendable {
         self.dirtyKinds |= 1 << kind.rawValue
     }
 
-    func queueAck(_ handler: BenchConnectionHandler) {
-        self.ackQueue.append(handler)
+    func queueAck(_ connection: BenchConnection) {
+        self.ackQueue.append(connection)
     }
 
     /// Copies the counters, and the histograms that changed, to `published`.
@@ -323,44 +318,17 @@ final class BenchLoop: @unchecked Sendable {
         self.slots[slot].generation &+= 1
         self.slots[slot].status = .connecting
         self.slots[slot].attempts += 1
-        self.slots[slot].handler = nil
+        self.slots[slot].connection = nil
         self.counters.attempted += 1
         if let phase = self.phase, phase.id == self.slots[slot].phaseID { phase.pending += 1 }
         let generation = self.slots[slot].generation
-        let authFrame = self.slots[slot].authFrame
-        let machine: BenchConnectionStateMachine = {
-            var machine = BenchConnectionStateMachine(configuration: setup.machine)
-            machine.start(now: BenchConnectionHandler.monotonicNow())
-            return machine
-        }()
-
+        var machine = BenchConnectionStateMachine(configuration: setup.machine)
+        machine.start(now: BenchConnection.monotonicNow())
         let source =
             setup.sourceAddresses.isEmpty
             ? nil : setup.sourceAddresses[self.slots[slot].index % setup.sourceAddresses.count]
-        @Sendable func initialize(_ channel: any Channel, connectInProgress: Bool) -> EventLoopFuture<Void> {
-            let handler = BenchConnectionHandler(
-                loop: self,
-                slot: slot,
-                generation: generation,
-                authFrame: authFrame,
-                machine: machine,
-                connectInProgress: connectInProgress
-            )
-            if self.slots[slot].generation == generation {
-                self.slots[slot].handler = handler
-            }
-            return channel.eventLoop.makeCompletedFuture {
-                // NIO keeps a channel's last receive buffer for its next read: 2 KiB by default,
-                // which 19,000 mostly idle clients hold for nothing. It grows when reads fill it.
-                try channel.syncOptions?.setOption(.recvAllocator, value: Self.receiveAllocator)
-                try channel.pipeline.syncOperations.addHandler(handler)
-            }
-        }
 
-        #if canImport(Glibc)
-            // The connect is started here and the channel made from the socket: about half
-            // the system calls of ClientBootstrap.connect, and no scheduled timeout (the
-            // state machine's deadline covers it).
+        #if os(Linux)
             let descriptor: CInt
             do {
                 descriptor = try ConnectingSocket.open(to: setup.address, from: source)
@@ -368,39 +336,36 @@ final class BenchLoop: @unchecked Sendable {
                 self.attemptFailed(slot: slot, generation: generation, error: error)
                 return
             }
-            ClientBootstrap(group: self.eventLoop)
-                .channelInitializer { initialize($0, connectInProgress: true) }
-                .withConnectedSocket(descriptor)
-                .whenFailure { error in
-                    self.attemptFailed(slot: slot, generation: generation, error: error)
-                }
-        #else
-            // ClientBootstrap sets TCP_NODELAY itself.
-            var bootstrap = ClientBootstrap(group: self.eventLoop).connectTimeout(setup.connectTimeout)
-            if let source {
-                bootstrap = bootstrap.bind(to: source).channelOption(.socketOption(.so_reuseaddr), value: 1)
+            let connection = BenchConnection(
+                loop: self,
+                descriptor: descriptor,
+                slot: slot,
+                generation: generation,
+                authFrame: self.slots[slot].authFrame,
+                machine: machine
+            )
+            self.slots[slot].connection = connection
+            do {
+                try connection.start()
+            } catch {
+                self.logger.trace("bench connection not watched", metadata: ["bench.error": "\(error)"])
+                // Settles the attempt as a failed connect.
+                connection.close()
             }
-            bootstrap
-                .channelInitializer { initialize($0, connectInProgress: false) }
-                .connect(to: setup.address)
-                .whenFailure { error in
-                    self.attemptFailed(slot: slot, generation: generation, error: error)
-                }
+        #else
+            _ = (machine, source)
+            self.attemptFailed(
+                slot: slot, generation: generation, error: BenchPoolError("the bench clients run on Linux only"))
         #endif
     }
 
+    /// The socket could not be made or its connect not started.
     private func attemptFailed(slot: Int, generation: UInt32, error: any Error) {
         self.eventLoop.assertInEventLoop()
         guard self.slots[slot].generation == generation, self.slots[slot].status == .connecting else { return }
-        let timedOut: Bool
-        if case ChannelError.connectTimeout = error { timedOut = true } else { timedOut = false }
         self.logger.trace("bench connect failed", metadata: ["bench.error": "\(error)"])
-        if let handler = self.slots[slot].handler {
-            handler.connectFailed(timedOut: timedOut)
-        } else {
-            if timedOut { self.counters.timeouts += 1 } else { self.counters.connectFailures += 1 }
-            self.settle(slot: slot, generation: generation, timedOut ? .timedOut : .connectFailed)
-        }
+        self.counters.connectFailures += 1
+        self.settle(slot: slot, generation: generation, .connectFailed)
     }
 
     /// An attempt ended up ready or failed: count it for the phase, and retry if the phase does.
@@ -458,7 +423,7 @@ final class BenchLoop: @unchecked Sendable {
         if self.slots[slot].status == .open {
             self.slots[slot].status = .closed
         }
-        self.slots[slot].handler = nil
+        self.slots[slot].connection = nil
     }
 
     private func finishPhaseIfDone() {
@@ -475,24 +440,21 @@ final class BenchLoop: @unchecked Sendable {
 
     // MARK: Closing
 
-    /// Closes every connection from this side and ends the phase in progress; the future
-    /// completes when every channel is closed.
-    func dropAll() -> EventLoopFuture<Void> {
+    /// Closes every connection from this side and ends the phase in progress.
+    func dropAll() {
         self.eventLoop.assertInEventLoop()
         self.finishPhase()
-        var closed: [EventLoopFuture<Void>] = []
         for index in self.slots.indices {
             // A new generation: settlements and retries of the old attempt are ignored.
             self.slots[index].generation &+= 1
-            if let handler = self.slots[index].handler {
-                closed.append(handler.closeByUs(eventLoop: self.eventLoop))
-            }
-            self.slots[index].handler = nil
+            let connection = self.slots[index].connection
+            self.slots[index].connection = nil
+            connection?.closeByUs()
             if self.slots[index].status != .idle {
                 self.slots[index].status = .closed
             }
         }
-        return EventLoopFuture.andAllComplete(closed, on: self.eventLoop).map { self.publish() }
+        self.publish()
     }
 
     /// Publishes now and returns the loop's share of a snapshot (on the loop).

@@ -9,14 +9,14 @@ import NIOCore
 /// `--listen` makes one per accepted connection). When the controller goes away, the pool
 /// is closed.
 public final class BenchAgent: Sendable {
-    private let group: any EventLoopGroup
+    private let clientThreads: Int
     private let logger: Logger
     /// The current pool; replaced by each start.
     private let pool = NIOLockedValueBox<BenchClientPool?>(nil)
 
-    /// Creates an agent whose pools run on `group`.
-    public init(group: any EventLoopGroup, logger: Logger) {
-        self.group = group
+    /// Creates an agent whose pools run their clients on `clientThreads` threads each.
+    public init(clientThreads: Int = System.coreCount, logger: Logger) {
+        self.clientThreads = clientThreads
         self.logger = logger
     }
 
@@ -24,7 +24,12 @@ public final class BenchAgent: Sendable {
     public func handle(_ command: AgentCommand) async -> AgentEvent {
         switch command {
         case .start(let target, let plan):
-            let pool = BenchClientPool(target: target, plan: plan, group: self.group, logger: self.logger)
+            let pool: BenchClientPool
+            do {
+                pool = try BenchClientPool(target: target, plan: plan, threads: self.clientThreads, logger: self.logger)
+            } catch {
+                return .failed("\(error)")
+            }
             let previous = self.pool.withLockedValue { current in
                 defer { current = pool }
                 return current

@@ -26,7 +26,7 @@ public enum BenchAgentServer {
                     try Self.makeLineChannel(channel)
                 }
             }
-        try await BenchAgent(group: group, logger: logger).serve(channel)
+        try await BenchAgent(logger: logger).serve(channel)
     }
 
     /// Listens on `host:port` and serves every controller that connects, each with its own
@@ -54,7 +54,7 @@ public enum BenchAgentServer {
                         let peer = controller.channel.remoteAddress.map { "\($0)" } ?? "?"
                         logger.info("bench controller connected", metadata: ["controller": "\(peer)"])
                         do {
-                            try await BenchAgent(group: group, logger: logger).serve(controller)
+                            try await BenchAgent(logger: logger).serve(controller)
                         } catch {
                             logger.info(
                                 "bench controller left", metadata: ["controller": "\(peer)", "error": "\(error)"])

@@ -1,16 +1,15 @@
 import NIOCore
 
-#if canImport(Glibc)
+#if os(Linux)
     import Glibc
 
-    /// A non-blocking TCP socket whose connect is started here, for
-    /// `ClientBootstrap.withConnectedSocket`: NIO's own connect path costs a bench client
-    /// about twice the syscalls (address lookups after bind and connect, `SO_ERROR`, epoll
-    /// changes for the write interest) and a scheduled timeout per connection.
+    /// A non-blocking TCP socket whose connect is started here, for a ``BenchConnection``:
+    /// `socket`, `setsockopt`, `bind` (with a source address) and `connect`, and nothing
+    /// more.
     ///
     /// On Linux a write to a socket whose connect is still in progress fails with `EAGAIN`,
-    /// so NIO keeps what the handler writes until the socket becomes writable, that is
-    /// connected; a failed connect shows up as an error on the channel.
+    /// so the connection keeps what it writes until the socket becomes writable, that is
+    /// connected; a failed connect shows up as an error on the next read.
     enum ConnectingSocket {
         /// Opens a socket, binds it to `source` if given (port 0, chosen at connect) and starts
         /// connecting it to `address`. Returns the descriptor; the caller owns it.
@@ -25,10 +24,14 @@ import NIOCore
                 family, CInt(SOCK_STREAM.rawValue) | CInt(SOCK_NONBLOCK.rawValue) | CInt(SOCK_CLOEXEC.rawValue), 0)
             guard descriptor >= 0 else { throw ConnectingSocketError(operation: "socket", errno: errno) }
             do throws(ConnectingSocketError) {
-                // TCP_NODELAY is left to ClientBootstrap, which sets it on every channel.
+                var one: CInt = 1
+                let size = socklen_t(MemoryLayout<CInt>.size)
+                // Small frames (PINGs, ACKs) go out at once rather than wait for the previous
+                // one's acknowledgement.
+                guard setsockopt(descriptor, CInt(IPPROTO_TCP), TCP_NODELAY, &one, size) == 0 else {
+                    throw ConnectingSocketError(operation: "setsockopt TCP_NODELAY", errno: errno)
+                }
                 if let source {
-                    var one: CInt = 1
-                    let size = socklen_t(MemoryLayout<CInt>.size)
                     // The local port is picked at connect, by the whole 4-tuple, so one source
                     // address serves more connections than it has free ports.
                     guard setsockopt(descriptor, CInt(IPPROTO_IP), IP_BIND_ADDRESS_NO_PORT, &one, size) == 0 else {
