@@ -3,7 +3,7 @@ import HeraldWire
 /// The protocol life of one bench connection, with no I/O: connecting → (upgrading) →
 /// authenticating → (subscribing) → ready → closing → closed.
 ///
-/// Each event returns a ``Transition`` that the channel handler carries out, and adds to the
+/// Each event returns a ``Transition`` that its ``BenchConnection`` carries out, and adds to the
 /// loop's ``BenchCounters``. A connection settles exactly once per attempt: ready, or one
 /// failure; the loop counts settlements for its connect phase and decides on retries.
 struct BenchConnectionStateMachine: Sendable {
@@ -48,7 +48,7 @@ struct BenchConnectionStateMachine: Sendable {
         case ack(session: UInt16, seq: UInt32)
     }
 
-    /// What the handler must do after an event.
+    /// What the connection must do after an event.
     struct Transition: Hashable, Sendable {
         var send: Outbound?
         var settle: Settlement?
@@ -69,7 +69,7 @@ struct BenchConnectionStateMachine: Sendable {
         /// From the start of an attempt until the connection must be ready.
         var setupTimeoutNanos: UInt64
         /// From the start of an attempt until the TCP connection must be up (capped by the
-        /// setup timeout); only for connects the handler learns of after the channel is active
+        /// setup timeout); only for connects the connection learns of after the socket is in use
         /// (see ``channelActive(now:connected:counters:)``).
         var connectTimeoutNanos: UInt64 = .max
         /// How long a closing connection may take to close before it is closed again.
@@ -122,12 +122,12 @@ struct BenchConnectionStateMachine: Sendable {
         self.deadline = now &+ self.configuration.setupTimeoutNanos
     }
 
-    /// The channel is active: the TCP connection is up, or, when `connected` is false, its
-    /// connect is in progress and what is sent now waits in the channel until it is up. The
-    /// handler reports ``connectCompleted(counters:)`` when the server's first bytes arrive (so
-    /// a connection the server accepts and closes without a word counts as a failed connect,
-    /// which Herald never does: it sends an ERROR first). Either way the first request goes out
-    /// now.
+    /// The socket is ready for use: the TCP connection is up, or, when `connected` is false, its
+    /// connect may still be in progress and what is sent now waits in the connection until it
+    /// is up. The connection reports ``connectCompleted(counters:)`` when its first request has
+    /// gone out whole (a socket takes bytes only once connected) or the server's first bytes
+    /// arrive; a connection that closes before either counts as a failed connect, not as one
+    /// the server closed. Either way the first request goes out now.
     mutating func channelActive(now: UInt64, connected: Bool = true, counters: inout BenchCounters) -> Transition {
         guard case .connecting = self.state else { return .none }
         if !connected {

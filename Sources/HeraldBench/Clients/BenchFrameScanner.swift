@@ -4,7 +4,7 @@ import NIOCore
 /// Finds the next frame in received bytes without copying or allocating, and reads a PUSH
 /// (sequence, flags, kind and the ``BenchPayload`` stamp) straight from the buffer.
 ///
-/// Every other op is rare for a bench client; the handler decodes those fully with
+/// Every other op is rare for a bench client; ``BenchConnection`` decodes those fully with
 /// `FrameDecoder` and `ServerMessage`.
 enum BenchFrameScanner {
     /// A PUSH, as much of it as the bench needs.

@@ -10,7 +10,7 @@ import NIOCore
 /// The client side of WebSocket that a bench connection needs, on plain buffers: the opening
 /// handshake and the framing (RFC 6455), without NIO's upgrader.
 ///
-/// Doing it in the connection's own handler keeps one handler per connection and, as in the
+/// Doing it in the ``BenchConnection`` itself keeps one object per connection and, as in the
 /// tests' raw client, loses nothing that a server writes right after its `101` (a
 /// `server_busy` ERROR and a close).
 enum BenchWebSocket {
