@@ -93,6 +93,9 @@ final class BenchLoop: @unchecked Sendable {
     static let sweepTicks = 100
     /// Connections started per loop iteration, so that a burst does not starve reads.
     static let launchBatch = 256
+    /// Arena bytes readied per connection: its slot, AUTH frame, ``BenchConnection`` and the
+    /// odd partial frame, with room to spare.
+    static let reservePerConnection = 4_096
 
     let eventLoop: BenchEventLoop
     let published = NIOLockedValueBox(Published())
@@ -130,6 +133,9 @@ final class BenchLoop: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         guard self.setup == nil else { return }
         self.setup = setup
+        // As on the server's loops: without it glibc grows this thread's arena one `mprotect`
+        // per page, about one call for every connection opened.
+        MallocArena.reserve(bytes: min(MallocArena.defaultReserve, indexes.count * Self.reservePerConnection))
         let expiry = Int64(BenchPayload.now() / 1_000_000_000) + 7 * 24 * 3600
         self.slots.reserveCapacity(indexes.count)
         for index in indexes {

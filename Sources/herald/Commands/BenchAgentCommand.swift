@@ -32,8 +32,9 @@ struct BenchAgentCommand: AsyncParsableCommand {
     func run() async throws {
         // stdout may be the protocol: every log goes to stderr.
         let logger = BenchLogging.bootstrap(label: "herald.bench.agent", level: self.logLevel)
+        // NIO's loops carry only the controller's link; the clients run on the pool's own
+        // loops, which ready their arenas themselves.
         let group = MultiThreadedEventLoopGroup.singleton
-        await MallocArena.reserve(onEveryLoopOf: group)
         if self.stdio {
             try await BenchAgentServer.runStandardIO(group: group, logger: logger)
             return
