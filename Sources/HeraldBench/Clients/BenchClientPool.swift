@@ -38,8 +38,8 @@ public final class BenchClientPool: Sendable {
     private let maximumPendingPerLoop: Int
     private let state = NIOLockedValueBox(State())
 
-    /// A pool for `plan` against `target` on `threads` event loops of its own, which run until
-    /// ``close()``. Nothing connects before ``connectAll()``.
+    /// A pool for `plan` against `target` on `threads` event loops of its own, whose threads
+    /// run until the pool is released. Nothing connects before ``connectAll()``.
     ///
     /// - Parameters:
     ///   - threads: event loops (threads) the connections are spread over; at least one.
@@ -80,7 +80,8 @@ public final class BenchClientPool: Sendable {
     }
 
     deinit {
-        // A pool dropped without ``close()``: its threads end, and close what is still open.
+        // Nothing can ask the loops for anything any more: their threads end, and close what
+        // is still open (a pool dropped without ``close()``).
         for loop in self.loops { loop.eventLoop.shutdownGracefully { _ in } }
     }
 
@@ -313,9 +314,8 @@ public final class BenchClientPool: Sendable {
         for loop in self.loops {
             try? await loop.eventLoop.submit { loop.stop() }.get()
         }
-        for loop in self.loops {
-            try? await loop.eventLoop.shutdownGracefully()
-        }
+        // The loops' threads end with the pool (deinit), not here: a snapshot that another
+        // task asks for while this runs still gets its answer from them.
     }
 
     // MARK: Addresses
