@@ -102,7 +102,7 @@ final class BenchConnection {
         guard !self.isClosed else { return }
         self.isClosed = true
         self.loop.eventLoop.unregister(self)
-        _ = Glibc.close(self.descriptor)
+        SystemCalls.close(self.descriptor)
         self.pending = nil
         self.unsent = nil
         self.fragments = nil
@@ -117,7 +117,7 @@ final class BenchConnection {
             var buffer = self.loop.eventLoop.takeReceiveBuffer()
             var count = 0
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: Self.readSize) { pointer in
-                count = Glibc.read(self.descriptor, pointer.baseAddress, min(pointer.count, Self.readSize))
+                count = SystemCalls.read(self.descriptor, pointer.baseAddress, min(pointer.count, Self.readSize))
                 return max(0, count)
             }
             let error = count < 0 ? errno : 0
@@ -391,7 +391,7 @@ final class BenchConnection {
     private func writeOut(_ bytes: inout ByteBuffer) -> Bool {
         while bytes.readableBytes > 0 {
             let written = bytes.withUnsafeReadableBytes { pointer in
-                Glibc.send(self.descriptor, pointer.baseAddress, pointer.count, CInt(MSG_NOSIGNAL))
+                SystemCalls.send(self.descriptor, pointer.baseAddress, pointer.count)
             }
             if written > 0 {
                 bytes.moveReaderIndex(forwardBy: written)
