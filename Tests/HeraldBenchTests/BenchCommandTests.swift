@@ -114,7 +114,7 @@ struct BenchCommandTests {
     @Test func agentsListeningOnLoopbackServeControllers() async throws {
         let server = try await HeraldProcess.start()
         let first = try BenchCommand(["bench", "agent", "--listen", "127.0.0.1:0"])
-        let second = try BenchCommand(["bench", "agent", "--listen", "127.0.0.1:0"])
+        let second = try BenchCommand(["bench", "agent", "--listen", "127.0.0.1:0", "--threads", "1"])
         defer {
             first.terminate()
             second.terminate()
@@ -158,5 +158,12 @@ struct BenchCommandTests {
         #expect(result.status != 0)
         #expect(result.standardError.contains("cannot reach agent 127.0.0.1:1"), "\(result.standardError)")
         try await server.terminate()
+    }
+
+    @Test func aBadThreadCountIsRefused() async throws {
+        let command = try BenchCommand(["bench", "agent", "--stdio", "--threads", "0"])
+        let result = try await command.wait(timeout: .seconds(30))
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("--threads must be 1 to 256"), "\(result.standardError)")
     }
 }

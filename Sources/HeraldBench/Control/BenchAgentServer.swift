@@ -11,9 +11,13 @@ import NIOPosix
 /// Where `herald bench agent` takes its controllers from: its own stdin and stdout (a local
 /// worker spawned by the controller), or a TCP port (an agent on another machine).
 public enum BenchAgentServer {
-    /// Serves the controller on stdin/stdout until stdin ends. Nothing else may write to
-    /// stdout meanwhile: log to stderr.
-    public static func runStandardIO(group: any EventLoopGroup, logger: Logger) async throws {
+    /// Serves the controller on stdin/stdout until stdin ends, its pools running their clients
+    /// on `clientThreads` threads. Nothing else may write to stdout meanwhile: log to stderr.
+    public static func runStandardIO(
+        group: any EventLoopGroup,
+        clientThreads: Int = System.coreCount,
+        logger: Logger
+    ) async throws {
         // NIO takes ownership of the descriptors it is given: give it copies.
         let input = dup(STDIN_FILENO)
         let output = dup(STDOUT_FILENO)
@@ -26,15 +30,17 @@ public enum BenchAgentServer {
                     try Self.makeLineChannel(channel)
                 }
             }
-        try await BenchAgent(logger: logger).serve(channel)
+        try await BenchAgent(clientThreads: clientThreads, logger: logger).serve(channel)
     }
 
     /// Listens on `host:port` and serves every controller that connects, each with its own
-    /// ``BenchAgent``, until cancelled. `onBound` gets the bound address (useful with port 0).
+    /// ``BenchAgent`` (clients on `clientThreads` threads), until cancelled. `onBound` gets the
+    /// bound address (useful with port 0).
     public static func listen(
         host: String,
         port: Int,
         group: any EventLoopGroup,
+        clientThreads: Int = System.coreCount,
         logger: Logger,
         onBound: @Sendable (SocketAddress) -> Void
     ) async throws {
@@ -54,7 +60,7 @@ public enum BenchAgentServer {
                         let peer = controller.channel.remoteAddress.map { "\($0)" } ?? "?"
                         logger.info("bench controller connected", metadata: ["controller": "\(peer)"])
                         do {
-                            try await BenchAgent(logger: logger).serve(controller)
+                            try await BenchAgent(clientThreads: clientThreads, logger: logger).serve(controller)
                         } catch {
                             logger.info(
                                 "bench controller left", metadata: ["controller": "\(peer)", "error": "\(error)"])

@@ -32,10 +32,16 @@ public final class BenchFleet: Sendable {
         do {
             if localWorkers > 0 {
                 guard let executable else { throw BenchError("local workers need the herald executable") }
+                // Local workers share this machine's cores: their client threads together are
+                // one per core, not one per core each.
+                let threads = max(1, System.coreCount / localWorkers)
                 for index in 1...localWorkers {
                     let process = try LocalAgentProcess(
                         executable: executable,
-                        arguments: ["bench", "agent", "--stdio", "--log-level", logger.logLevel.rawValue]
+                        arguments: [
+                            "bench", "agent", "--stdio", "--threads", "\(threads)", "--log-level",
+                            logger.logLevel.rawValue,
+                        ]
                     )
                     processes.append(process)
                     let name = "worker \(index) (pid \(process.pid))"

@@ -20,12 +20,18 @@ struct BenchAgentCommand: AsyncParsableCommand {
         help: "Serve controllers that connect to host:port (port 0 picks a free one; the bound address is printed).")
     var listen: String?
 
+    @Option(help: "Threads the bench clients run on (default: one per core of this machine).")
+    var threads: Int?
+
     @Option(name: .customLong("log-level"), help: "Log level (logs go to stderr).")
     var logLevel: String = "warning"
 
     func validate() throws {
         if self.stdio == (self.listen != nil) {
             throw ValidationError("give exactly one of --stdio and --listen host:port")
+        }
+        if let threads = self.threads, threads < 1 || threads > 256 {
+            throw ValidationError("--threads must be 1 to 256")
         }
     }
 
@@ -36,7 +42,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
         // loops, which ready their arenas themselves.
         let group = MultiThreadedEventLoopGroup.singleton
         if self.stdio {
-            try await BenchAgentServer.runStandardIO(group: group, logger: logger)
+            try await BenchAgentServer.runStandardIO(
+                group: group, clientThreads: self.threads ?? System.coreCount, logger: logger)
             return
         }
         let address = self.listen ?? ""
@@ -46,7 +53,9 @@ struct BenchAgentCommand: AsyncParsableCommand {
         var host = String(address[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let given = host
-        try await BenchAgentServer.listen(host: given, port: port, group: group, logger: logger) { bound in
+        try await BenchAgentServer.listen(
+            host: given, port: port, group: group, clientThreads: self.threads ?? System.coreCount, logger: logger
+        ) { bound in
             // Tests and scripts read the port from this line.
             print("herald bench agent listening on \(bound.ipAddress ?? given):\(bound.port ?? port)")
             fflush(nil)
