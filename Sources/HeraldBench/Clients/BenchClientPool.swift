@@ -66,17 +66,21 @@ public final class BenchClientPool: Sendable {
         self.retryPolicy = retryPolicy
         self.connectTimeout = TimeAmount(connectTimeout)
         self.setupTimeout = TimeAmount(setupTimeout)
-        var loops: [BenchLoop] = []
-        do {
-            for number in 0..<max(1, threads) {
-                let eventLoop = try BenchEventLoop.make(name: "bench-clients-\(number)")
-                loops.append(BenchLoop(eventLoop: eventLoop, logger: logger))
+        #if os(Linux)
+            var loops: [BenchLoop] = []
+            do {
+                for number in 0..<max(1, threads) {
+                    let eventLoop = try BenchEventLoop.make(name: "bench-clients-\(number)")
+                    loops.append(BenchLoop(eventLoop: eventLoop, logger: logger))
+                }
+            } catch {
+                for loop in loops { loop.eventLoop.shutdownGracefully { _ in } }
+                throw BenchPoolError("bench client loop: \(error)")
             }
-        } catch {
-            for loop in loops { loop.eventLoop.shutdownGracefully { _ in } }
-            throw error
-        }
-        self.loops = loops
+            self.loops = loops
+        #else
+            throw BenchPoolError("the bench clients wait with epoll, which only Linux has")
+        #endif
     }
 
     deinit {

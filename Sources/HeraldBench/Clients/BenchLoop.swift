@@ -360,6 +360,7 @@ final class BenchLoop: @unchecked Sendable {
             }
         #else
             _ = (machine, source)
+            // Not reached: BenchClientPool refuses to start where there is no epoll.
             self.attemptFailed(
                 slot: slot, generation: generation, error: BenchPoolError("the bench clients run on Linux only"))
         #endif

@@ -36,7 +36,9 @@ final class BenchConnection {
     /// A fragmented WebSocket message being joined.
     private var fragments: ByteBuffer?
     private var sentWebSocketClose = false
-    private(set) var isClosed = false
+
+    /// The socket has been closed (the state machine is told first, so this holds from then on).
+    private var isClosed: Bool { self.machine.state == .closed }
 
     /// A connection over `descriptor`, a socket whose connect has been started: it becomes
     /// this object's to close.
@@ -61,7 +63,7 @@ final class BenchConnection {
     /// Sends the first request and starts watching the socket. The connect may still be in
     /// progress: a write to such a socket fails with `EAGAIN`, and the request waits for
     /// `EPOLLOUT`, which comes when the connection is up (or failed: then a read says why).
-    func start() throws(BenchPoolError) {
+    func start() throws(SystemCallError) {
         let transition = self.machine.channelActive(
             now: Self.monotonicNow(), connected: false, counters: &self.loop.counters)
         self.apply(transition)
@@ -100,13 +102,12 @@ final class BenchConnection {
     /// Closes the socket and reports the connection closed to the loop.
     func close() {
         guard !self.isClosed else { return }
-        self.isClosed = true
+        let settlement = self.machine.channelClosed(counters: &self.loop.counters)
         self.loop.eventLoop.unregister(self)
         SystemCalls.close(self.descriptor)
         self.pending = nil
         self.unsent = nil
         self.fragments = nil
-        let settlement = self.machine.channelClosed(counters: &self.loop.counters)
         self.loop.connectionClosed(slot: self.slot, generation: self.generation, settlement: settlement)
     }
 
@@ -123,7 +124,7 @@ final class BenchConnection {
             let error = count < 0 ? errno : 0
             if count > 0 {
                 // Bytes from the server: a connect still in progress has completed.
-                if self.machine.awaitingConnect { self.connectionIsUp() }
+                self.connectionIsUp()
                 self.received(&buffer)
             }
             self.loop.eventLoop.giveBackReceiveBuffer(buffer)
@@ -162,7 +163,7 @@ final class BenchConnection {
 
     /// Keeps the bytes of a frame whose rest has not arrived, not the buffer they sit in.
     private func keepLeftover(of buffer: inout ByteBuffer) {
-        guard buffer.readableBytes > 0, !self.isClosed, self.machine.state != .closed else { return }
+        guard buffer.readableBytes > 0, !self.isClosed else { return }
         var rest = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
         rest.writeBuffer(&buffer)
         self.pending = rest
@@ -170,7 +171,7 @@ final class BenchConnection {
 
     private func readStream(_ buffer: inout ByteBuffer) {
         var arrival: UInt64 = 0
-        while !self.isClosed, self.machine.state != .closed {
+        while !self.isClosed {
             switch BenchFrameScanner.scan(buffer, maximumLength: Self.maximumFrameLength) {
             case .incomplete:
                 return
@@ -205,7 +206,7 @@ final class BenchConnection {
         }
         var arrival: UInt64 = 0
         do {
-            while !self.isClosed, self.machine.state != .closed,
+            while !self.isClosed,
                 let frame = try BenchWebSocket.nextFrame(from: &buffer, maximumPayload: Self.maximumFrameLength)
             {
                 self.webSocketFrame(frame, arrival: &arrival)
@@ -415,7 +416,7 @@ final class BenchConnection {
             self.unsent = unsent
             return
         }
-        if self.machine.awaitingConnect { self.connectionIsUp() }
+        self.connectionIsUp()
         do {
             try self.loop.eventLoop.watchWrites(self, false)
         } catch {
@@ -424,7 +425,7 @@ final class BenchConnection {
     }
 
     /// The first request went out whole (or the server's first bytes came in): the TCP
-    /// connection is up.
+    /// connection is up. The state machine counts it once, whoever says it first.
     private func connectionIsUp() {
         self.machine.connectCompleted(counters: &self.loop.counters)
     }

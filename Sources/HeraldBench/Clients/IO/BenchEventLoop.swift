@@ -21,7 +21,7 @@ import NIOCore
 /// the socket's buffer is full. SwiftNIO's client channel cost about 20 µs of CPU more per
 /// connection and made the bench's clients, not the server, set the connect rate.
 ///
-/// Linux only (epoll); elsewhere ``make(name:)`` throws.
+/// Linux only (epoll): ``BenchClientPool`` refuses to make one elsewhere.
 ///
 /// `@unchecked Sendable`: the task queue is behind its own lock; everything else is touched only
 /// on the loop's thread (`inEventLoop`), or before the thread starts and after it ends.
@@ -77,14 +77,14 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
     }
 
     /// Starts a loop on a thread of its own.
-    static func make(name: String) throws(BenchPoolError) -> BenchEventLoop {
+    static func make(name: String) throws(SystemCallError) -> BenchEventLoop {
         #if os(Linux)
             let epoll = epoll_create1(CInt(EPOLL_CLOEXEC))
-            guard epoll >= 0 else { throw BenchPoolError("epoll_create1: \(String(cString: strerror(errno)))") }
+            guard epoll >= 0 else { throw SystemCallError(operation: "epoll_create1", errno: errno) }
             let wake = eventfd(0, CInt(EFD_NONBLOCK | EFD_CLOEXEC))
             guard wake >= 0 else {
                 Glibc.close(epoll)
-                throw BenchPoolError("eventfd: \(String(cString: strerror(errno)))")
+                throw SystemCallError(operation: "eventfd", errno: errno)
             }
             var event = epoll_event()
             event.events = EPOLLIN.rawValue
@@ -92,13 +92,14 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
             guard epoll_ctl(epoll, EPOLL_CTL_ADD, wake, &event) == 0 else {
                 Glibc.close(wake)
                 Glibc.close(epoll)
-                throw BenchPoolError("epoll_ctl: \(String(cString: strerror(errno)))")
+                throw SystemCallError(operation: "epoll_ctl", errno: errno)
             }
             let loop = BenchEventLoop(name: name, epoll: epoll, wakeDescriptor: wake)
             try loop.startThread()
             return loop
         #else
-            throw BenchPoolError("the bench clients wait with epoll, which only Linux has")
+            // Not reached: BenchClientPool refuses to start where there is no epoll.
+            throw SystemCallError(operation: "epoll_create1", errno: ENOSYS)
         #endif
     }
 
@@ -192,7 +193,7 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
     // MARK: Sockets
 
     /// Watches `connection`'s socket: for reads, and for writes too when `writable` is true.
-    func register(_ connection: BenchConnection, writable: Bool) throws(BenchPoolError) {
+    func register(_ connection: BenchConnection, writable: Bool) throws(SystemCallError) {
         self.preconditionInEventLoop(file: #fileID, line: #line)
         let descriptor = Int(connection.descriptor)
         if descriptor >= self.connections.count {
@@ -203,7 +204,7 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
     }
 
     /// Turns the interest in writes on or off.
-    func watchWrites(_ connection: BenchConnection, _ writable: Bool) throws(BenchPoolError) {
+    func watchWrites(_ connection: BenchConnection, _ writable: Bool) throws(SystemCallError) {
         try self.control(add: false, connection.descriptor, writable: writable)
     }
 
@@ -229,27 +230,24 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
 
     /// Forgets `connection`, whose socket is about to be closed (which takes it out of epoll).
     func unregister(_ connection: BenchConnection) {
-        let descriptor = Int(connection.descriptor)
-        if descriptor < self.connections.count, self.connections[descriptor] === connection {
-            self.connections[descriptor] = nil
-        }
+        if self.isRegistered(connection) { self.connections[Int(connection.descriptor)] = nil }
     }
 
-    private func control(add: Bool, _ descriptor: CInt, writable: Bool) throws(BenchPoolError) {
+    private func control(add: Bool, _ descriptor: CInt, writable: Bool) throws(SystemCallError) {
         #if os(Linux)
             var event = epoll_event()
             event.events = EPOLLIN.rawValue | (writable ? EPOLLOUT.rawValue : 0)
             event.data.u64 = UInt64(descriptor)
             guard epoll_ctl(self.epoll, add ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, descriptor, &event) == 0 else {
-                throw BenchPoolError("epoll_ctl: \(String(cString: strerror(errno)))")
+                throw SystemCallError(operation: "epoll_ctl", errno: errno)
             }
         #endif
     }
 
     // MARK: The thread
 
-    private func startThread() throws(BenchPoolError) {
-        #if os(Linux)
+    #if os(Linux)
+        private func startThread() throws(SystemCallError) {
             let box = Unmanaged.passRetained(self)
             var thread = pthread_t()
             let result = pthread_create(
@@ -262,15 +260,13 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
                 }, box.toOpaque())
             guard result == 0 else {
                 box.release()
-                throw BenchPoolError("pthread_create: \(String(cString: strerror(result)))")
+                throw SystemCallError(operation: "pthread_create", errno: result)
             }
             self.thread = thread
             self.started.lock()
             self.started.unlock(withValue: 1)
-        #else
-            throw BenchPoolError("the bench clients wait with epoll, which only Linux has")
-        #endif
-    }
+        }
+    #endif
 
     private func run() {
         // `thread` is set by the creating thread; wait for it so that `inEventLoop` holds here.
