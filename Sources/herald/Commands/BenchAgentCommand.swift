@@ -41,9 +41,10 @@ struct BenchAgentCommand: AsyncParsableCommand {
         // NIO's loops carry only the controller's link; the clients run on the pool's own
         // loops, which ready their arenas themselves.
         let group = MultiThreadedEventLoopGroup.singleton
+        let clientThreads = self.threads ?? System.coreCount
         if self.stdio {
             try await BenchAgentServer.runStandardIO(
-                group: group, clientThreads: self.threads ?? System.coreCount, logger: logger)
+                group: group, clientThreads: clientThreads, logger: logger)
             return
         }
         let address = self.listen ?? ""
@@ -54,7 +55,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let given = host
         try await BenchAgentServer.listen(
-            host: given, port: port, group: group, clientThreads: self.threads ?? System.coreCount, logger: logger
+            host: given, port: port, group: group, clientThreads: clientThreads, logger: logger
         ) { bound in
             // Tests and scripts read the port from this line.
             print("herald bench agent listening on \(bound.ipAddress ?? given):\(bound.port ?? port)")
