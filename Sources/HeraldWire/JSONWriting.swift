@@ -9,31 +9,50 @@ extension ByteBuffer {
     /// characters escaped. Everything else is written as UTF-8.
     @discardableResult
     public mutating func writeJSONString(_ string: String) -> Int {
+        var string = string
+        return string.withUTF8 { utf8 in
+            if utf8.contains(where: Self.needsEscape) {
+                return self.writeEscapedJSONString(utf8)
+            }
+            // Nearly always: nothing to escape, so quotes and text go in one write.
+            return self.writeWithUnsafeMutableBytes(minimumWritableBytes: utf8.count + 2) { out in
+                out[0] = UInt8(ascii: "\"")
+                UnsafeMutableRawBufferPointer(rebasing: out[1..<(1 + utf8.count)]).copyMemory(
+                    from: UnsafeRawBufferPointer(utf8)
+                )
+                out[1 + utf8.count] = UInt8(ascii: "\"")
+                return utf8.count + 2
+            }
+        }
+    }
+
+    private static func needsEscape(_ byte: UInt8) -> Bool {
+        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
+    }
+
+    private mutating func writeEscapedJSONString(_ utf8: UnsafeBufferPointer<UInt8>) -> Int {
         let start = self.writerIndex
         self.writeInteger(UInt8(ascii: "\""))
-        var string = string
-        string.withUTF8 { utf8 in
-            var runStart = 0
-            for (index, byte) in utf8.enumerated() where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-                self.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart..<index]))
-                runStart = index + 1
-                self.writeInteger(UInt8(ascii: "\\"))
-                switch byte {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"): self.writeInteger(byte)
-                case 0x08: self.writeInteger(UInt8(ascii: "b"))
-                case 0x0C: self.writeInteger(UInt8(ascii: "f"))
-                case 0x0A: self.writeInteger(UInt8(ascii: "n"))
-                case 0x0D: self.writeInteger(UInt8(ascii: "r"))
-                case 0x09: self.writeInteger(UInt8(ascii: "t"))
-                default:
-                    let hex = Array("0123456789abcdef".utf8)
-                    self.writeString("u00")
-                    self.writeInteger(hex[Int(byte >> 4)])
-                    self.writeInteger(hex[Int(byte & 0x0F)])
-                }
+        var runStart = 0
+        for (index, byte) in utf8.enumerated() where Self.needsEscape(byte) {
+            self.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart..<index]))
+            runStart = index + 1
+            self.writeInteger(UInt8(ascii: "\\"))
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"): self.writeInteger(byte)
+            case 0x08: self.writeInteger(UInt8(ascii: "b"))
+            case 0x0C: self.writeInteger(UInt8(ascii: "f"))
+            case 0x0A: self.writeInteger(UInt8(ascii: "n"))
+            case 0x0D: self.writeInteger(UInt8(ascii: "r"))
+            case 0x09: self.writeInteger(UInt8(ascii: "t"))
+            default:
+                let hex = Array("0123456789abcdef".utf8)
+                self.writeString("u00")
+                self.writeInteger(hex[Int(byte >> 4)])
+                self.writeInteger(hex[Int(byte & 0x0F)])
             }
-            self.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart...]))
         }
+        self.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[runStart...]))
         self.writeInteger(UInt8(ascii: "\""))
         return self.writerIndex - start
     }

@@ -30,6 +30,13 @@ public struct TokenVerifier: Sendable {
 
     /// Verifies `token` at time `now` (seconds since 1970).
     public func verify(_ token: String, now: Int64) throws(ProtocolError) -> VerifiedToken {
+        var keys = TokenKeys()
+        return try self.verify(token, now: now, keys: &keys)
+    }
+
+    /// Verifies `token` at time `now` (seconds since 1970), keying HMAC through `keys`: a
+    /// caller that verifies many tokens (an event loop) keeps one `keys` for all of them.
+    public func verify(_ token: String, now: Int64, keys: inout TokenKeys) throws(ProtocolError) -> VerifiedToken {
         let utf8 = token.utf8
         guard let firstDot = utf8.firstIndex(of: UInt8(ascii: ".")),
             let secondDot = utf8[utf8.index(after: firstDot)...].firstIndex(of: UInt8(ascii: ".")),
@@ -59,13 +66,14 @@ public struct TokenVerifier: Sendable {
             throw ProtocolError(.unknownApp, "app \"\(Self.printable(claims.app))\" does not exist")
         }
         guard let signature = Base64URL.decode(signaturePart) else { throw Self.failed("token signature is malformed") }
-        let signingInput = utf8[..<secondDot]
-        let valid = HMAC<SHA256>.isValidAuthenticationCode(
-            signature,
-            authenticating: Array(signingInput),
-            using: SymmetricKey(data: Array(app.secret.utf8))
-        )
-        guard valid else { throw Self.failed("token signature does not verify") }
+        var authenticator = keys.authenticator(for: app)
+        let signingInputLength = utf8.distance(from: utf8.startIndex, to: secondDot)
+        var contiguous = token
+        contiguous.withUTF8 { bytes in
+            authenticator.update(data: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<signingInputLength])))
+        }
+        // A constant-time comparison (swift-crypto's).
+        guard authenticator.finalize() == signature else { throw Self.failed("token signature does not verify") }
         guard claims.exp > now else { throw ProtocolError(.tokenExpired, "token expired") }
         try Self.validate(claims)
         return VerifiedToken(app: app, claims: claims)

@@ -388,7 +388,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         let now = Int64(Date().timeIntervalSince1970)
         let token: VerifiedToken
         do {
-            token = try self.environment.verifier.verify(request.token, now: now)
+            token = try self.environment.verifier.verify(request.token, now: now, keys: &self.shard.tokenKeys)
         } catch {
             self.authCompleted(self.stateMachine.authFailed(seq: seq, error))
             return

@@ -38,6 +38,8 @@ final class EventLoopShard: @unchecked Sendable {
     private var byApp: [String: Set<SessionKey>] = [:]
     private var byTopic: [TopicKey: Set<SessionKey>] = [:]
     private var touched: [ConnectionHandler] = []
+    /// The apps' token keys, readied once per loop rather than for every AUTH.
+    var tokenKeys = TokenKeys()
     private var fanOut = FanOutQueue()
     private var flushScheduled = false
     /// The other loops' shards; set once, before the gateway starts.
