@@ -76,6 +76,10 @@ struct BenchCommandTests {
             agents.allSatisfy {
                 $0["sameMachine"] as? Bool == true && ($0["name"] as? String)?.hasPrefix("worker") == true
             })
+        // The workers' client threads run under SCHED_BATCH unless told otherwise.
+        #expect(agents.map { $0["clientScheduling"] as? String } == ["batch", "batch"])
+        #expect(connect.object("settings")["clientScheduling"] as? String == "batch")
+        #expect(connect.result.standardOutput.contains("; client threads SCHED_BATCH"))
         #expect(connect.object("clients")["open"] as? Int == Self.connections)
         let serverFigures = connect.object("server")
         #expect((serverFigures["procResidentBefore"] as? Int ?? 0) > 0)
@@ -87,7 +91,10 @@ struct BenchCommandTests {
         #expect(connect.result.standardOutput.contains("connections per second"))
         #expect(connect.result.standardOutput.contains("bottleneck"))
 
-        let broadcast = try await Self.bench(["broadcast", "--duration", "2"] + common)
+        let broadcast = try await Self.bench(["broadcast", "--duration", "2", "--client-scheduling", "normal"] + common)
+        let broadcastAgents = try #require(broadcast.report["agents"] as? [[String: Any]])
+        #expect(broadcastAgents.map { $0["clientScheduling"] as? String } == ["normal", "normal"])
+        #expect(broadcast.result.standardOutput.contains("; client threads SCHED_OTHER"))
         #expect(broadcast.object("connect")["authenticated"] as? Int == Self.connections)
         #expect(broadcast.figures["sessions"] == Double(Self.connections))
         #expect(broadcast.figures["reached"] == Double(Self.connections))
@@ -114,7 +121,8 @@ struct BenchCommandTests {
     @Test func agentsListeningOnLoopbackServeControllers() async throws {
         let server = try await HeraldProcess.start()
         let first = try BenchCommand(["bench", "agent", "--listen", "127.0.0.1:0"])
-        let second = try BenchCommand(["bench", "agent", "--listen", "127.0.0.1:0", "--threads", "1"])
+        let second = try BenchCommand(
+            ["bench", "agent", "--listen", "127.0.0.1:0", "--threads", "1", "--client-scheduling", "normal"])
         defer {
             first.terminate()
             second.terminate()
@@ -134,6 +142,9 @@ struct BenchCommandTests {
         #expect(agents.compactMap { $0["name"] as? String } == addresses)
         #expect(agents.map { $0["authenticated"] as? Int } == [100, 100])
         #expect(connect.result.standardOutput.contains("2 agents"))
+        // Each agent chose its own scheduling, and says so.
+        #expect(agents.map { $0["clientScheduling"] as? String } == ["batch", "normal"])
+        #expect(connect.result.standardOutput.contains("SCHED_BATCH on some agents, SCHED_OTHER on others"))
 
         // The agents outlive a controller and serve the next one: a topic fan-out this time.
         let topic = try await Self.bench(["topic", "--duration", "1"] + common)

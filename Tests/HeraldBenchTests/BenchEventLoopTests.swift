@@ -33,6 +33,30 @@ struct BenchEventLoopTests {
         try await loop.shutdownGracefully()
     }
 
+    /// The policy field of the thread's /proc stat line (SCHED_OTHER 0, SCHED_BATCH 3), read on
+    /// the loop's own thread.
+    static func schedulingPolicy(of loop: BenchEventLoop) async throws -> Int? {
+        try await loop.submit { () -> Int? in
+            guard let stat = try? String(contentsOfFile: "/proc/thread-self/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            // Fields after the name start with the third (state); policy is the 41st.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 38 ? Int(fields[38]) : nil
+        }.get()
+    }
+
+    @Test func clientThreadsRunUnderTheSchedulingAsked() async throws {
+        let batch = try BenchEventLoop.make(name: "test-batch")
+        let normal = try BenchEventLoop.make(name: "test-normal", scheduling: .normal)
+        #expect(try await Self.schedulingPolicy(of: batch) == 3)
+        #expect(try await Self.schedulingPolicy(of: normal) == 0)
+        // The creating thread keeps its own policy.
+        #expect(sched_getscheduler(0) == 0)
+        try await batch.shutdownGracefully()
+        try await normal.shutdownGracefully()
+    }
+
     @Test func timersRunInDeadlineOrderAndCanBeCancelled() async throws {
         let loop = try BenchEventLoop.make(name: "test-timers")
         let seen = NIOLockedValueBox<[Int]>([])

@@ -43,6 +43,7 @@ public final class BenchClientPool: Sendable {
     ///
     /// - Parameters:
     ///   - threads: event loops (threads) the connections are spread over; at least one.
+    ///   - scheduling: the Linux scheduling policy of those threads.
     ///   - connectTimeout: how long a TCP connect may take.
     ///   - setupTimeout: how long an attempt may take from connect to ready (AUTH_OK, and OK
     ///     for the subscription).
@@ -53,6 +54,7 @@ public final class BenchClientPool: Sendable {
         target: BenchTarget,
         plan: ClientPlan,
         threads: Int = System.coreCount,
+        scheduling: ClientScheduling = .batch,
         logger: Logger,
         retryPolicy: BenchRetryPolicy = BenchRetryPolicy(),
         connectTimeout: Duration = .seconds(10),
@@ -70,7 +72,7 @@ public final class BenchClientPool: Sendable {
             var loops: [BenchLoop] = []
             do {
                 for number in 0..<max(1, threads) {
-                    let eventLoop = try BenchEventLoop.make(name: "bench-clients-\(number)")
+                    let eventLoop = try BenchEventLoop.make(name: "bench-clients-\(number)", scheduling: scheduling)
                     loops.append(BenchLoop(eventLoop: eventLoop, logger: logger))
                 }
             } catch {

@@ -17,24 +17,35 @@ public struct AgentInfo: Sendable, Codable, Hashable {
     public var cores: Int
     /// Its open-file limit: the most connections it can hold, less a few.
     public var openFileLimit: Int?
+    /// The scheduling policy of its client threads (absent from agents older than the field).
+    public var clientScheduling: ClientScheduling?
 
     /// Creates an info.
-    public init(pid: Int32, host: String, bootID: String?, cores: Int, openFileLimit: Int?) {
+    public init(
+        pid: Int32,
+        host: String,
+        bootID: String?,
+        cores: Int,
+        openFileLimit: Int?,
+        clientScheduling: ClientScheduling? = nil
+    ) {
         self.pid = pid
         self.host = host
         self.bootID = bootID
         self.cores = cores
         self.openFileLimit = openFileLimit
+        self.clientScheduling = clientScheduling
     }
 
-    /// This process.
-    public static func current() -> AgentInfo {
+    /// This process, whose client threads run under `clientScheduling`.
+    public static func current(clientScheduling: ClientScheduling) -> AgentInfo {
         AgentInfo(
             pid: Int32(getpid()),
             host: ProcessStats.hostName(),
             bootID: ProcessStats.bootID(),
             cores: ProcessStats.coreCount,
-            openFileLimit: ProcessStats.openFileLimit()
+            openFileLimit: ProcessStats.openFileLimit(),
+            clientScheduling: clientScheduling
         )
     }
 }

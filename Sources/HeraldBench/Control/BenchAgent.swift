@@ -10,13 +10,16 @@ import NIOCore
 /// is closed.
 public final class BenchAgent: Sendable {
     private let clientThreads: Int
+    private let clientScheduling: ClientScheduling
     private let logger: Logger
     /// The current pool; replaced by each start.
     private let pool = NIOLockedValueBox<BenchClientPool?>(nil)
 
-    /// Creates an agent whose pools run their clients on `clientThreads` threads each.
-    public init(clientThreads: Int = System.coreCount, logger: Logger) {
+    /// Creates an agent whose pools run their clients on `clientThreads` threads each, under
+    /// `clientScheduling`.
+    public init(clientThreads: Int = System.coreCount, clientScheduling: ClientScheduling = .batch, logger: Logger) {
         self.clientThreads = clientThreads
+        self.clientScheduling = clientScheduling
         self.logger = logger
     }
 
@@ -26,7 +29,13 @@ public final class BenchAgent: Sendable {
         case .start(let target, let plan):
             let pool: BenchClientPool
             do {
-                pool = try BenchClientPool(target: target, plan: plan, threads: self.clientThreads, logger: self.logger)
+                pool = try BenchClientPool(
+                    target: target,
+                    plan: plan,
+                    threads: self.clientThreads,
+                    scheduling: self.clientScheduling,
+                    logger: self.logger
+                )
             } catch {
                 return .failed("\(error)")
             }
@@ -85,7 +94,7 @@ public final class BenchAgent: Sendable {
                         try await outbound.write(try AgentWire.encode(reply))
                     }
                 }
-                replyContinuation.yield(AgentReply(id: 0, event: .hello(.current())))
+                replyContinuation.yield(AgentReply(id: 0, event: .hello(.current(clientScheduling: self.clientScheduling))))
                 do {
                     try await withThrowingDiscardingTaskGroup { commands in
                         for try await line in inbound {

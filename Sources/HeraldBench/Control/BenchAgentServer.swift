@@ -12,10 +12,12 @@ import NIOPosix
 /// worker spawned by the controller), or a TCP port (an agent on another machine).
 public enum BenchAgentServer {
     /// Serves the controller on stdin/stdout until stdin ends, its pools running their clients
-    /// on `clientThreads` threads. Nothing else may write to stdout meanwhile: log to stderr.
+    /// on `clientThreads` threads under `clientScheduling`. Nothing else may write to stdout
+    /// meanwhile: log to stderr.
     public static func runStandardIO(
         group: any EventLoopGroup,
         clientThreads: Int = System.coreCount,
+        clientScheduling: ClientScheduling = .batch,
         logger: Logger
     ) async throws {
         // NIO takes ownership of the descriptors it is given: give it copies.
@@ -30,17 +32,20 @@ public enum BenchAgentServer {
                     try Self.makeLineChannel(channel)
                 }
             }
-        try await BenchAgent(clientThreads: clientThreads, logger: logger).serve(channel)
+        try await BenchAgent(clientThreads: clientThreads, clientScheduling: clientScheduling, logger: logger)
+            .serve(channel)
     }
 
     /// Listens on `host:port` and serves every controller that connects, each with its own
-    /// ``BenchAgent`` (clients on `clientThreads` threads), until cancelled. `onBound` gets the
+    /// ``BenchAgent`` (clients on `clientThreads` threads under `clientScheduling`), until
+    /// cancelled. `onBound` gets the
     /// bound address (useful with port 0).
     public static func listen(
         host: String,
         port: Int,
         group: any EventLoopGroup,
         clientThreads: Int = System.coreCount,
+        clientScheduling: ClientScheduling = .batch,
         logger: Logger,
         onBound: @Sendable (SocketAddress) -> Void
     ) async throws {
@@ -60,7 +65,11 @@ public enum BenchAgentServer {
                         let peer = controller.channel.remoteAddress.map { "\($0)" } ?? "?"
                         logger.info("bench controller connected", metadata: ["controller": "\(peer)"])
                         do {
-                            try await BenchAgent(clientThreads: clientThreads, logger: logger).serve(controller)
+                            try await BenchAgent(
+                                clientThreads: clientThreads,
+                                clientScheduling: clientScheduling,
+                                logger: logger
+                            ).serve(controller)
                         } catch {
                             logger.info(
                                 "bench controller left", metadata: ["controller": "\(peer)", "error": "\(error)"])

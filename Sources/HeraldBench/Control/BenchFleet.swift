@@ -18,12 +18,14 @@ public final class BenchFleet: Sendable {
         self.processes = processes
     }
 
-    /// Starts `localWorkers` processes of `executable` (`bench agent --stdio`) and connects to
-    /// each of `remoteAgents` (`host:port`), then waits for every hello.
+    /// Starts `localWorkers` processes of `executable` (`bench agent --stdio`, their client
+    /// threads under `clientScheduling`) and connects to each of `remoteAgents` (`host:port`,
+    /// which chose their own scheduling), then waits for every hello.
     public static func open(
         localWorkers: Int,
         executable: URL?,
         remoteAgents: [String],
+        clientScheduling: ClientScheduling = .batch,
         group: any EventLoopGroup,
         logger: Logger
     ) async throws -> BenchFleet {
@@ -39,8 +41,9 @@ public final class BenchFleet: Sendable {
                     let process = try LocalAgentProcess(
                         executable: executable,
                         arguments: [
-                            "bench", "agent", "--stdio", "--threads", "\(threads)", "--log-level",
-                            logger.logLevel.rawValue,
+                            "bench", "agent", "--stdio", "--threads", "\(threads)",
+                            "--client-scheduling", clientScheduling.rawValue,
+                            "--log-level", logger.logLevel.rawValue,
                         ]
                     )
                     processes.append(process)

@@ -15,6 +15,8 @@ public struct AgentFigures: Sendable, Codable, Hashable {
     public var cpuSeconds: Double?
     /// Its resident memory at the end.
     public var residentBytes: Int?
+    /// The scheduling policy of its client threads, as it reported it.
+    public var clientScheduling: ClientScheduling?
 
     /// Creates figures.
     public init(
@@ -25,7 +27,8 @@ public struct AgentFigures: Sendable, Codable, Hashable {
         connections: Int,
         authenticated: Int,
         cpuSeconds: Double?,
-        residentBytes: Int?
+        residentBytes: Int?,
+        clientScheduling: ClientScheduling? = nil
     ) {
         self.name = name
         self.host = host
@@ -35,5 +38,6 @@ public struct AgentFigures: Sendable, Codable, Hashable {
         self.authenticated = authenticated
         self.cpuSeconds = cpuSeconds
         self.residentBytes = residentBytes
+        self.clientScheduling = clientScheduling
     }
 }

@@ -95,6 +95,12 @@ public enum ReportTable {
         if let controller = report.controllerCPUSeconds {
             text += " + controller \(Format.fixed(controller, 2)) s"
         }
+        let scheduling = Set(report.agents.compactMap(\.clientScheduling))
+        if scheduling.count == 1, let only = scheduling.first {
+            text += only == .batch ? "; client threads SCHED_BATCH" : "; client threads SCHED_OTHER"
+        } else if scheduling.count > 1 {
+            text += "; client threads SCHED_BATCH on some agents, SCHED_OTHER on others"
+        }
         return text
     }
 }

@@ -48,6 +48,7 @@ public struct BenchController: Sendable {
             localWorkers: self.settings.workers,
             executable: self.agentExecutable,
             remoteAgents: self.settings.agents,
+            clientScheduling: self.settings.clientScheduling,
             group: self.group,
             logger: self.logger
         )
@@ -145,7 +146,8 @@ public struct BenchController: Sendable {
                     connections: plans[index].connections,
                     authenticated: index < final.agents.count ? final.agents[index].pool.authenticated : 0,
                     cpuSeconds: index < result.usage.agents.count ? result.usage.agents[index] : nil,
-                    residentBytes: index < final.agents.count ? final.agents[index].residentBytes : nil
+                    residentBytes: index < final.agents.count ? final.agents[index].residentBytes : nil,
+                    clientScheduling: info.clientScheduling
                 )
             )
         }

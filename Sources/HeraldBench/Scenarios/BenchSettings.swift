@@ -8,6 +8,8 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var workers: Int
     /// Agents elsewhere, `host:port`.
     public var agents: [String]
+    /// The scheduling policy of the local workers' client threads.
+    public var clientScheduling: ClientScheduling
     /// TCP or WebSocket.
     public var transport: BenchTransport
     /// Local addresses the clients bind, round-robin.
@@ -41,6 +43,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         connections: Int = 1000,
         workers: Int? = nil,
         agents: [String] = [],
+        clientScheduling: ClientScheduling = .batch,
         transport: BenchTransport = .tcp,
         sourceAddresses: [String] = [],
         rate: Double = 0,
@@ -58,6 +61,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         self.connections = connections
         self.workers = workers ?? (agents.isEmpty ? Self.defaultWorkers(connections: connections) : 0)
         self.agents = agents
+        self.clientScheduling = clientScheduling
         self.transport = transport
         self.sourceAddresses = sourceAddresses
         self.rate = rate

@@ -23,6 +23,11 @@ struct BenchAgentCommand: AsyncParsableCommand {
     @Option(help: "Threads the bench clients run on (default: one per core of this machine).")
     var threads: Int?
 
+    @Option(
+        name: .customLong("client-scheduling"),
+        help: "The client threads' scheduling: batch (SCHED_BATCH, the default) or normal.")
+    var clientScheduling: ClientScheduling = .batch
+
     @Option(name: .customLong("log-level"), help: "Log level (logs go to stderr).")
     var logLevel: String = "warning"
 
@@ -44,7 +49,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
         let clientThreads = self.threads ?? System.coreCount
         if self.stdio {
             try await BenchAgentServer.runStandardIO(
-                group: group, clientThreads: clientThreads, logger: logger)
+                group: group, clientThreads: clientThreads, clientScheduling: self.clientScheduling, logger: logger)
             return
         }
         let address = self.listen ?? ""
@@ -55,7 +60,8 @@ struct BenchAgentCommand: AsyncParsableCommand {
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         let given = host
         try await BenchAgentServer.listen(
-            host: given, port: port, group: group, clientThreads: clientThreads, logger: logger
+            host: given, port: port, group: group, clientThreads: clientThreads,
+            clientScheduling: self.clientScheduling, logger: logger
         ) { bound in
             // Tests and scripts read the port from this line.
             print("herald bench agent listening on \(bound.ipAddress ?? given):\(bound.port ?? port)")

@@ -41,6 +41,14 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "Agents started with `herald bench agent --listen`, host:port,host:port,...")
     var agents: String?
 
+    @Option(
+        name: .customLong("client-scheduling"),
+        help: """
+            The local workers' client threads: batch (SCHED_BATCH: a client woken by a delivery \
+            does not preempt the server, as a remote device would not) or normal.
+            """)
+    var clientScheduling: ClientScheduling = .batch
+
     @Option(name: .customLong("source-addresses"), help: "Local addresses the clients bind, e.g. 127.0.0.2-127.0.0.9.")
     var sourceAddresses: String?
 
@@ -110,6 +118,7 @@ struct BenchRun: AsyncParsableCommand {
             connections: self.connections,
             workers: self.workers,
             agents: agents,
+            clientScheduling: self.clientScheduling,
             transport: self.transport.transport,
             sourceAddresses: try self.sourceAddresses.map(SourceAddresses.parse) ?? [],
             rate: self.rate,
@@ -171,3 +180,4 @@ struct BenchRun: AsyncParsableCommand {
 }
 
 extension BenchScenario: ExpressibleByArgument {}
+extension ClientScheduling: ExpressibleByArgument {}

@@ -76,8 +76,8 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
         self.receiveBuffer = ByteBufferAllocator().buffer(capacity: BenchConnection.readSize)
     }
 
-    /// Starts a loop on a thread of its own.
-    static func make(name: String) throws(SystemCallError) -> BenchEventLoop {
+    /// Starts a loop on a thread of its own, under `scheduling`.
+    static func make(name: String, scheduling: ClientScheduling = .batch) throws(SystemCallError) -> BenchEventLoop {
         #if os(Linux)
             let epoll = epoll_create1(CInt(EPOLL_CLOEXEC))
             guard epoll >= 0 else { throw SystemCallError(operation: "epoll_create1", errno: errno) }
@@ -95,7 +95,7 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
                 throw SystemCallError(operation: "epoll_ctl", errno: errno)
             }
             let loop = BenchEventLoop(name: name, epoll: epoll, wakeDescriptor: wake)
-            try loop.startThread()
+            try loop.startThread(scheduling: scheduling)
             return loop
         #else
             // Not reached: BenchClientPool refuses to start where there is no epoll.
@@ -247,7 +247,7 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
     // MARK: The thread
 
     #if os(Linux)
-        private func startThread() throws(SystemCallError) {
+        private func startThread(scheduling: ClientScheduling) throws(SystemCallError) {
             let box = Unmanaged.passRetained(self)
             var thread = pthread_t()
             let result = pthread_create(
@@ -263,8 +263,14 @@ final class BenchEventLoop: EventLoop, @unchecked Sendable {
                 throw SystemCallError(operation: "pthread_create", errno: result)
             }
             self.thread = thread
+            // Before the thread runs anything: it waits for `started`.
+            let policy = scheduling == .batch ? CHeraldBenchIO_setBatchScheduling(thread) : 0
             self.started.lock()
             self.started.unlock(withValue: 1)
+            guard policy == 0 else {
+                self.shutdownGracefully(queue: .global()) { _ in }
+                throw SystemCallError(operation: "pthread_setschedparam(SCHED_BATCH)", errno: policy)
+            }
         }
     #endif
 
