@@ -2,9 +2,9 @@ import Crypto
 
 /// The apps' secrets keyed for HMAC-SHA256 once, for ``TokenVerifier``.
 ///
-/// Keying HMAC makes the key, pads it and hashes two blocks: a third of what checking a
-/// token's signature costs, paid again for every connection of the same app. A keyed
-/// authenticator is copied instead (swift-crypto copies the hash state on first write).
+/// Keying HMAC makes the key, pads it and hashes two blocks: half of what checking a token's
+/// signature costs, paid again for every connection of the same app. A keyed authenticator
+/// is copied instead (swift-crypto copies the hash state on first write).
 /// Not `Sendable`, since swift-crypto's hash state is not: each event loop keeps its own.
 public struct TokenKeys {
     private struct Entry {
