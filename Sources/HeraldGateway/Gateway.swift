@@ -109,17 +109,21 @@ public final class Gateway: Service, PushDelivery {
             shard.start()
         }
         let servers: [any Channel]
+        let addresses: BoundAddresses
         do {
             let tcp = try await self.bindTCP()
             do {
                 let webSocket = try await self.bindWebSocket()
-                servers = [tcp, webSocket]
-                guard let tcpAddress = tcp.localAddress, let webSocketAddress = webSocket.localAddress else {
+                servers = tcp + webSocket
+                guard let tcpAddress = tcp.first?.localAddress, let webSocketAddress = webSocket.first?.localAddress
+                else {
+                    for server in servers { try? await server.close() }
                     throw StartError("a server channel has no local address")
                 }
-                self.finishBinding(.success(BoundAddresses(tcp: tcpAddress, webSocket: webSocketAddress)))
+                addresses = BoundAddresses(tcp: tcpAddress, webSocket: webSocketAddress)
+                self.finishBinding(.success(addresses))
             } catch {
-                try? await tcp.close()
+                for server in tcp { try? await server.close() }
                 throw error
             }
         } catch {
@@ -130,8 +134,9 @@ public final class Gateway: Service, PushDelivery {
         self.logger.debug(
             "gateway listening",
             metadata: [
-                "gateway.tcp": "\(servers[0].localAddress.map { "\($0)" } ?? "?")",
-                "gateway.websocket": "\(servers[1].localAddress.map { "\($0)" } ?? "?")",
+                "gateway.tcp": "\(addresses.tcp)",
+                "gateway.websocket": "\(addresses.webSocket)",
+                "gateway.listeners": "\(servers.count)",
             ]
         )
         // Cancellation ends serving too; either way the node drains before returning.
@@ -211,27 +216,6 @@ public final class Gateway: Service, PushDelivery {
         }
     }
 
-    private func serverBootstrap() throws -> ServerBootstrap {
-        guard let bootstrap = ServerBootstrap(validatingGroup: self.eventLoopGroup) else {
-            throw StartError("the event loop group is not a NIOPosix group")
-        }
-        var configured =
-            bootstrap
-            .serverChannelOption(.backlog, value: Int32(clamping: self.configuration.backlog))
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // Accept up to 64 waiting connections per wake-up (NIO's default is 4): under a
-            // connect storm the listen queue then drains in far fewer loop iterations.
-            .serverChannelOption(.maxMessagesPerRead, value: 64)
-        #if os(Linux)
-            // Accepted sockets inherit TCP_NODELAY from the listener on Linux: no setsockopt
-            // per connection.
-            configured = configured.serverChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        #else
-            configured = configured.childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-        #endif
-        return configured
-    }
-
     /// Sets the options of an accepted channel, directly rather than as the bootstrap's child
     /// options, which NIO applies one future at a time for every connection.
     private static func configureChild(_ channel: any Channel, maxOutboundBytes: Int) throws {
@@ -249,26 +233,30 @@ public final class Gateway: Service, PushDelivery {
         )
     }
 
-    private func bindTCP() async throws -> any Channel {
-        let environment = self.environment
-        let maxOutboundBytes = self.configuration.maxOutboundBytes
-        return try await self.serverBootstrap()
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let shard = environment.shard(for: channel.eventLoop) else {
-                        throw StartError("connection on an event loop outside the gateway's group")
-                    }
-                    try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(framing: .stream, environment: environment, shard: shard)
-                    )
-                }
-            }
-            .bind(host: self.configuration.host, port: self.configuration.tcpPort)
-            .get()
+    private func listenerOptions(port: Int) -> GatewayListeners.Options {
+        GatewayListeners.Options(host: self.configuration.host, port: port, backlog: self.configuration.backlog)
     }
 
-    private func bindWebSocket() async throws -> any Channel {
+    private func bindTCP() async throws -> [any Channel] {
+        let environment = self.environment
+        let maxOutboundBytes = self.configuration.maxOutboundBytes
+        return try await GatewayListeners.bind(
+            self.listenerOptions(port: self.configuration.tcpPort),
+            group: self.eventLoopGroup
+        ) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                guard let shard = environment.shard(for: channel.eventLoop) else {
+                    throw StartError("connection on an event loop outside the gateway's group")
+                }
+                try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
+                try channel.pipeline.syncOperations.addHandler(
+                    ConnectionHandler(framing: .stream, environment: environment, shard: shard)
+                )
+            }
+        }
+    }
+
+    private func bindWebSocket() async throws -> [any Channel] {
         let environment = self.environment
         let path = self.configuration.webSocketPath
         // The largest frame plus its length field and a little slack for the WebSocket layer.
@@ -276,44 +264,44 @@ public final class Gateway: Service, PushDelivery {
         let fallbackName = "herald.http-fallback"
         let upgradeTimeout = max(self.configuration.authTimeout, .seconds(10))
         let maxOutboundBytes = self.configuration.maxOutboundBytes
-        return try await self.serverBootstrap()
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    guard let shard = environment.shard(for: channel.eventLoop) else {
-                        throw StartError("connection on an event loop outside the gateway's group")
-                    }
-                    try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
-                    // A connection that never completes its upgrade must not hold a socket
-                    // forever. Not the auth timeout itself: that starts again after the
-                    // upgrade, and a short one would cut off upgrades slowed by load.
-                    // Cancelled by the upgrade; a connection that closes first leaves it to fire
-                    // on a closed channel, which does nothing (a close callback to cancel it
-                    // would be kept by every upgraded connection for its whole life).
-                    let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
-                        channel.close(promise: nil)
-                    }
-                    let upgrader = WebSocketUpgrader(path: path, maxMessageSize: maxMessageSize) { channel in
-                        upgradeDeadline.cancel()
-                        try channel.pipeline.syncOperations.addHandler(
-                            ConnectionHandler(framing: .messages, environment: environment, shard: shard)
-                        )
-                    }
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withServerUpgrade: (
-                            upgraders: [upgrader],
-                            completionHandler: { context in
-                                context.pipeline.removeHandler(name: fallbackName, promise: nil)
-                            }
-                        )
-                    )
+        return try await GatewayListeners.bind(
+            self.listenerOptions(port: self.configuration.webSocketPort),
+            group: self.eventLoopGroup
+        ) { channel in
+            channel.eventLoop.makeCompletedFuture {
+                guard let shard = environment.shard(for: channel.eventLoop) else {
+                    throw StartError("connection on an event loop outside the gateway's group")
+                }
+                try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
+                // A connection that never completes its upgrade must not hold a socket
+                // forever. Not the auth timeout itself: that starts again after the
+                // upgrade, and a short one would cut off upgrades slowed by load.
+                // Cancelled by the upgrade; a connection that closes first leaves it to fire
+                // on a closed channel, which does nothing (a close callback to cancel it
+                // would be kept by every upgraded connection for its whole life).
+                let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
+                    channel.close(promise: nil)
+                }
+                let upgrader = WebSocketUpgrader(path: path, maxMessageSize: maxMessageSize) { channel in
+                    upgradeDeadline.cancel()
                     try channel.pipeline.syncOperations.addHandler(
-                        HTTPFallbackHandler(webSocketPath: path),
-                        name: fallbackName
+                        ConnectionHandler(framing: .messages, environment: environment, shard: shard)
                     )
                 }
+                try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                    withServerUpgrade: (
+                        upgraders: [upgrader],
+                        completionHandler: { context in
+                            context.pipeline.removeHandler(name: fallbackName, promise: nil)
+                        }
+                    )
+                )
+                try channel.pipeline.syncOperations.addHandler(
+                    HTTPFallbackHandler(webSocketPath: path),
+                    name: fallbackName
+                )
             }
-            .bind(host: self.configuration.host, port: self.configuration.webSocketPort)
-            .get()
+        }
     }
 
     private func drain(servers: [any Channel]) async {

@@ -91,7 +91,8 @@ struct BenchCommandTests {
         #expect(connect.result.standardOutput.contains("connections per second"))
         #expect(connect.result.standardOutput.contains("bottleneck"))
 
-        let broadcast = try await Self.bench(["broadcast", "--duration", "2", "--client-scheduling", "normal"] + common)
+        let broadcast = try await Self.bench(
+            ["broadcast", "--duration", "2", "--client-scheduling", "normal"] + common)
         let broadcastAgents = try #require(broadcast.report["agents"] as? [[String: Any]])
         #expect(broadcastAgents.map { $0["clientScheduling"] as? String } == ["normal", "normal"])
         #expect(broadcast.result.standardOutput.contains("; client threads SCHED_OTHER"))

@@ -31,7 +31,9 @@ import Testing
             tokens.append(self.token(app: "other", sub: "other\(index)", secret: "other-secret"))
         }
         for token in tokens + tokens.reversed() {
-            let fresh = Result { () throws(ProtocolError) in try self.fixture.verifier.verify(token, now: VerifierFixture.now).user }
+            let fresh = Result { () throws(ProtocolError) in
+                try self.fixture.verifier.verify(token, now: VerifierFixture.now).user
+            }
             let kept = self.outcome(token, keys: &keys)
             switch (fresh, kept) {
             case (.success(let a), .success(let b)): #expect(a == b)
@@ -67,7 +69,8 @@ import Testing
         var keys = TokenKeys()
         for round in 0..<2 {
             for app in apps {
-                let token = TokenSigner.sign(TokenClaims(app: app.id, sub: "u\(round)", exp: VerifierFixture.farFuture), secret: app.secret)
+                let token = TokenSigner.sign(
+                    TokenClaims(app: app.id, sub: "u\(round)", exp: VerifierFixture.farFuture), secret: app.secret)
                 #expect(try verifier.verify(token, now: VerifierFixture.now, keys: &keys).app.id == app.id)
                 #expect(keys.count <= TokenKeys.capacity)
             }

@@ -393,6 +393,94 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
         }
     }
 
+    /// Listening sockets on `port` (state 0A in /proc/net/tcp and tcp6).
+    static func listeners(port: Int) throws -> Int {
+        var count = 0
+        for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            // Read to the end: /proc reports a size of 0, and one read gives a page at most.
+            guard let handle = FileHandle(forReadingAtPath: file) else { continue }
+            defer { try? handle.close() }
+            guard let data = try handle.readToEnd() else { continue }
+            let table = String(decoding: data, as: UTF8.self)
+            for line in table.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 3, let colon = fields[1].lastIndex(of: ":") else { continue }
+                if Int(fields[1][fields[1].index(after: colon)...], radix: 16) == port && fields[3] == "0A" {
+                    count += 1
+                }
+            }
+        }
+        return count
+    }
+
+    /// One listener per event loop on each port, and each loop serves connections.
+    @Test func eachEventLoopListensForItsOwnConnections() async throws {
+        try await Self.withGateway { gateway, addresses in
+            #expect(try Self.listeners(port: addresses.tcpPort) == 2)
+            #expect(try Self.listeners(port: addresses.webSocketPort) == 2)
+            var clients: [Client] = []
+            for _ in 0..<40 {
+                clients.append(try await Self.connect(port: addresses.tcpPort))
+            }
+            // The kernel spreads them by address: both loops get some (all 40 on one loop has a
+            // chance of one in 2^39).
+            var counts: [Int] = []
+            for _ in 0..<100 {
+                counts = await gateway.everyShard { $0.connectionCount }
+                if counts.reduce(0, +) == 40 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(counts.reduce(0, +) == 40)
+            #expect(counts.count == 2 && counts.allSatisfy { $0 > 0 }, "\(counts)")
+            for client in clients {
+                try await client.channel.close()
+            }
+        }
+    }
+
+    /// Ports given in the configuration (checked free first) get one listener per loop too.
+    @Test func configuredPortsAreSharedByTheLoops() async throws {
+        // Free ports, as the kernel hands them out: bound, read, released.
+        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let second = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let ports = (try #require(probe.localAddress?.port), try #require(second.localAddress?.port))
+        try await probe.close()
+        try await second.close()
+        let configuration = GatewayConfiguration(
+            host: "127.0.0.1", tcpPort: ports.0, webSocketPort: ports.1, nodeID: "n1")
+        try await Self.withGateway(configuration: configuration) { _, addresses in
+            #expect(addresses.tcpPort == ports.0 && addresses.webSocketPort == ports.1)
+            #expect(try Self.listeners(port: ports.0) == 2)
+            #expect(try Self.listeners(port: ports.1) == 2)
+            let client = try await Self.connect(port: ports.0)
+            try await client.channel.close()
+        }
+    }
+
+    /// A port another gateway listens on is refused, however many loops each has: the
+    /// listeners share a port only within one gateway.
+    @Test func aPortInUseIsRefusedWithSeveralLoops() async throws {
+        try await Self.withGateway { _, addresses in
+            for (tcp, webSocket) in [(addresses.tcpPort, 0), (0, addresses.webSocketPort)] {
+                let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+                let clash = Gateway(
+                    configuration: GatewayConfiguration(host: "127.0.0.1", tcpPort: tcp, webSocketPort: webSocket),
+                    eventLoopGroup: group,
+                    apps: AppRegistry(),
+                    directory: LocalSessionDirectory(),
+                    replay: LiveOnlyReplay(),
+                    logger: Logger(label: "clash")
+                )
+                await #expect(throws: (any Error).self) { try await clash.run() }
+                try await group.shutdownGracefully()
+            }
+            #expect(try Self.listeners(port: addresses.tcpPort) == 2)
+            #expect(try Self.listeners(port: addresses.webSocketPort) == 2)
+        }
+    }
+
     @Test func bindFailureIsReported() async throws {
         try await Self.withGateway { _, addresses in
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)

@@ -94,7 +94,8 @@ public final class BenchAgent: Sendable {
                         try await outbound.write(try AgentWire.encode(reply))
                     }
                 }
-                replyContinuation.yield(AgentReply(id: 0, event: .hello(.current(clientScheduling: self.clientScheduling))))
+                replyContinuation.yield(
+                    AgentReply(id: 0, event: .hello(.current(clientScheduling: self.clientScheduling))))
                 do {
                     try await withThrowingDiscardingTaskGroup { commands in
                         for try await line in inbound {

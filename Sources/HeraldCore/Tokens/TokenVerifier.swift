@@ -70,7 +70,8 @@ public struct TokenVerifier: Sendable {
         let signingInputLength = utf8.distance(from: utf8.startIndex, to: secondDot)
         var contiguous = token
         contiguous.withUTF8 { bytes in
-            authenticator.update(data: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<signingInputLength])))
+            authenticator.update(
+                data: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<signingInputLength])))
         }
         // A constant-time comparison (swift-crypto's).
         guard authenticator.finalize() == signature else { throw Self.failed("token signature does not verify") }
