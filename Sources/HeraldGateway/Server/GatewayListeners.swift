@@ -34,8 +34,8 @@ enum GatewayListeners {
         group: any EventLoopGroup,
         initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Void>
     ) async throws -> [any Channel] {
-        let loops = Array(group.makeIterator())
         #if os(Linux)
+            let loops = Array(group.makeIterator())
             guard loops.count > 1 else {
                 return [try await Self.listener(options, group: group, shared: false, initializer: initializer)]
             }
