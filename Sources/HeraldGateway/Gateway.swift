@@ -117,7 +117,7 @@ public final class Gateway: Service, PushDelivery {
                 servers = tcp + webSocket
                 guard let tcpAddress = tcp.first?.localAddress, let webSocketAddress = webSocket.first?.localAddress
                 else {
-                    for server in servers { try? await server.close() }
+                    for server in webSocket { try? await server.close() }
                     throw StartError("a server channel has no local address")
                 }
                 addresses = BoundAddresses(tcp: tcpAddress, webSocket: webSocketAddress)
