@@ -233,26 +233,33 @@ public final class Gateway: Service, PushDelivery {
         )
     }
 
-    private func listenerOptions(port: Int) -> GatewayListeners.Options {
-        GatewayListeners.Options(host: self.configuration.host, port: port, backlog: self.configuration.backlog)
-    }
-
-    private func bindTCP() async throws -> [any Channel] {
+    /// Listeners on `port` whose accepted channels are configured, given their loop's shard,
+    /// and handed to `setUp`.
+    private func bind(
+        port: Int,
+        setUp: @escaping @Sendable (any Channel, EventLoopShard) throws -> Void
+    ) async throws -> [any Channel] {
         let environment = self.environment
         let maxOutboundBytes = self.configuration.maxOutboundBytes
-        return try await GatewayListeners.bind(
-            self.listenerOptions(port: self.configuration.tcpPort),
-            group: self.eventLoopGroup
-        ) { channel in
+        let options = GatewayListeners.Options(
+            host: self.configuration.host, port: port, backlog: self.configuration.backlog)
+        return try await GatewayListeners.bind(options, group: self.eventLoopGroup) { channel in
             channel.eventLoop.makeCompletedFuture {
                 guard let shard = environment.shard(for: channel.eventLoop) else {
                     throw StartError("connection on an event loop outside the gateway's group")
                 }
                 try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
-                try channel.pipeline.syncOperations.addHandler(
-                    ConnectionHandler(framing: .stream, environment: environment, shard: shard)
-                )
+                try setUp(channel, shard)
             }
+        }
+    }
+
+    private func bindTCP() async throws -> [any Channel] {
+        let environment = self.environment
+        return try await self.bind(port: self.configuration.tcpPort) { channel, shard in
+            try channel.pipeline.syncOperations.addHandler(
+                ConnectionHandler(framing: .stream, environment: environment, shard: shard)
+            )
         }
     }
 
@@ -263,44 +270,34 @@ public final class Gateway: Service, PushDelivery {
         let maxMessageSize = environment.frameDecoder.maximumLength + 4 + 64
         let fallbackName = "herald.http-fallback"
         let upgradeTimeout = max(self.configuration.authTimeout, .seconds(10))
-        let maxOutboundBytes = self.configuration.maxOutboundBytes
-        return try await GatewayListeners.bind(
-            self.listenerOptions(port: self.configuration.webSocketPort),
-            group: self.eventLoopGroup
-        ) { channel in
-            channel.eventLoop.makeCompletedFuture {
-                guard let shard = environment.shard(for: channel.eventLoop) else {
-                    throw StartError("connection on an event loop outside the gateway's group")
-                }
-                try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
-                // A connection that never completes its upgrade must not hold a socket
-                // forever. Not the auth timeout itself: that starts again after the
-                // upgrade, and a short one would cut off upgrades slowed by load.
-                // Cancelled by the upgrade; a connection that closes first leaves it to fire
-                // on a closed channel, which does nothing (a close callback to cancel it
-                // would be kept by every upgraded connection for its whole life).
-                let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
-                    channel.close(promise: nil)
-                }
-                let upgrader = WebSocketUpgrader(path: path, maxMessageSize: maxMessageSize) { channel in
-                    upgradeDeadline.cancel()
-                    try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(framing: .messages, environment: environment, shard: shard)
-                    )
-                }
-                try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                    withServerUpgrade: (
-                        upgraders: [upgrader],
-                        completionHandler: { context in
-                            context.pipeline.removeHandler(name: fallbackName, promise: nil)
-                        }
-                    )
-                )
+        return try await self.bind(port: self.configuration.webSocketPort) { channel, shard in
+            // A connection that never completes its upgrade must not hold a socket
+            // forever. Not the auth timeout itself: that starts again after the
+            // upgrade, and a short one would cut off upgrades slowed by load.
+            // Cancelled by the upgrade; a connection that closes first leaves it to fire
+            // on a closed channel, which does nothing (a close callback to cancel it
+            // would be kept by every upgraded connection for its whole life).
+            let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
+                channel.close(promise: nil)
+            }
+            let upgrader = WebSocketUpgrader(path: path, maxMessageSize: maxMessageSize) { channel in
+                upgradeDeadline.cancel()
                 try channel.pipeline.syncOperations.addHandler(
-                    HTTPFallbackHandler(webSocketPath: path),
-                    name: fallbackName
+                    ConnectionHandler(framing: .messages, environment: environment, shard: shard)
                 )
             }
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withServerUpgrade: (
+                    upgraders: [upgrader],
+                    completionHandler: { context in
+                        context.pipeline.removeHandler(name: fallbackName, promise: nil)
+                    }
+                )
+            )
+            try channel.pipeline.syncOperations.addHandler(
+                HTTPFallbackHandler(webSocketPath: path),
+                name: fallbackName
+            )
         }
     }
 

@@ -459,20 +459,25 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
         }
     }
 
+    /// A second gateway on `group`, for ports the first may hold.
+    static func clash(tcpPort: Int, webSocketPort: Int, group: any EventLoopGroup) -> Gateway {
+        Gateway(
+            configuration: GatewayConfiguration(host: "127.0.0.1", tcpPort: tcpPort, webSocketPort: webSocketPort),
+            eventLoopGroup: group,
+            apps: AppRegistry(),
+            directory: LocalSessionDirectory(),
+            replay: LiveOnlyReplay(),
+            logger: Logger(label: "clash")
+        )
+    }
+
     /// A port another gateway listens on is refused, however many loops each has: the
     /// listeners share a port only within one gateway.
     @Test func aPortInUseIsRefusedWithSeveralLoops() async throws {
         try await Self.withGateway { _, addresses in
             for (tcp, webSocket) in [(addresses.tcpPort, 0), (0, addresses.webSocketPort)] {
                 let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-                let clash = Gateway(
-                    configuration: GatewayConfiguration(host: "127.0.0.1", tcpPort: tcp, webSocketPort: webSocket),
-                    eventLoopGroup: group,
-                    apps: AppRegistry(),
-                    directory: LocalSessionDirectory(),
-                    replay: LiveOnlyReplay(),
-                    logger: Logger(label: "clash")
-                )
+                let clash = Self.clash(tcpPort: tcp, webSocketPort: webSocket, group: group)
                 await #expect(throws: (any Error).self) { try await clash.run() }
                 try await group.shutdownGracefully()
             }
@@ -484,14 +489,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
     @Test func bindFailureIsReported() async throws {
         try await Self.withGateway { _, addresses in
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let clash = Gateway(
-                configuration: GatewayConfiguration(host: "127.0.0.1", tcpPort: addresses.tcpPort, webSocketPort: 0),
-                eventLoopGroup: group,
-                apps: AppRegistry(),
-                directory: LocalSessionDirectory(),
-                replay: LiveOnlyReplay(),
-                logger: Logger(label: "clash")
-            )
+            let clash = Self.clash(tcpPort: addresses.tcpPort, webSocketPort: 0, group: group)
             await #expect(throws: (any Error).self) { try await clash.run() }
             await #expect(throws: (any Error).self) { try await clash.waitUntilBound() }
             try await group.shutdownGracefully()
