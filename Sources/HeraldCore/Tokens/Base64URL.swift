@@ -44,50 +44,45 @@ enum Base64URL {
         guard tail != 1 else { return nil }
         let decodedCount = count / 4 * 3 + max(0, tail - 1)
         return Self.values.withUnsafeBufferPointer { values -> [UInt8]? in
+            /// The 24 bits of the `length` characters from `start` (missing ones count as 0),
+            /// or nil if one is outside the alphabet.
+            func group(_ start: Int, _ length: Int) -> UInt32? {
+                var group: UInt32 = 0
+                var seen: UInt8 = 0
+                for offset in 0..<4 {
+                    let value = offset < length ? values[Int(utf8[start + offset])] : 0
+                    seen |= value
+                    group = group << 6 | UInt32(value)
+                }
+                return seen & 0xC0 == 0 ? group : nil
+            }
             var valid = true
             let bytes = [UInt8](unsafeUninitializedCapacity: decodedCount) { out, initialized in
-                var input = 0
                 var output = 0
-                while input + 4 <= count {
-                    let a = values[Int(utf8[input])]
-                    let b = values[Int(utf8[input + 1])]
-                    let c = values[Int(utf8[input + 2])]
-                    let d = values[Int(utf8[input + 3])]
-                    guard (a | b | c | d) & 0xC0 == 0 else {
-                        valid = false
-                        return
+                func write(_ group: UInt32, bytes: Int) {
+                    for index in 0..<bytes {
+                        out[output + index] = UInt8(truncatingIfNeeded: group >> (16 - 8 * index))
                     }
-                    out[output] = a << 2 | b >> 4
-                    out[output + 1] = b << 4 | c >> 2
-                    out[output + 2] = c << 6 | d
-                    input += 4
-                    output += 3
+                    output += bytes
                 }
-                // The unused low bits of the last character must be zero: one encoding per
-                // value, so a token cannot be re-spelled and still verify.
-                switch tail {
-                case 2:
-                    let a = values[Int(utf8[input])]
-                    let b = values[Int(utf8[input + 1])]
-                    guard (a | b) & 0xC0 == 0, b & 0x0F == 0 else {
+                var input = 0
+                while input + 4 <= count {
+                    guard let group = group(input, 4) else {
                         valid = false
                         return
                     }
-                    out[output] = a << 2 | b >> 4
-                    output += 1
-                case 3:
-                    let a = values[Int(utf8[input])]
-                    let b = values[Int(utf8[input + 1])]
-                    let c = values[Int(utf8[input + 2])]
-                    guard (a | b | c) & 0xC0 == 0, c & 0x03 == 0 else {
+                    write(group, bytes: 3)
+                    input += 4
+                }
+                if tail > 0 {
+                    // The unused low bits of the last character must be zero: one encoding per
+                    // value, so a token cannot be re-spelled and still verify.
+                    let produced = tail - 1
+                    guard let group = group(input, tail), group & ((1 << (8 * (3 - produced))) - 1) == 0 else {
                         valid = false
                         return
                     }
-                    out[output] = a << 2 | b >> 4
-                    out[output + 1] = b << 4 | c >> 2
-                    output += 2
-                default:
-                    break
+                    write(group, bytes: produced)
                 }
                 initialized = output
             }
