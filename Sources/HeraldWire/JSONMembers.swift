@@ -43,28 +43,12 @@ public struct JSONMembers {
         buffer.writeJSONArray(values, element)
     }
 
-    /// `,"key":` in one write: each of the buffer's writes checks its capacity and its
-    /// uniqueness, and an AUTH_OK has ten keys.
+    /// `,"key":` in one write; an AUTH_OK has ten keys.
     private mutating func key(_ key: StaticString, in buffer: inout ByteBuffer) {
-        let separator = self.count > 0
+        let separator: UInt8? = self.count > 0 ? UInt8(ascii: ",") : nil
         self.count += 1
         _ = key.withUTF8Buffer { key in
-            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: key.count + 4) { out in
-                var index = 0
-                if separator {
-                    out[index] = UInt8(ascii: ",")
-                    index += 1
-                }
-                out[index] = UInt8(ascii: "\"")
-                index += 1
-                UnsafeMutableRawBufferPointer(rebasing: out[index..<(index + key.count)]).copyMemory(
-                    from: UnsafeRawBufferPointer(key)
-                )
-                index += key.count
-                out[index] = UInt8(ascii: "\"")
-                out[index + 1] = UInt8(ascii: ":")
-                return index + 2
-            }
+            buffer.writeQuoted(key, before: separator, after: UInt8(ascii: ":"))
         }
     }
 }

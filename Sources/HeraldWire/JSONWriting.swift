@@ -15,14 +15,34 @@ extension ByteBuffer {
                 return self.writeEscapedJSONString(utf8)
             }
             // Nearly always: nothing to escape, so quotes and text go in one write.
-            return self.writeWithUnsafeMutableBytes(minimumWritableBytes: utf8.count + 2) { out in
-                out[0] = UInt8(ascii: "\"")
-                UnsafeMutableRawBufferPointer(rebasing: out[1..<(1 + utf8.count)]).copyMemory(
-                    from: UnsafeRawBufferPointer(utf8)
-                )
-                out[1 + utf8.count] = UInt8(ascii: "\"")
-                return utf8.count + 2
+            return self.writeQuoted(utf8)
+        }
+    }
+
+    /// Appends `before`, `text` in quotes and `after` in one write (each of the buffer's writes
+    /// checks its capacity and its uniqueness): text that needs no escaping, such as a JSON
+    /// key with its comma and colon.
+    @discardableResult
+    mutating func writeQuoted(_ text: UnsafeBufferPointer<UInt8>, before: UInt8? = nil, after: UInt8? = nil) -> Int {
+        self.writeWithUnsafeMutableBytes(minimumWritableBytes: text.count + 4) { out in
+            var index = 0
+            if let before {
+                out[index] = before
+                index += 1
             }
+            out[index] = UInt8(ascii: "\"")
+            index += 1
+            UnsafeMutableRawBufferPointer(rebasing: out[index..<(index + text.count)]).copyMemory(
+                from: UnsafeRawBufferPointer(text)
+            )
+            index += text.count
+            out[index] = UInt8(ascii: "\"")
+            index += 1
+            if let after {
+                out[index] = after
+                index += 1
+            }
+            return index
         }
     }
 
