@@ -97,9 +97,11 @@ public enum ReportTable {
         }
         let scheduling = Set(report.agents.compactMap(\.clientScheduling))
         if scheduling.count == 1, let only = scheduling.first {
-            text += only == .batch ? "; client threads SCHED_BATCH" : "; client threads SCHED_OTHER"
+            text += "; client threads \(only.policyName)"
         } else if scheduling.count > 1 {
-            text += "; client threads SCHED_BATCH on some agents, SCHED_OTHER on others"
+            text +=
+                "; client threads \(ClientScheduling.batch.policyName) on some agents, "
+                + "\(ClientScheduling.normal.policyName) on others"
         }
         return text
     }

@@ -11,4 +11,12 @@ public enum ClientScheduling: String, Sendable, Codable, Hashable, CaseIterable 
     case batch
     /// SCHED_OTHER, as any process: a woken client preempts the server.
     case normal
+
+    /// The policy's name in Linux.
+    public var policyName: String {
+        switch self {
+        case .batch: "SCHED_BATCH"
+        case .normal: "SCHED_OTHER"
+        }
+    }
 }
