@@ -167,14 +167,17 @@ public final class Gateway: Service, PushDelivery {
         return total
     }
 
-    /// Writes a broadcast (kind 1, seq = `seq`) to every online session of the app.
+    /// Queues a broadcast (kind 1, seq = `seq`) for every online session of the app, and
+    /// returns at once with the number of those sessions: each event loop's fan-out pass
+    /// writes it, a slice at a time, together with whatever else is queued by then.
     public func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
-        await self.fanOut { $0.broadcast(app: app, seq: seq, payload: payload) }
+        self.environment.shards.reduce(0) { $0 + $1.broadcast(app: app, seq: seq, payload: payload) }
     }
 
-    /// Writes a topic message (kind 2, seq 0) to the sessions subscribed to `topic`.
+    /// Queues a topic message (kind 2, seq 0) for the sessions subscribed to `topic`, and
+    /// returns at once with the number of those sessions (as ``broadcast(app:seq:payload:)``).
     public func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
-        await self.fanOut { $0.publish(app: app, topic: topic, payload: payload) }
+        self.environment.shards.reduce(0) { $0 + $1.publish(app: app, topic: topic, payload: payload) }
     }
 
     /// Ends the user's sessions (all, or those of `device`) with GOAWAY `kicked`.

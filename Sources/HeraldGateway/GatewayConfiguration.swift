@@ -34,6 +34,10 @@ public struct GatewayConfiguration: Sendable {
     public var timerTick: Duration
     /// Server accept backlog.
     public var backlog: Int
+    /// Connections one fan-out slice writes at most before its event loop serves other work.
+    public var fanOutSliceConnections: Int
+    /// Time one fan-out slice may hold its event loop (checked every 16 connections).
+    public var fanOutSliceDuration: Duration
 
     /// Creates a configuration; every value has the protocol's default.
     public init(
@@ -52,7 +56,9 @@ public struct GatewayConfiguration: Sendable {
         drainTimeout: Duration = .seconds(5),
         drainRetryAfterMs: Int = 1000,
         timerTick: Duration = .milliseconds(100),
-        backlog: Int = 4096
+        backlog: Int = 4096,
+        fanOutSliceConnections: Int = 2048,
+        fanOutSliceDuration: Duration = .milliseconds(2)
     ) {
         self.host = host
         self.tcpPort = tcpPort
@@ -70,6 +76,8 @@ public struct GatewayConfiguration: Sendable {
         self.drainRetryAfterMs = drainRetryAfterMs
         self.timerTick = timerTick
         self.backlog = backlog
+        self.fanOutSliceConnections = fanOutSliceConnections
+        self.fanOutSliceDuration = fanOutSliceDuration
     }
 
     /// Silence after which a connection is closed: `2 × heartbeat + 10` seconds.

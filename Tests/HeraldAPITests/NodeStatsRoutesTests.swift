@@ -6,7 +6,15 @@ import Testing
 @Suite("API: node stats")
 struct NodeStatsRoutesTests {
     @Test func nodeStatsAnswerTheClosureForAdminsOnly() async throws {
-        let stats = NIOLockedValueBox(NodeStats(connections: 3, sessions: 5, residentBytes: 12_345_678))
+        let stats = NIOLockedValueBox(
+            NodeStats(
+                connections: 3,
+                sessions: 5,
+                residentBytes: 12_345_678,
+                fanOutPasses: 42,
+                longestFanOutSliceSeconds: 0.0025
+            )
+        )
         try await APITestServer.run(configureDependencies: { dependencies in
             dependencies.nodeStats = { stats.withLockedValue { $0 } }
         }) { server in
@@ -17,6 +25,8 @@ struct NodeStatsRoutesTests {
             #expect(answer.json?["connections"] as? Int == 3)
             #expect(answer.json?["sessions"] as? Int == 5)
             #expect(answer.json?["residentBytes"] as? Int == 12_345_678)
+            #expect(answer.json?["fanOutPasses"] as? Int == 42)
+            #expect(answer.json?["longestFanOutSliceSeconds"] as? Double == 0.0025)
             let uptime = try #require(answer.json?["uptimeSeconds"] as? Double)
             #expect(uptime >= 0 && uptime < 600)
 

@@ -374,6 +374,11 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
                 while gateway.stats.connections > 0, sent < 1_000 {
                     sent += 1
                     _ = await gateway.broadcast(app: "demo", seq: UInt32(sent), payload: payload)
+                    // The API does not wait for the write: wait for the pass that makes it, so
+                    // that each broadcast is written before the next is counted.
+                    while gateway.stats.fanOutPasses < sent, gateway.stats.connections > 0 {
+                        try await Task.sleep(for: .milliseconds(1))
+                    }
                 }
                 #expect(gateway.stats.connections == 0, "still open after \(sent) broadcasts")
             }

@@ -164,16 +164,20 @@ extension APIHandlers {
                 code: "invalid_ttl"
             )
         }
-        let seq = try await self.storeCall("append broadcast") {
-            try await self.dependencies.store.appendBroadcast(
-                app: app.id,
-                payload: payload,
-                ttl: .seconds(ttl),
-                keep: app.policy.broadcastLimit,
-                now: Date()
-            )
+        // Numbered and handed over in one turn of the app's, so that the gateway receives the
+        // app's broadcasts in sequence order.
+        let (seq, sessions) = try await self.broadcastOrder.run(app.id) {
+            let seq = try await self.storeCall("append broadcast") {
+                try await self.dependencies.store.appendBroadcast(
+                    app: app.id,
+                    payload: payload,
+                    ttl: .seconds(ttl),
+                    keep: app.policy.broadcastLimit,
+                    now: Date()
+                )
+            }
+            return (seq, await self.dependencies.delivery.broadcast(app: app.id, seq: seq, payload: payload))
         }
-        let sessions = await self.dependencies.delivery.broadcast(app: app.id, seq: seq, payload: payload)
         self.record(app: app.id, kind: "broadcast", accepted: 1, sessions: sessions)
         return JSONResponse.make(.ok, BroadcastResponse(seq: seq, sessions: sessions))
     }

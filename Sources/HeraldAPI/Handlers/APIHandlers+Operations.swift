@@ -25,7 +25,9 @@ extension APIHandlers {
                 connections: stats.connections,
                 sessions: stats.sessions,
                 residentBytes: stats.residentBytes,
-                uptimeSeconds: seconds
+                uptimeSeconds: seconds,
+                fanOutPasses: stats.fanOutPasses,
+                longestFanOutSliceSeconds: stats.longestFanOutSliceSeconds
             )
         )
     }

@@ -9,6 +9,8 @@ struct APIHandlers: Sendable {
     let dependencies: HeraldAPIDependencies
     let metrics: APIMetrics
     let statistics = APIStatistics()
+    /// Each app's broadcasts, stored and handed to the gateway one at a time, in order.
+    let broadcastOrder = KeyedSerialQueue()
     /// When the router was made, for `uptimeSeconds` on `/v1/stats`.
     let startedAt = ContinuousClock.now
     /// `openapi.yaml`, loaded once; `nil` if the resource is missing from the build.

@@ -6,9 +6,11 @@ struct NodeStatsResponse: Encodable, Sendable {
     /// `null` when the platform does not tell the resident set size.
     var residentBytes: Int?
     var uptimeSeconds: Double
+    var fanOutPasses: Int
+    var longestFanOutSliceSeconds: Double
 
     private enum CodingKeys: String, CodingKey {
-        case node, connections, sessions, residentBytes, uptimeSeconds
+        case node, connections, sessions, residentBytes, uptimeSeconds, fanOutPasses, longestFanOutSliceSeconds
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -19,5 +21,7 @@ struct NodeStatsResponse: Encodable, Sendable {
         // Always present, as the document says: null rather than missing.
         try container.encode(self.residentBytes, forKey: .residentBytes)
         try container.encode(self.uptimeSeconds, forKey: .uptimeSeconds)
+        try container.encode(self.fanOutPasses, forKey: .fanOutPasses)
+        try container.encode(self.longestFanOutSliceSeconds, forKey: .longestFanOutSliceSeconds)
     }
 }

@@ -54,6 +54,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var authDeadlineTick: UInt64 = 0
     /// Live pushes for the opening session, held until its replay is written.
     private var held: [HeldPush] = []
+    /// The replay being written page by page, if any (boxed: idle connections keep 8 bytes).
+    private var replayPages: ReplayPages?
 
     init(framing: Framing, environment: GatewayEnvironment, shard: EventLoopShard) {
         self.framing = framing
@@ -159,7 +161,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// the session is still opening. Returns whether it was written or held.
     func writePush(_ frame: ByteBuffer, session: UInt16, kind: PushKind, seq: UInt32) -> Bool {
         guard let context else { return false }
-        if self.stateMachine.isOpening(session) {
+        if self.stateMachine.holdsPushes(for: session) {
             guard self.held.count < Self.maxHeldPushes else {
                 // A flood while the replay loads: treat it as a reader that cannot keep up.
                 self.environment.counters.slowConsumerClosed()
@@ -178,27 +180,44 @@ final class ConnectionHandler: ChannelInboundHandler {
         return true
     }
 
-    /// Writes queued fan-out frames for `session` and flushes, in one write: the frames back
-    /// to back on TCP, the batch's WebSocket messages on WebSocket. Frames for an opening session are
-    /// held, one by one, like ``writePush(_:session:kind:seq:)`` holds them. Flushed at once
-    /// rather than at the end of the shard's pass, so that the first clients read while the
-    /// pass goes on to the others.
+    /// Writes fan-out frames for `session` and flushes, in one write: the frames back to back
+    /// on TCP, the batch's WebSocket messages on WebSocket. Frames for an opening session are
+    /// held, one by one, like ``writePush(_:session:kind:seq:)`` holds them. Broadcasts at or
+    /// below the highest the session already has (its replay carried them, or they reached
+    /// the shard out of order) are left out, so that each session sees broadcasts once and in
+    /// sequence order. Flushed at once rather than at the end of the shard's slice, so that
+    /// the first clients read while the pass goes on to the others.
     func writeBatch(_ batch: PushBatch, session: UInt16) {
         guard let context else { return }
-        if self.stateMachine.isOpening(session) {
+        if self.stateMachine.holdsPushes(for: session) {
             for push in batch.frames {
                 guard self.writePush(push.frame, session: session, kind: push.kind, seq: push.seq) else { return }
             }
             return
         }
-        guard self.stateMachine.acceptsPushes(for: session) else { return }
-        switch self.framing {
-        case .stream:
-            context.write(Self.wrapOutboundOut(batch.combined), promise: nil)
-        case .messages:
-            context.write(NIOAny(WebSocketFrameCodec.Outbound.framed(batch.webSocketFramed)), promise: nil)
+        guard self.stateMachine.acceptsPushes(for: session),
+            let written = self.stateMachine.writtenBroadcastSequence(of: session)
+        else { return }
+        if batch.highestBroadcast == 0 || batch.lowestBroadcast > written {
+            switch self.framing {
+            case .stream:
+                context.write(Self.wrapOutboundOut(batch.combined), promise: nil)
+            case .messages:
+                context.write(NIOAny(WebSocketFrameCodec.Outbound.framed(batch.webSocketFramed)), promise: nil)
+            }
+            self.environment.metrics.pushesWritten.increment(by: batch.frames.count)
+        } else {
+            var count = 0
+            for push in batch.frames where push.kind != .broadcast || push.seq > written {
+                self.emit(push.frame, context: context)
+                count += 1
+            }
+            guard count > 0 else { return }
+            self.environment.metrics.pushesWritten.increment(by: count)
         }
-        self.environment.metrics.pushesWritten.increment(by: batch.frames.count)
+        if batch.highestBroadcast > written {
+            self.stateMachine.broadcastWritten(session: session, seq: batch.highestBroadcast)
+        }
         self.needsFlush = false
         context.flush()
     }
@@ -224,6 +243,11 @@ final class ConnectionHandler: ChannelInboundHandler {
             self.unindex(session)
             return true
         case .sessionEnded(let session, let goAway, let closeConnection):
+            if self.replayPages?.session == number {
+                // Ended mid-replay: the rest of it, and what was held, are not for anyone now.
+                self.replayPages = nil
+                self.held.removeAll()
+            }
             self.unindex(session)
             if closeConnection {
                 self.writeAndClose(.goaway(goAway))
@@ -406,9 +430,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             .whenComplete { result in
                 switch result {
                 case .success(let plan):
-                    // Fan-out queued on the shard is still addressed to the opening session:
-                    // held now, it is compared with the replay like any live message.
-                    self.shard.writeQueuedFanOut()
+                    // Fan-out still queued on the shard reaches the session once it is open,
+                    // less the broadcasts its replay carried (see writeBatch).
                     self.authCompleted(self.stateMachine.replayLoaded(seq: seq, plan: plan))
                 case .failure(let error):
                     self.log(.debug, "replay failed", metadata: ["error": "\(error)"])
@@ -437,43 +460,91 @@ final class ConnectionHandler: ChannelInboundHandler {
             }
         case .sessionOpened(let seq, let session, let authOK, let replay, let replaced):
             self.write(.authOK(seq: seq, authOK))
-            // The replay, then what arrived live while it loaded, minus what the replay had.
-            var replayedUser: UInt32 = 0
-            var replayedBroadcast: UInt32 = 0
-            for push in replay {
-                self.writeReplayed(push, session: session.number)
-                switch push.kind {
-                case .user: replayedUser = max(replayedUser, push.seq)
-                case .broadcast: replayedBroadcast = max(replayedBroadcast, push.seq)
-                case .topic: break
-                }
-            }
-            let held = self.held
-            self.held.removeAll()
-            for push in held {
-                switch push.kind {
-                case .user where push.seq != 0 && push.seq <= replayedUser: continue
-                case .broadcast where push.seq <= replayedBroadcast: continue
-                default: break
-                }
-                if let context = self.context { self.emit(push.frame, context: context) }
-                self.environment.metrics.pushesWritten.increment()
-                self.needsFlush = true
-            }
             if let replaced {
                 self.write(.goaway(GoAway(session: replaced.number, reason: .replaced, reconnect: false)))
                 self.unindex(replaced)
             }
+            if !replay.isEmpty {
+                // Written in pages as the socket drains; the queue waits for the last one.
+                self.replayPages = ReplayPages(session: session.number, pushes: replay)
+                self.writeReplayPage()
+                return
+            }
+            self.writeHeld(session: session.number, replayedUser: 0)
         }
+        self.takeQueuedMessages()
+    }
+
+    /// Carries out the messages that waited for an AUTH (and its replay), then flushes.
+    private func takeQueuedMessages() {
         while let message = self.stateMachine.nextQueuedMessage() {
             self.apply(self.stateMachine.received(message))
         }
         self.flushIfNeeded()
     }
 
-    private func writeReplayed(_ push: ReplayPlan.Push, session: UInt16) {
-        guard let context else { return }
-        var buffer = context.channel.allocator.buffer(
+    /// Writes the next page of the replay and flushes. Unless it was the last, the next page
+    /// follows once this one has gone to the socket, so a replay larger than the outbound limit
+    /// reaches a slow reader at its own pace instead of closing it as a slow consumer. After
+    /// the last page come the live messages held meanwhile, less what the replay carried.
+    private func writeReplayPage() {
+        guard let pages = self.replayPages, let context else { return }
+        guard self.stateMachine.isReplaying(pages.session) else {
+            self.replayPages = nil
+            return
+        }
+        var frames: [ByteBuffer] = []
+        var bytes = 0
+        while bytes < self.environment.replayPageBytes, let push = pages.next() {
+            let frame = self.encodeReplayed(push, session: pages.session, allocator: context.channel.allocator)
+            bytes += frame.readableBytes
+            frames.append(frame)
+        }
+        if pages.isFinished {
+            for frame in frames { self.emit(frame, context: context) }
+            self.needsFlush = true
+            self.replayPages = nil
+            self.stateMachine.replayWritten(session: pages.session)
+            self.writeHeld(session: pages.session, replayedUser: pages.highestUserSequence)
+            self.takeQueuedMessages()
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        for (index, frame) in frames.enumerated() {
+            self.emit(frame, context: context, promise: index == frames.count - 1 ? written : nil)
+        }
+        self.needsFlush = false
+        context.flush()
+        written.futureResult.assumeIsolated().whenSuccess {
+            guard self.replayPages === pages else { return }
+            self.writeReplayPage()
+        }
+    }
+
+    /// Writes the live messages held for `session` while it opened and replayed, less those
+    /// its replay carried: user messages by inbox sequence, broadcasts by the highest the
+    /// session has.
+    private func writeHeld(session: UInt16, replayedUser: UInt32) {
+        let held = self.held
+        self.held.removeAll()
+        for push in held {
+            switch push.kind {
+            case .user where push.seq != 0 && push.seq <= replayedUser: continue
+            case .broadcast:
+                // The machine counts the replay's broadcasts as written.
+                let written = self.stateMachine.writtenBroadcastSequence(of: session) ?? 0
+                guard push.seq > written else { continue }
+                self.stateMachine.broadcastWritten(session: session, seq: push.seq)
+            default: break
+            }
+            if let context = self.context { self.emit(push.frame, context: context) }
+            self.environment.metrics.pushesWritten.increment()
+            self.needsFlush = true
+        }
+    }
+
+    private func encodeReplayed(_ push: ReplayPlan.Push, session: UInt16, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(
             capacity: Frame.headerSize + PushBody.fixedSize + push.payload.readableBytes
         )
         buffer.writePushFrame(
@@ -483,8 +554,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             kind: push.kind,
             payload: push.payload
         )
-        self.emit(buffer, context: context)
-        self.needsFlush = true
+        return buffer
     }
 
     private func index(_ session: ConnectionStateMachine.Session) {

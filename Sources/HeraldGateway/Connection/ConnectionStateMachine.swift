@@ -51,6 +51,9 @@ struct ConnectionStateMachine {
         var number: UInt16
         /// Highest user-message (kind 0) sequence acknowledged: the seam of QoS 1 cursors.
         var acknowledgedUserSequence: UInt32 = 0
+        /// Highest broadcast (kind 1) sequence written to the session, by its replay or live:
+        /// a broadcast at or below it is a duplicate or would arrive out of order.
+        var writtenBroadcastSequence: UInt32 = 0
         /// The app's id as the app registry holds it, so its storage is shared.
         let app: String
         let user: String
@@ -92,6 +95,10 @@ struct ConnectionStateMachine {
     private enum Authentication: Sendable {
         case none
         indirect case pending(PendingAuth)
+        /// AUTH_OK went out and the session is open, but its replay is still being written
+        /// page by page: its live messages are held, and a further AUTH waits (with whatever
+        /// was sent after it), so that only one replay is under way per connection.
+        case replaying(session: UInt16)
     }
 
     enum State: Sendable, Hashable {
@@ -130,9 +137,10 @@ struct ConnectionStateMachine {
     /// What the handler does when an AUTH completed.
     enum AuthCompletionAction: Sendable {
         case none
-        /// Write AUTH_OK, then the replay, then the held live messages, then (if any) GOAWAY
-        /// `replaced` for the session of the same device that this one replaces on this
-        /// connection (and unindex that one).
+        /// Write AUTH_OK and (if any) GOAWAY `replaced` for the session of the same device that
+        /// this one replaces on this connection (and unindex that one), then the replay, then
+        /// the held live messages. A replay that is not empty is written in pages as the socket
+        /// drains; call ``replayWritten(session:)`` after its last page.
         case sessionOpened(seq: UInt32, Session, AuthOK, replay: [ReplayPlan.Push], replaced: Session?)
         /// The session was ended (kicked, replaced elsewhere) while its replay loaded: write
         /// AUTH_OK and the GOAWAY at once, closing after it when `closeConnection`.
@@ -201,6 +209,33 @@ struct ConnectionStateMachine {
         return pending.opening?.number == number
     }
 
+    /// Whether session `number` is open but its replay is still being written.
+    func isReplaying(_ number: UInt16) -> Bool {
+        guard case .replaying(let session) = self.authentication else { return false }
+        return session == number
+    }
+
+    /// Whether live messages for session `number` are held rather than written: it is
+    /// opening (its replay is loading) or its replay is being written.
+    func holdsPushes(for number: UInt16) -> Bool {
+        switch self.authentication {
+        case .none: false
+        case .pending(let pending): pending.opening?.number == number
+        case .replaying(let session): session == number
+        }
+    }
+
+    /// The highest broadcast sequence written to the open session `number`; nil when it is
+    /// not open.
+    func writtenBroadcastSequence(of number: UInt16) -> UInt32? {
+        self.sessions.writtenBroadcastSequence(of: number)
+    }
+
+    /// Notes that broadcasts up to `seq` were written to the open session `number`.
+    mutating func broadcastWritten(session number: UInt16, seq: UInt32) {
+        self.sessions.noteWrittenBroadcast(seq, of: number)
+    }
+
     /// Whether live messages for session `number` are written now: the connection is active
     /// and the session open.
     func acceptsPushes(for number: UInt16) -> Bool {
@@ -237,7 +272,7 @@ struct ConnectionStateMachine {
         case .awaitingFirstAuth, .active:
             break
         }
-        if self.pendingAuth != nil {
+        if self.mustQueue(message) {
             guard self.queue.count < self.configuration.maxQueuedMessages else {
                 return .sendError(
                     seq: message.seq,
@@ -251,9 +286,25 @@ struct ConnectionStateMachine {
         return self.process(message)
     }
 
-    /// The next queued message, once no AUTH is pending; feed it to ``received(_:)``.
+    /// Whether `message` waits behind the AUTH under way: everything while an AUTH is being
+    /// verified; while a replay is being written, another AUTH and whatever follows it.
+    private func mustQueue(_ message: ClientMessage) -> Bool {
+        switch self.authentication {
+        case .none:
+            return false
+        case .pending:
+            return true
+        case .replaying:
+            if !self.queue.isEmpty { return true }
+            if case .auth = message { return true }
+            return false
+        }
+    }
+
+    /// The next queued message, once no AUTH is pending or replaying; feed it to
+    /// ``received(_:)``.
     mutating func nextQueuedMessage() -> ClientMessage? {
-        guard self.pendingAuth == nil else { return nil }
+        guard case .none = self.authentication else { return nil }
         switch self.state {
         case .awaitingFirstAuth, .active: return self.queue.popFirst()
         case .closing, .closed: return nil
@@ -306,13 +357,19 @@ struct ConnectionStateMachine {
                 closeConnection: close
             )
         }
-        guard let session = opening else { return .none }
+        guard var session = opening else { return .none }
+        for push in plan.pushes where push.kind == .broadcast {
+            session.writtenBroadcastSequence = max(session.writtenBroadcastSequence, push.seq)
+        }
         var replaced: Session?
         if let old = self.sessions.first(where: { $0.hasSameIdentity(as: session) }) {
             replaced = self.sessions.removeValue(forKey: old.number)
         }
         self.sessions[session.number] = session
         self.state = .active
+        if !plan.pushes.isEmpty {
+            self.authentication = .replaying(session: session.number)
+        }
         return .sessionOpened(
             seq: seq,
             session,
@@ -320,6 +377,13 @@ struct ConnectionStateMachine {
             replay: plan.pushes,
             replaced: replaced
         )
+    }
+
+    /// The last page of session `number`'s replay was written: its held messages go out, and
+    /// queued messages (a further AUTH) are taken again.
+    mutating func replayWritten(session number: UInt16) {
+        guard self.isReplaying(number) else { return }
+        self.authentication = .none
     }
 
     /// Both AUTH steps at once, for a plan known up front.
@@ -373,6 +437,7 @@ struct ConnectionStateMachine {
             return .openingEnded(opening)
         }
         guard self.state == .active, let session = self.sessions.removeValue(forKey: number) else { return .none }
+        if self.isReplaying(number) { self.authentication = .none }
         let close = self.sessions.isEmpty
         if close { self.startClosing() }
         return .sessionEnded(
@@ -391,6 +456,7 @@ struct ConnectionStateMachine {
             var ended = self.sessions.values
             if let opening = self.opening { ended.append(opening) }
             self.dropOpening()
+            if case .replaying = self.authentication { self.authentication = .none }
             self.sessions.removeAll()
             self.startClosing()
             return .goAway(

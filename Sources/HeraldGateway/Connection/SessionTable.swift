@@ -34,6 +34,24 @@ struct SessionTable: Sendable, Hashable {
         return !self.others.isEmpty && self.others[number] != nil
     }
 
+    /// The highest broadcast sequence written to session `number`, if it is open. Reads the
+    /// one field in place, as ``contains(_:)`` does, for the fan-out pass.
+    func writtenBroadcastSequence(of number: UInt16) -> UInt32? {
+        if self.first?.number == number { return self.first?.writtenBroadcastSequence }
+        return self.others.isEmpty ? nil : self.others[number]?.writtenBroadcastSequence
+    }
+
+    /// Raises the highest broadcast sequence written to session `number` to `seq`.
+    mutating func noteWrittenBroadcast(_ seq: UInt32, of number: UInt16) {
+        if self.first?.number == number {
+            if let written = self.first?.writtenBroadcastSequence, seq > written {
+                self.first?.writtenBroadcastSequence = seq
+            }
+        } else if let written = self.others[number]?.writtenBroadcastSequence, seq > written {
+            self.others[number]?.writtenBroadcastSequence = seq
+        }
+    }
+
     /// The first session that matches, if any.
     func first(where predicate: (Session) -> Bool) -> Session? {
         if let first = self.first, predicate(first) { return first }

@@ -28,6 +28,15 @@ final class GatewayCounters: Sendable {
         self.state.withLockedValue { $0.slowConsumersClosed += 1 }
     }
 
+    /// A fan-out slice ended after `nanoseconds`, having begun `passes` passes.
+    func fanOutSlice(nanoseconds: Int64, passes: Int) {
+        self.state.withLockedValue { stats in
+            stats.fanOutSlices += 1
+            stats.fanOutPasses += passes
+            stats.longestFanOutSliceNanoseconds = max(stats.longestFanOutSliceNanoseconds, nanoseconds)
+        }
+    }
+
     var snapshot: GatewayStats {
         self.state.withLockedValue { $0 }
     }

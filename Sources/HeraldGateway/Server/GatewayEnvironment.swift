@@ -27,6 +27,9 @@ final class GatewayEnvironment: Sendable {
     let idleTimeoutTicks: UInt64
     /// Ticks a connection may spend writing its last frame before it is closed outright.
     let closeGraceTicks: UInt64
+    /// Bytes of replay written at a time: a quarter of the outbound limit (so a replay never
+    /// makes its own connection a slow consumer), at least 4 KiB and at most 256 KiB.
+    let replayPageBytes: Int
     /// Orders sessions across loops for the replace rule: of two sessions of one device, the
     /// one indexed later (larger generation) wins, even when both open at the same instant.
     private let generations = NIOLockedValueBox<UInt64>(0)
@@ -56,11 +59,26 @@ final class GatewayEnvironment: Sendable {
         self.acknowledgements = acknowledgements
         self.directory = directory
         self.logger = logger
-        self.metrics = GatewayMetrics()
-        self.counters = GatewayCounters()
+        let metrics = GatewayMetrics()
+        let counters = GatewayCounters()
+        self.metrics = metrics
+        self.counters = counters
         let tick = TimeAmount(configuration.timerTick)
         let tickNanoseconds = max(tick.nanoseconds, 1)
-        let shards = eventLoops.map { EventLoopShard(eventLoop: $0, tickInterval: .nanoseconds(tickNanoseconds)) }
+        let sliceLimits = EventLoopShard.SliceLimits(
+            connections: configuration.fanOutSliceConnections,
+            duration: TimeAmount(configuration.fanOutSliceDuration),
+            pause: EventLoopShard.defaultSliceLimits.pause
+        )
+        let shards = eventLoops.map {
+            EventLoopShard(
+                eventLoop: $0,
+                tickInterval: .nanoseconds(tickNanoseconds),
+                sliceLimits: sliceLimits,
+                counters: counters,
+                metrics: metrics
+            )
+        }
         for shard in shards { shard.setPeers(shards) }
         self.shards = shards
         self.shardsByLoop = Dictionary(
@@ -77,6 +95,7 @@ final class GatewayEnvironment: Sendable {
         self.authTimeoutTicks = ticks(configuration.authTimeout) + 1
         self.idleTimeoutTicks = ticks(configuration.idleTimeout) + 1
         self.closeGraceTicks = max(ticks(.seconds(2)), 1)
+        self.replayPageBytes = min(max(configuration.maxOutboundBytes / 4, 4096), 256 * 1024)
     }
 
     /// The shard of `eventLoop`, if it belongs to the gateway's group.

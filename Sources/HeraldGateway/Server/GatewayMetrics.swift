@@ -11,6 +11,8 @@ struct GatewayMetrics: Sendable {
     let slowConsumersClosed = Counter(label: "herald_slow_consumers_closed_total")
     let framesIn = Counter(label: "herald_frames_in_total")
     let pushesWritten = Counter(label: "herald_pushes_written_total")
+    /// How long each fan-out slice held its event loop.
+    let fanOutSlice = Timer(label: "herald_fanout_slice_seconds", preferredDisplayUnit: .seconds)
     private let errorsSent: [ErrorCode: Counter]
 
     init() {

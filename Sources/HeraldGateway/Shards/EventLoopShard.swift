@@ -1,22 +1,38 @@
+import CoreMetrics
 import HeraldCore
 import HeraldWire
+import NIOConcurrencyHelpers
 import NIOCore
 
 /// Everything one event loop knows about its connections: the session indexes used for
-/// fan-out, the timing wheel, and the connections waiting for their end-of-tick flush.
+/// fan-out, the timing wheel, the connections waiting for their end-of-tick flush, and the
+/// fan-out pass that writes broadcasts and topic messages a slice at a time.
 ///
 /// `@unchecked Sendable`: the gateway hands the shard to its event loop with
 /// `execute`/`submit`, and every mutable property is touched only on `eventLoop`
-/// (each entry point asserts it). No lock is needed because nothing is shared.
+/// (each entry point asserts it), except ``audience``, which has its own lock so that the
+/// API can count a message's sessions and hand it over without waiting for the loop.
 final class EventLoopShard: @unchecked Sendable {
     private struct UserKey: Hashable {
         var app: String
         var user: String
     }
 
-    private struct TopicKey: Hashable {
+    struct TopicKey: Hashable, Sendable {
         var app: String
         var topic: String
+    }
+
+    /// How the fan-out pass shares the loop.
+    struct SliceLimits: Sendable {
+        /// Connections written in one slice at most.
+        var connections: Int
+        /// Time one slice may take at most (checked every few connections).
+        var duration: TimeAmount
+        /// How long the next slice waits once a slice gives the loop back: long enough that
+        /// the loop returns to epoll and serves the I/O that is ready (a task that is due at
+        /// once would run in the same loop tick, before any I/O).
+        var pause: TimeAmount
     }
 
     let eventLoop: any EventLoop
@@ -40,7 +56,14 @@ final class EventLoopShard: @unchecked Sendable {
     private var touched: [ConnectionHandler] = []
     /// The apps' token keys, readied once per loop rather than for every AUTH.
     var tokenKeys = TokenKeys()
+    /// Sessions per app and per topic, readable from any thread.
+    let audience = ShardAudience()
+    private let sliceLimits: SliceLimits
+    private let counters: GatewayCounters?
+    private let metrics: GatewayMetrics?
     private var fanOut = FanOutQueue()
+    private var pass: FanOutPass?
+    private var sliceScheduled = false
     private var flushScheduled = false
     /// The other loops' shards; set once, before the gateway starts.
     private var peers: [EventLoopShard] = []
@@ -55,9 +78,30 @@ final class EventLoopShard: @unchecked Sendable {
         var generation: UInt64
     }
 
-    init(eventLoop: any EventLoop, tickInterval: TimeAmount) {
+    /// The defaults: about two milliseconds or 2,048 connections a slice, whichever comes
+    /// first (a loopback write costs 11 to 15 µs here), then a pause of 20 µs.
+    static let defaultSliceLimits = SliceLimits(
+        connections: 2048,
+        duration: .milliseconds(2),
+        pause: .microseconds(20)
+    )
+
+    init(
+        eventLoop: any EventLoop,
+        tickInterval: TimeAmount,
+        sliceLimits: SliceLimits = EventLoopShard.defaultSliceLimits,
+        counters: GatewayCounters? = nil,
+        metrics: GatewayMetrics? = nil
+    ) {
         self.eventLoop = eventLoop
         self.tickInterval = tickInterval
+        self.sliceLimits = SliceLimits(
+            connections: max(1, sliceLimits.connections),
+            duration: sliceLimits.duration,
+            pause: sliceLimits.pause
+        )
+        self.counters = counters
+        self.metrics = metrics
     }
 
     /// Tells the shard about the other loops' shards. Call once, before the gateway starts
@@ -143,7 +187,9 @@ final class EventLoopShard: @unchecked Sendable {
         } else {
             self.byUser[userKey, default: []].append(session)
         }
-        self.byApp[app, default: []].insert(key)
+        if self.byApp[app, default: []].insert(key).inserted {
+            self.audience.sessionAdded(app: app)
+        }
     }
 
     func removeSession(_ key: SessionKey, app: String, user: String, topics: Set<String>) {
@@ -151,7 +197,9 @@ final class EventLoopShard: @unchecked Sendable {
         let userKey = UserKey(app: app, user: user)
         self.byUser[userKey]?.removeAll { $0.key == key }
         if self.byUser[userKey]?.isEmpty == true { self.byUser[userKey] = nil }
-        self.byApp[app]?.remove(key)
+        if self.byApp[app]?.remove(key) != nil {
+            self.audience.sessionRemoved(app: app)
+        }
         if self.byApp[app]?.isEmpty == true { self.byApp[app] = nil }
         self.unsubscribe(key, app: app, topics: topics)
     }
@@ -179,7 +227,10 @@ final class EventLoopShard: @unchecked Sendable {
     func subscribe(_ key: SessionKey, app: String, topics: some Sequence<String>) {
         self.eventLoop.assertInEventLoop()
         for topic in topics {
-            self.byTopic[TopicKey(app: app, topic: topic), default: []].insert(key)
+            let topicKey = TopicKey(app: app, topic: topic)
+            if self.byTopic[topicKey, default: []].insert(key).inserted {
+                self.audience.subscribed(topicKey)
+            }
         }
     }
 
@@ -187,7 +238,9 @@ final class EventLoopShard: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         for topic in topics {
             let topicKey = TopicKey(app: app, topic: topic)
-            self.byTopic[topicKey]?.remove(key)
+            if self.byTopic[topicKey]?.remove(key) != nil {
+                self.audience.unsubscribed(topicKey)
+            }
             if self.byTopic[topicKey]?.isEmpty == true { self.byTopic[topicKey] = nil }
         }
     }
@@ -211,12 +264,10 @@ final class EventLoopShard: @unchecked Sendable {
         }
     }
 
-    /// The flush pass: writes the queued fan-out messages, then flushes every connection
-    /// written to since the last pass. Whatever arrives while it runs waits for the next
-    /// pass, and so goes out with everything else that arrived meanwhile.
+    /// Flushes every connection written to since the last flush (unicasts, replies). Cheap:
+    /// the fan-out pass flushes its own writes.
     private func flushTouched() {
         self.eventLoop.assertInEventLoop()
-        self.writeQueuedFanOut()
         self.flushScheduled = false
         let touched = self.touched
         self.touched.removeAll(keepingCapacity: true)
@@ -226,15 +277,66 @@ final class EventLoopShard: @unchecked Sendable {
         }
     }
 
-    /// Writes the queued fan-out messages now, ahead of the flush pass (which still flushes
-    /// them). A session whose replay has just loaded calls this first: what was queued for it
-    /// is then held and compared with the replay, rather than written after it.
-    func writeQueuedFanOut() {
+    // MARK: Fan-out pass
+
+    /// Queues a fan-out message on the loop and makes sure a slice will run.
+    private func queue(_ push: FanOutQueue.Push, for target: FanOutQueue.Target) {
         self.eventLoop.assertInEventLoop()
-        guard !self.fanOut.isEmpty else { return }
-        for (target, pushes) in self.fanOut.take() {
-            self.write(pushes, to: target)
+        self.fanOut.append(push, for: target)
+        if !self.sliceScheduled {
+            self.sliceScheduled = true
+            self.eventLoop.execute { self.runSlice() }
         }
+    }
+
+    /// Writes the next slice of the fan-out pass: connections until the slice's count or time
+    /// is used up. When a pass ends, whatever was queued meanwhile starts the next one at once,
+    /// all of it in one write per connection. While work is left, the next slice is scheduled
+    /// a moment later, so that the loop serves its I/O (AUTHs, PINGs, reads) in between.
+    private func runSlice() {
+        self.eventLoop.assertInEventLoop()
+        self.sliceScheduled = false
+        let started = NIODeadline.now()
+        let limits = self.sliceLimits
+        var written = 0
+        var pass = self.pass ?? FanOutPass([], sessions: { _ in nil })
+        self.pass = nil
+        var passesStarted = 0
+        writing: while written < limits.connections {
+            guard let (key, batch) = pass.next() else {
+                guard !self.fanOut.isEmpty else { break writing }
+                pass = FanOutPass(self.fanOut.take(), sessions: self.sessions(of:))
+                passesStarted += 1
+                continue
+            }
+            guard let connection = self.connections[key.connection] else { continue }
+            connection.writeBatch(batch, session: key.session)
+            written += 1
+            if written & 15 == 0, NIODeadline.now() - started >= limits.duration { break writing }
+        }
+        let finished = pass.isFinished && self.fanOut.isEmpty
+        if !pass.isFinished { self.pass = pass }
+        let elapsed = NIODeadline.now() - started
+        self.counters?.fanOutSlice(nanoseconds: elapsed.nanoseconds, passes: passesStarted)
+        self.metrics?.fanOutSlice.recordNanoseconds(elapsed.nanoseconds)
+        if !finished {
+            self.sliceScheduled = true
+            self.eventLoop.scheduleTask(in: limits.pause) { self.runSlice() }
+        }
+    }
+
+    /// The sessions a fan-out target has now.
+    private func sessions(of target: FanOutQueue.Target) -> Set<SessionKey>? {
+        switch target {
+        case .app(let app): self.byApp[app]
+        case .topic(let app, let topic): self.byTopic[TopicKey(app: app, topic: topic)]
+        }
+    }
+
+    /// Whether a fan-out pass is under way or messages wait for one.
+    var hasFanOutWork: Bool {
+        self.eventLoop.assertInEventLoop()
+        return self.pass != nil || !self.fanOut.isEmpty
     }
 
     // MARK: Delivery
@@ -282,26 +384,36 @@ final class EventLoopShard: @unchecked Sendable {
     }
 
     /// Queues a broadcast (kind 1, its sequence, never ACK_REQUIRED) for every session of
-    /// `app`, written in the next flush pass. Returns the number of those sessions.
+    /// `app`, written by the fan-out pass. Call on any thread: it does not wait for the loop.
+    /// Returns the number of the app's sessions on this loop when it was queued.
     func broadcast(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
-        self.eventLoop.assertInEventLoop()
-        guard let sessions = self.byApp[app], !sessions.isEmpty else { return 0 }
-        self.fanOut.append(.init(seq: seq, kind: .broadcast, topic: "", payload: payload), for: .app(app))
-        self.scheduleFlush()
-        return sessions.count
+        let sessions = self.audience.sessions(app: app)
+        guard sessions > 0 else { return 0 }
+        self.onLoop {
+            $0.queue(.init(seq: seq, kind: .broadcast, topic: "", payload: payload), for: .app(app))
+        }
+        return sessions
     }
 
     /// Queues a topic message (kind 2, seq 0) for the sessions of `app` subscribed to `topic`,
-    /// written in the next flush pass. Returns the number of those sessions.
+    /// written by the fan-out pass. Call on any thread: it does not wait for the loop. Returns
+    /// the number of those sessions on this loop when it was queued.
     func publish(app: String, topic: String, payload: ByteBuffer) -> Int {
-        self.eventLoop.assertInEventLoop()
-        guard let sessions = self.byTopic[TopicKey(app: app, topic: topic)], !sessions.isEmpty else { return 0 }
-        self.fanOut.append(
-            .init(seq: 0, kind: .topic, topic: topic, payload: payload),
-            for: .topic(app: app, topic: topic)
-        )
-        self.scheduleFlush()
-        return sessions.count
+        let sessions = self.audience.subscribers(TopicKey(app: app, topic: topic))
+        guard sessions > 0 else { return 0 }
+        self.onLoop {
+            $0.queue(.init(seq: 0, kind: .topic, topic: topic, payload: payload), for: .topic(app: app, topic: topic))
+        }
+        return sessions
+    }
+
+    /// Runs `body` on the loop: now when called there, else as the loop's next task.
+    private func onLoop(_ body: @escaping @Sendable (EventLoopShard) -> Void) {
+        if self.eventLoop.inEventLoop {
+            body(self)
+        } else {
+            self.eventLoop.execute { body(self) }
+        }
     }
 
     /// Ends the sessions of a user (of one device, if given) with GOAWAY `reason`: those
@@ -374,30 +486,6 @@ final class EventLoopShard: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         for connection in self.connections.values {
             connection.closeNow()
-        }
-    }
-
-    /// Writes queued fan-out messages to the sessions `target` has now (a session that ended
-    /// meanwhile gets nothing; one that opened gets them, as a replay would give it), encoded
-    /// once per distinct session number.
-    private func write(_ pushes: [FanOutQueue.Push], to target: FanOutQueue.Target) {
-        let sessions: Set<SessionKey>?
-        switch target {
-        case .app(let app): sessions = self.byApp[app]
-        case .topic(let app, let topic): sessions = self.byTopic[TopicKey(app: app, topic: topic)]
-        }
-        guard let sessions else { return }
-        var batches: [UInt16: PushBatch] = [:]
-        for key in sessions {
-            guard let connection = self.connections[key.connection] else { continue }
-            let batch: PushBatch
-            if let cached = batches[key.session] {
-                batch = cached
-            } else {
-                batch = PushBatch(pushes, session: key.session)
-                batches[key.session] = batch
-            }
-            connection.writeBatch(batch, session: key.session)
         }
     }
 

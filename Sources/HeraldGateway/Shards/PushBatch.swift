@@ -14,6 +14,11 @@ final class PushBatch {
     let combined: ByteBuffer
     /// Each frame, with what it takes to drop it if a replay already carried it.
     let frames: [HeldPush]
+    /// The lowest and highest broadcast sequence in the batch (0 and 0 without broadcasts):
+    /// a session that already has a broadcast at or above the lowest must not get the batch
+    /// whole (see ``ConnectionHandler/writeBatch(_:session:)``).
+    let lowestBroadcast: UInt32
+    let highestBroadcast: UInt32
 
     /// The frames as WebSocket binary messages, one after another.
     private(set) lazy var webSocketFramed: ByteBuffer = {
@@ -57,6 +62,9 @@ final class PushBatch {
             ranges.append(start..<buffer.writerIndex)
         }
         self.combined = buffer
+        let broadcasts = pushes.lazy.filter { $0.kind == .broadcast }.map(\.seq)
+        self.lowestBroadcast = broadcasts.min() ?? 0
+        self.highestBroadcast = broadcasts.max() ?? 0
         self.frames = zip(pushes, ranges).compactMap { push, range in
             buffer.getSlice(at: range.lowerBound, length: range.count).map {
                 HeldPush(frame: $0, kind: push.kind, seq: push.seq)

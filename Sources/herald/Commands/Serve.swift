@@ -117,7 +117,9 @@ struct Serve: AsyncParsableCommand {
                     return NodeStats(
                         connections: stats.connections,
                         sessions: stats.sessions,
-                        residentBytes: ResidentMemory.current()
+                        residentBytes: ResidentMemory.current(),
+                        fanOutPasses: stats.fanOutPasses,
+                        longestFanOutSliceSeconds: Double(stats.longestFanOutSliceNanoseconds) / 1e9
                     )
                 }
             ),

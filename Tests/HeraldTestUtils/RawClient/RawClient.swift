@@ -273,6 +273,12 @@ public final class RawClient: Sendable {
         self.channel.read()
     }
 
+    /// After ``stopReading()``: reads once from the socket (one buffer's worth), as a reader
+    /// that takes what it is sent a little at a time.
+    public func readOnce() {
+        self.channel.read()
+    }
+
     /// Whether the connection is still open as far as this side knows.
     public var isActive: Bool { self.channel.isActive }
 
