@@ -14,6 +14,8 @@ struct BenchSettingsTests {
         #expect(BenchSettings(scenario: .unicast).httpConnections == 8)
         #expect(BenchSettings(scenario: .broadcast).httpConnections == 32)
         #expect(BenchSettings(scenario: .storm).httpConnections == 1)
+        #expect(BenchSettings(scenario: .broadcast).pipeline == 1)
+        #expect(BenchSettings(scenario: .broadcast, httpConnections: 1, pipeline: 48).pipeline == 48)
     }
 
     @Test func plansSplitConnectionsUsersRateAndAddresses() {
@@ -56,6 +58,10 @@ struct BenchSettingsTests {
         #expect(BenchSettings(scenario: .topic, topic: "a*").problem?.contains("--topic") == true)
         #expect(BenchSettings(scenario: .topic, userPrefix: "a\"b").problem?.contains("--user-prefix") == true)
         #expect(BenchSettings(scenario: .idle, duration: 0).problem?.contains("--duration") == true)
+        #expect(BenchSettings(scenario: .broadcast, pipeline: 0).problem == "--pipeline must be 1 to 1024")
+        #expect(BenchSettings(scenario: .broadcast, pipeline: 1025).problem == "--pipeline must be 1 to 1024")
+        #expect(BenchSettings(scenario: .broadcast, pipeline: 1024).problem == nil)
+        #expect(BenchSettings(scenario: .broadcast, httpConnections: 0).problem?.contains("--http-connections") == true)
     }
 
     @Test func sourceAddressesTakeRangesAndLists() throws {

@@ -138,6 +138,7 @@ struct ReportFormattingTests {
         #expect((latency.first?["p99Ms"] as? Double).map { abs($0 - 99) < 1 } == true)
         #expect((object["bottleneck"] as? [String: Any])?["side"] as? String == "neither")
         #expect((object["settings"] as? [String: Any])?["connections"] as? Int == 19_000)
+        #expect((object["settings"] as? [String: Any])?["pipeline"] as? Int == 1)
         #expect((object["server"] as? [String: Any])?["procResidentPeak"] as? Int == 120 * 1024 * 1024)
         #expect(!String(decoding: data, as: UTF8.self).contains("secret"))
 

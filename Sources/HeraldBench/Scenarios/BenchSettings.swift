@@ -28,6 +28,11 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var payloadSize: Int
     /// HTTP connections the controller pushes through.
     public var httpConnections: Int
+    /// Requests each HTTP connection keeps in flight, pipelined, when the scenario pushes back
+    /// to back (`rate` 0): a real backend publishes through one keep-alive connection with many
+    /// requests out, not through many connections with one each. Runs at a `rate` send requests
+    /// as they fall due (up to ``maximumPipeline`` unanswered on a connection) instead.
+    public var pipeline: Int
     /// Seconds between client PINGs (0: the server's interval).
     public var heartbeatSeconds: Int
     /// The topic of the topic scenario.
@@ -52,6 +57,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         batch: Int = 100,
         payloadSize: Int = 32,
         httpConnections: Int? = nil,
+        pipeline: Int = 1,
         heartbeatSeconds: Int = 30,
         topic: String = "bench",
         userPrefix: String = "u",
@@ -70,6 +76,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         self.batch = batch
         self.payloadSize = payloadSize
         self.httpConnections = httpConnections ?? Self.defaultHTTPConnections(scenario)
+        self.pipeline = pipeline
         self.heartbeatSeconds = heartbeatSeconds
         self.topic = topic
         self.userPrefix = userPrefix
@@ -99,6 +106,10 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         }
     }
 
+    /// The most requests one HTTP connection may keep in flight (as many as an open-loop run
+    /// lets one have, ``BenchHTTPLoad/maximumInFlight``'s default).
+    public static let maximumPipeline = 1_024
+
     /// Why these settings cannot run, if they cannot.
     public var problem: String? {
         if self.connections < 1 { return "--connections must be at least 1" }
@@ -112,6 +123,9 @@ public struct BenchSettings: Sendable, Codable, Hashable {
             return "--payload-size must be \(BenchPayload.headerSize) to 1000000"
         }
         if !(1...1024).contains(self.httpConnections) { return "--http-connections must be 1 to 1024" }
+        if !(1...Self.maximumPipeline).contains(self.pipeline) {
+            return "--pipeline must be 1 to \(Self.maximumPipeline)"
+        }
         if self.heartbeatSeconds < 0 { return "--heartbeat must be at least 0" }
         if self.topic.isEmpty || self.topic.contains("*") || self.topic.utf8.count > 255 {
             return "--topic must be 1 to 255 bytes without *"

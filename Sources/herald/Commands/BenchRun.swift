@@ -76,10 +76,17 @@ struct BenchRun: AsyncParsableCommand {
 
     @Option(
         name: .customLong("http-connections"),
-        help:
-            "HTTP connections to push through, one request in flight on each (default 8 for unicast and qos1, 2 for broadcast and topic)."
+        help: "HTTP connections to push through (default 8 for unicast and qos1, 32 for broadcast and topic)."
     )
     var httpConnections: Int?
+
+    @Option(
+        help: """
+            Requests each HTTP connection keeps in flight, pipelined, when pushing back to back \
+            (--rate 0): --pipeline 48 --http-connections 1 is one keep-alive connection with 48 \
+            requests out, as a real backend publishes.
+            """)
+    var pipeline: Int = 1
 
     @Option(help: "Seconds between client PINGs (0: the server's interval).")
     var heartbeat: Int = 30
@@ -127,6 +134,7 @@ struct BenchRun: AsyncParsableCommand {
             batch: self.batch,
             payloadSize: self.payloadSize,
             httpConnections: self.httpConnections,
+            pipeline: self.pipeline,
             heartbeatSeconds: self.heartbeat,
             topic: self.topic,
             userPrefix: self.userPrefix,

@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+
+/// `herald bench`'s command line: the help text and options refused before anything connects.
+@Suite("herald bench options")
+struct BenchOptionsTests {
+    static func run(_ arguments: [String]) async throws -> BenchCommand.Result {
+        try await BenchCommand(arguments).wait(timeout: .seconds(60))
+    }
+
+    @Test func theHelpNamesThePipeline() async throws {
+        let run = try await Self.run(["bench", "run", "--help"])
+        #expect(run.status == 0)
+        for option in ["--pipeline", "--http-connections", "--client-scheduling"] {
+            #expect(run.standardOutput.contains(option), "\(option) is not in\n\(run.standardOutput)")
+        }
+    }
+
+    @Test func aBadPipelineIsRefused() async throws {
+        // Nothing listens on port 1: these must fail on the options, before any connection.
+        let target = ["--api", "http://127.0.0.1:1", "--app", "demo", "--secret", "s"]
+        let zero = try await Self.run(["bench", "broadcast", "--pipeline", "0"] + target)
+        #expect(zero.status != 0)
+        #expect(zero.standardError.contains("--pipeline must be 1 to 1024"), "\(zero.standardError)")
+        let tooMany = try await Self.run(["bench", "unicast", "--http-connections", "1", "--pipeline", "2000"] + target)
+        #expect(tooMany.status != 0)
+        #expect(tooMany.standardError.contains("--pipeline must be 1 to 1024"), "\(tooMany.standardError)")
+    }
+}
