@@ -96,6 +96,11 @@ struct BenchCommandTests {
         let broadcastAgents = try #require(broadcast.report["agents"] as? [[String: Any]])
         #expect(broadcastAgents.map { $0["clientScheduling"] as? String } == ["normal", "normal"])
         #expect(broadcast.result.standardOutput.contains("; client threads SCHED_OTHER"))
+        // Ordinary clients but the favourable publisher: neither preset's case.
+        #expect(
+            broadcast.result.standardOutput.contains(
+                "\ncase: custom (publisher: 32 HTTP connections, one request in flight on each; "
+                    + "clients: SCHED_OTHER)\n"))
         #expect(broadcast.object("connect")["authenticated"] as? Int == Self.connections)
         #expect(broadcast.figures["sessions"] == Double(Self.connections))
         #expect(broadcast.figures["reached"] == Double(Self.connections))

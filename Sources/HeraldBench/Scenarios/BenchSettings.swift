@@ -2,6 +2,10 @@
 public struct BenchSettings: Sendable, Codable, Hashable {
     /// Which scenario.
     public var scenario: BenchScenario
+    /// The case the run started from: the defaults of ``clientScheduling``, ``httpConnections``
+    /// and ``pipeline`` (each may have been given otherwise; ``presetMatched`` tells the case
+    /// the run actually was).
+    public var preset: BenchPreset
     /// Client connections in all.
     public var connections: Int
     /// Local worker processes.
@@ -43,12 +47,16 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var serverPID: Int32?
 
     /// Settings with the defaults of `herald bench`.
+    ///
+    /// `clientScheduling`, `httpConnections` and `pipeline` default to `preset`'s; any given
+    /// here wins over it.
     public init(
         scenario: BenchScenario,
+        preset: BenchPreset = .favourable,
         connections: Int = 1000,
         workers: Int? = nil,
         agents: [String] = [],
-        clientScheduling: ClientScheduling = .batch,
+        clientScheduling: ClientScheduling? = nil,
         transport: BenchTransport = .tcp,
         sourceAddresses: [String] = [],
         rate: Double = 0,
@@ -57,17 +65,18 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         batch: Int = 100,
         payloadSize: Int = 32,
         httpConnections: Int? = nil,
-        pipeline: Int = 1,
+        pipeline: Int? = nil,
         heartbeatSeconds: Int = 30,
         topic: String = "bench",
         userPrefix: String = "u",
         serverPID: Int32? = nil
     ) {
         self.scenario = scenario
+        self.preset = preset
         self.connections = connections
         self.workers = workers ?? (agents.isEmpty ? Self.defaultWorkers(connections: connections) : 0)
         self.agents = agents
-        self.clientScheduling = clientScheduling
+        self.clientScheduling = clientScheduling ?? preset.clientScheduling
         self.transport = transport
         self.sourceAddresses = sourceAddresses
         self.rate = rate
@@ -75,8 +84,8 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         self.duration = duration
         self.batch = batch
         self.payloadSize = payloadSize
-        self.httpConnections = httpConnections ?? Self.defaultHTTPConnections(scenario)
-        self.pipeline = pipeline
+        self.httpConnections = httpConnections ?? preset.httpConnections(scenario)
+        self.pipeline = pipeline ?? preset.pipeline
         self.heartbeatSeconds = heartbeatSeconds
         self.topic = topic
         self.userPrefix = userPrefix
@@ -109,6 +118,16 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     /// The most requests one HTTP connection may keep in flight (as many as an open-loop run
     /// lets one have, ``BenchHTTPLoad/maximumInFlight``'s default).
     public static let maximumPipeline = 1_024
+
+    /// The preset whose client scheduling, HTTP connections and pipeline these settings have,
+    /// whichever options set them; nil for any other mix.
+    public var presetMatched: BenchPreset? {
+        BenchPreset.allCases.first { preset in
+            preset.clientScheduling == self.clientScheduling
+                && preset.httpConnections(self.scenario) == self.httpConnections
+                && preset.pipeline == self.pipeline
+        }
+    }
 
     /// Why these settings cannot run, if they cannot.
     public var problem: String? {

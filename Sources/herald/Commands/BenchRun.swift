@@ -42,12 +42,22 @@ struct BenchRun: AsyncParsableCommand {
     var agents: String?
 
     @Option(
+        help: """
+            The case to run: favourable (the defaults) or ordinary-publisher (--client-scheduling \
+            normal --http-connections 1 --pipeline 48: one keep-alive connection with 48 requests \
+            pipelined, as a real backend publishes, to clients scheduled as ordinary threads). \
+            Those options, given as well, win over the preset.
+            """)
+    var preset: BenchPreset = .favourable
+
+    @Option(
         name: .customLong("client-scheduling"),
         help: """
             The local workers' client threads: batch (SCHED_BATCH: a client woken by a delivery \
-            does not preempt the server, as a remote device would not) or normal.
+            does not preempt the server, as a remote device would not) or normal (default: the \
+            preset's, batch for favourable).
             """)
-    var clientScheduling: ClientScheduling = .batch
+    var clientScheduling: ClientScheduling?
 
     @Option(name: .customLong("source-addresses"), help: "Local addresses the clients bind, e.g. 127.0.0.2-127.0.0.9.")
     var sourceAddresses: String?
@@ -76,7 +86,8 @@ struct BenchRun: AsyncParsableCommand {
 
     @Option(
         name: .customLong("http-connections"),
-        help: "HTTP connections to push through (default 8 for unicast and qos1, 32 for broadcast and topic)."
+        help:
+            "HTTP connections to push through (default 8 for unicast and qos1, 32 for broadcast and topic; 1 with --preset ordinary-publisher)."
     )
     var httpConnections: Int?
 
@@ -84,9 +95,9 @@ struct BenchRun: AsyncParsableCommand {
         help: """
             Requests each HTTP connection keeps in flight, pipelined, when pushing back to back \
             (--rate 0): --pipeline 48 --http-connections 1 is one keep-alive connection with 48 \
-            requests out, as a real backend publishes.
+            requests out, as a real backend publishes (default 1; 48 with --preset ordinary-publisher).
             """)
-    var pipeline: Int = 1
+    var pipeline: Int?
 
     @Option(help: "Seconds between client PINGs (0: the server's interval).")
     var heartbeat: Int = 30
@@ -122,6 +133,7 @@ struct BenchRun: AsyncParsableCommand {
             .filter { !$0.isEmpty }
         let settings = BenchSettings(
             scenario: self.scenario,
+            preset: self.preset,
             connections: self.connections,
             workers: self.workers,
             agents: agents,
@@ -189,3 +201,4 @@ struct BenchRun: AsyncParsableCommand {
 
 extension BenchScenario: ExpressibleByArgument {}
 extension ClientScheduling: ExpressibleByArgument {}
+extension BenchPreset: ExpressibleByArgument {}
