@@ -8,10 +8,11 @@ struct BenchOptionsTests {
         try await BenchCommand(arguments).wait(timeout: .seconds(60))
     }
 
-    @Test func theHelpNamesThePresetsAndThePipeline() async throws {
+    @Test func theHelpNamesThePresetsPipelineAndMixed() async throws {
         let bench = try await Self.run(["bench", "--help"])
         #expect(bench.status == 0)
-        #expect(bench.standardOutput.contains("ordinary-publisher"), "\(bench.standardOutput)")
+        #expect(bench.standardOutput.contains("mixed"), "\(bench.standardOutput)")
+        #expect(bench.standardOutput.contains("ordinary-publisher"))
         #expect(bench.standardOutput.contains("--preset ordinary-publisher"))
         let run = try await Self.run(["bench", "run", "--help"])
         #expect(run.status == 0)
@@ -28,7 +29,7 @@ struct BenchOptionsTests {
         #expect(zero.status != 0)
         #expect(zero.standardError.contains("--pipeline must be 1 to 1024"), "\(zero.standardError)")
         let tooMany = try await Self.run(
-            ["bench", "unicast", "--preset", "ordinary-publisher", "--pipeline", "2000"] + target)
+            ["bench", "mixed", "--preset", "ordinary-publisher", "--pipeline", "2000"] + target)
         #expect(tooMany.status != 0)
         #expect(tooMany.standardError.contains("--pipeline must be 1 to 1024"), "\(tooMany.standardError)")
         let preset = try await Self.run(["bench", "unicast", "--preset", "best"] + target)

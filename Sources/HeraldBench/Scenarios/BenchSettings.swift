@@ -19,18 +19,21 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     /// Local addresses the clients bind, round-robin.
     public var sourceAddresses: [String]
     /// The scenario's rate: connections per second for connect, idle and storm (the storm's
-    /// reconnects); pushes per second for unicast and qos1; broadcasts or publishes per second
-    /// for the sustained part of broadcast and topic. 0: as fast as possible.
+    /// reconnects); pushes per second for unicast and qos1, and for mixed's unicasts;
+    /// broadcasts or publishes per second for the sustained part of broadcast and topic.
+    /// 0: as fast as possible.
     public var rate: Double
     /// Connections per second while the pushing scenarios set up their clients (0: at once).
     public var connectRate: Double
     /// Seconds the measured part lasts (idle: how long the connections are held).
     public var duration: Double
-    /// Messages per batch request (unicast, qos1).
+    /// Messages per batch request (unicast, qos1, mixed's unicasts; mixed sends each push as a
+    /// request of its own to `POST /v1/apps/{app}/messages` when this is 1).
     public var batch: Int
     /// Bytes of each payload (at least the 12-byte timestamp header).
     public var payloadSize: Int
-    /// HTTP connections the controller pushes through.
+    /// HTTP connections the controller pushes through (mixed: its broadcasts; the unicasts have
+    /// one more of their own).
     public var httpConnections: Int
     /// Requests each HTTP connection keeps in flight, pipelined, when the scenario pushes back
     /// to back (`rate` 0): a real backend publishes through one keep-alive connection with many
@@ -103,14 +106,14 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         max(1, (connections + Self.connectionsPerWorker - 1) / Self.connectionsPerWorker)
     }
 
-    /// Several for the push scenarios (requests overlap). Many for fan-out: sustained fan-out
-    /// is measured with the server saturated, which takes more messages in flight than one
-    /// flush pass over every connection lasts (a pass writes each connection once, however
-    /// many messages arrived while the previous one ran).
+    /// Several for the push scenarios (requests overlap). Many for fan-out, mixed's broadcasts
+    /// included: sustained fan-out is measured with the server saturated, which takes more
+    /// messages in flight than one flush pass over every connection lasts (a pass writes each
+    /// connection once, however many messages arrived while the previous one ran).
     static func defaultHTTPConnections(_ scenario: BenchScenario) -> Int {
         switch scenario {
         case .unicast, .qos1: 8
-        case .broadcast, .topic: 32
+        case .broadcast, .topic, .mixed: 32
         case .connect, .idle, .storm: 1
         }
     }

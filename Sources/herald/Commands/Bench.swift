@@ -19,6 +19,8 @@ struct Bench: AsyncParsableCommand {
                 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
               herald bench broadcast --preset ordinary-publisher --admin-key KEY \\
                 --connections 19000 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
+              herald bench mixed --rate 25000 --batch 100 --admin-key KEY \\
+                --connections 19000 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
             """,
         subcommands: [BenchRun.self, BenchAgentCommand.self],
         defaultSubcommand: BenchRun.self

@@ -67,7 +67,7 @@ struct BenchRun: AsyncParsableCommand {
 
     @Option(
         help:
-            "connect/idle/storm: connections per second; unicast/qos1: pushes per second; broadcast/topic: messages per second in the sustained part. 0: as fast as possible."
+            "connect/idle/storm: connections per second; unicast/qos1, and mixed's unicasts: pushes per second; broadcast/topic: messages per second in the sustained part. 0: as fast as possible."
     )
     var rate: Double = 0
 
@@ -78,7 +78,10 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "Seconds the measured part lasts (idle: seconds the connections are held).")
     var duration: Double = 10
 
-    @Option(help: "Messages per batch request (unicast, qos1).")
+    @Option(
+        help:
+            "Messages per batch request (unicast, qos1, mixed's unicasts; mixed with 1: each push is a POST /v1/apps/{app}/messages of its own)."
+    )
     var batch: Int = 100
 
     @Option(name: .customLong("payload-size"), help: "Bytes per payload (at least 12).")
@@ -87,7 +90,7 @@ struct BenchRun: AsyncParsableCommand {
     @Option(
         name: .customLong("http-connections"),
         help:
-            "HTTP connections to push through (default 8 for unicast and qos1, 32 for broadcast and topic; 1 with --preset ordinary-publisher)."
+            "HTTP connections to push through (default 8 for unicast and qos1, 32 for broadcast, topic and mixed's broadcasts, whose unicasts have one more; 1 with --preset ordinary-publisher)."
     )
     var httpConnections: Int?
 
