@@ -96,6 +96,11 @@ struct BenchCommandTests {
         let broadcastAgents = try #require(broadcast.report["agents"] as? [[String: Any]])
         #expect(broadcastAgents.map { $0["clientScheduling"] as? String } == ["normal", "normal"])
         #expect(broadcast.result.standardOutput.contains("; client threads SCHED_OTHER"))
+        // Ordinary clients but the favourable publisher: neither preset's case.
+        #expect(
+            broadcast.result.standardOutput.contains(
+                "\ncase: custom (publisher: 32 HTTP connections, one request in flight on each; "
+                    + "clients: SCHED_OTHER)\n"))
         #expect(broadcast.object("connect")["authenticated"] as? Int == Self.connections)
         #expect(broadcast.figures["sessions"] == Double(Self.connections))
         #expect(broadcast.figures["reached"] == Double(Self.connections))
@@ -115,6 +120,61 @@ struct BenchCommandTests {
         // The progress line went to stderr, the table to stdout.
         #expect(broadcast.result.standardError.contains("| open 300/300"))
         #expect(broadcast.result.standardOutput.contains("latency (ms)"))
+
+        try await server.terminate()
+    }
+
+    @Test func mixedAsTheOrdinaryPublisher() async throws {
+        let server = try await HeraldProcess.start()
+        let connections = 200
+        let mixed = try await Self.bench(
+            [
+                "mixed", "--preset", "ordinary-publisher", "--duration", "2", "--rate", "200", "--batch", "1",
+                "--connections", String(connections),
+            ] + Self.target(server)
+        )
+        let settings = mixed.object("settings")
+        #expect(settings["scenario"] as? String == "mixed")
+        #expect(settings["preset"] as? String == "ordinary-publisher")
+        #expect(settings["clientScheduling"] as? String == "normal")
+        #expect(settings["httpConnections"] as? Int == 1)
+        #expect(settings["pipeline"] as? Int == 48)
+        let agents = try #require(mixed.report["agents"] as? [[String: Any]])
+        #expect(agents.map { $0["clientScheduling"] as? String } == ["normal"])
+        #expect(
+            mixed.result.standardOutput.contains(
+                "\ncase: ordinary publisher (publisher: broadcasts on one HTTP connection, 48 requests pipelined, "
+                    + "and unicasts on one more; clients: SCHED_OTHER)\n"),
+            "\(mixed.result.standardOutput)")
+        #expect(mixed.object("connect")["authenticated"] as? Int == connections)
+
+        // Every unicast went to a user online, and every broadcast to every client.
+        let pushes = try #require(mixed.figures["unicastPushes"])
+        #expect(pushes > 0)
+        #expect(mixed.figures["delivered"] == pushes)
+        #expect(mixed.figures["targetRate"] == 200)
+        #expect((mixed.figures["pushesPerSecond"] ?? 0) > 0)
+        let broadcasts = try #require(mixed.figures["broadcasts"])
+        #expect(broadcasts >= 1)
+        #expect(mixed.figures["broadcastDeliveries"] == broadcasts * Double(connections))
+        #expect((mixed.figures["broadcastDeliveriesPerSecond"] ?? 0) > 0)
+        #expect((mixed.figures["broadcastsPerSecond"] ?? 0) > 0)
+
+        // The clients timed each kind on its own.
+        let user = try #require(mixed.latency("user"))
+        #expect(user["count"] as? Int == Int(pushes))
+        #expect(user["p50Ms"] is Double && user["p99Ms"] is Double && user["p999Ms"] is Double)
+        let broadcast = try #require(mixed.latency("broadcast"))
+        #expect(broadcast["count"] as? Int == Int(broadcasts) * connections)
+        #expect(try #require(mixed.latency("api user"))["count"] as? Int == Int(pushes))
+        #expect(try #require(mixed.latency("api broadcast"))["count"] as? Int == Int(broadcasts))
+        let http = mixed.object("http")
+        #expect(http["failed"] as? Int == 0)
+        #expect(http["messages"] as? Int == Int(pushes + broadcasts))
+        let notes = mixed.report["notes"] as? [String] ?? []
+        #expect(!notes.contains { $0.contains("did not arrive") || $0.contains("failed") }, "\(notes)")
+        #expect(mixed.result.standardOutput.contains("unicast pushes per second"))
+        #expect(mixed.result.standardOutput.contains("broadcast deliveries per second"))
 
         try await server.terminate()
     }

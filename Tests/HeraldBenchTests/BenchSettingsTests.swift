@@ -16,6 +16,71 @@ struct BenchSettingsTests {
         #expect(BenchSettings(scenario: .storm).httpConnections == 1)
     }
 
+    @Test func theDefaultsAreTheFavourableCase() {
+        let broadcast = BenchSettings(scenario: .broadcast)
+        #expect(broadcast.preset == .favourable)
+        #expect(broadcast.clientScheduling == .batch)
+        #expect(broadcast.httpConnections == 32)
+        #expect(broadcast.pipeline == 1)
+        #expect(broadcast.presetMatched == .favourable)
+        #expect(BenchSettings(scenario: .unicast).presetMatched == .favourable)
+        #expect(BenchSettings(scenario: .connect).presetMatched == .favourable)
+    }
+
+    @Test func theOrdinaryPublisherIsOneConnectionWith48PipelinedToOrdinaryClients() {
+        for scenario in [BenchScenario.broadcast, .topic, .unicast, .qos1] {
+            let settings = BenchSettings(scenario: scenario, preset: .ordinaryPublisher)
+            #expect(settings.preset == .ordinaryPublisher)
+            #expect(settings.clientScheduling == .normal)
+            #expect(settings.httpConnections == 1)
+            #expect(settings.pipeline == 48)
+            #expect(settings.presetMatched == .ordinaryPublisher)
+            #expect(settings.problem == nil)
+        }
+        // The same values given one by one are the same case.
+        let byHand = BenchSettings(scenario: .broadcast, clientScheduling: .normal, httpConnections: 1, pipeline: 48)
+        #expect(byHand.preset == .favourable)
+        #expect(byHand.presetMatched == .ordinaryPublisher)
+    }
+
+    @Test func optionsGivenWithAPresetWinOverIt() {
+        let settings = BenchSettings(
+            scenario: .broadcast, preset: .ordinaryPublisher, clientScheduling: .batch, pipeline: 16)
+        #expect(settings.clientScheduling == .batch)
+        #expect(settings.httpConnections == 1)
+        #expect(settings.pipeline == 16)
+        #expect(settings.presetMatched == nil)
+        let favourable = BenchSettings(scenario: .unicast, httpConnections: 1, pipeline: 48)
+        #expect(favourable.clientScheduling == .batch)
+        #expect(favourable.presetMatched == nil)
+    }
+
+    @Test func presetsAreNamedForTheCommandLine() {
+        #expect(BenchPreset(rawValue: "ordinary-publisher") == .ordinaryPublisher)
+        #expect(BenchPreset(rawValue: "favourable") == .favourable)
+        #expect(BenchPreset.allCases.map(\.rawValue) == ["favourable", "ordinary-publisher"])
+        #expect(BenchPreset.ordinaryPublisher.summary.contains("48 requests pipelined"))
+        #expect(BenchPreset.ordinaryPublisher.title == "ordinary publisher")
+    }
+
+    @Test func thePublisherIsDescribedInWords() {
+        #expect(
+            BenchSettings(scenario: .broadcast, preset: .ordinaryPublisher).publisherDescription
+                == "one HTTP connection, 48 requests pipelined")
+        #expect(
+            BenchSettings(scenario: .broadcast).publisherDescription
+                == "32 HTTP connections, one request in flight on each")
+        #expect(
+            BenchSettings(scenario: .unicast, httpConnections: 4, pipeline: 8).publisherDescription
+                == "4 HTTP connections, 8 requests pipelined on each")
+        #expect(
+            BenchSettings(scenario: .unicast, httpConnections: 1).publisherDescription
+                == "one HTTP connection, one request in flight")
+        #expect(
+            BenchSettings(scenario: .unicast, rate: 25_000).publisherDescription
+                == "8 HTTP connections, requests sent as they fall due at --rate")
+    }
+
     @Test func plansSplitConnectionsUsersRateAndAddresses() {
         let settings = BenchSettings(
             scenario: .topic,
@@ -56,6 +121,10 @@ struct BenchSettingsTests {
         #expect(BenchSettings(scenario: .topic, topic: "a*").problem?.contains("--topic") == true)
         #expect(BenchSettings(scenario: .topic, userPrefix: "a\"b").problem?.contains("--user-prefix") == true)
         #expect(BenchSettings(scenario: .idle, duration: 0).problem?.contains("--duration") == true)
+        #expect(BenchSettings(scenario: .broadcast, pipeline: 0).problem == "--pipeline must be 1 to 1024")
+        #expect(BenchSettings(scenario: .broadcast, pipeline: 1025).problem == "--pipeline must be 1 to 1024")
+        #expect(BenchSettings(scenario: .broadcast, pipeline: 1024).problem == nil)
+        #expect(BenchSettings(scenario: .broadcast, httpConnections: 0).problem?.contains("--http-connections") == true)
     }
 
     @Test func sourceAddressesTakeRangesAndLists() throws {

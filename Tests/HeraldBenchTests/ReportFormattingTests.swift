@@ -12,6 +12,9 @@ struct ReportFormattingTests {
     }
 
     static func report(
+        settings: BenchSettings = BenchSettings(
+            scenario: .broadcast, connections: 19_000, sourceAddresses: ["127.0.0.2"]),
+        scheduling: [ClientScheduling?] = [nil, nil],
         figures: [Figure] = [],
         latency: [LatencyFigures] = [],
         notes: [String] = [],
@@ -28,9 +31,9 @@ struct ReportFormattingTests {
         pool.open = 19_000
         pool.pushes = ["broadcast": 19_000]
         return BenchReport(
-            scenario: .broadcast,
+            scenario: settings.scenario,
             startedAt: "2026-01-01T00:00:00Z",
-            settings: BenchSettings(scenario: .broadcast, connections: 19_000, sourceAddresses: ["127.0.0.2"]),
+            settings: settings,
             api: "http://127.0.0.1:8080",
             endpoint: "127.0.0.1:7070",
             app: "bench-x",
@@ -39,11 +42,11 @@ struct ReportFormattingTests {
             agents: [
                 AgentFigures(
                     name: "worker 1 (pid 10)", host: "box", pid: 10, sameMachine: true, connections: 9_500,
-                    authenticated: 9_500, cpuSeconds: 1.5, residentBytes: 40_000_000
+                    authenticated: 9_500, cpuSeconds: 1.5, residentBytes: 40_000_000, clientScheduling: scheduling[0]
                 ),
                 AgentFigures(
                     name: "worker 2 (pid 11)", host: "box", pid: 11, sameMachine: true, connections: 9_500,
-                    authenticated: 9_500, cpuSeconds: 1.25, residentBytes: 40_000_000
+                    authenticated: 9_500, cpuSeconds: 1.25, residentBytes: 40_000_000, clientScheduling: scheduling[1]
                 ),
             ],
             connect: ConnectOutcome(attempted: 19_000, authenticated: 19_000, seconds: 0.95),
@@ -100,6 +103,11 @@ struct ReportFormattingTests {
         let table = ReportTable.render(report)
         let lines = table.split(separator: "\n").map(String.init)
         #expect(lines.first?.hasPrefix("herald bench broadcast: 19,000 TCP connections, 1 worker") == true)
+        #expect(
+            lines.dropFirst().first
+                == "case: favourable (publisher: 32 HTTP connections, one request in flight on each; "
+                + "clients: SCHED_BATCH)"
+        )
         #expect(table.hasSuffix("\n"))
         #expect(
             lines.contains {
@@ -121,6 +129,38 @@ struct ReportFormattingTests {
         #expect(lines.contains { $0.contains("note") && $0.contains("12 of 19000") })
     }
 
+    @Test func theHeaderSaysWhichCaseTheRunWas() {
+        func caseLine(_ report: BenchReport) -> String? {
+            ReportTable.render(report).split(separator: "\n").dropFirst().first.map(String.init)
+        }
+        let ordinary = BenchSettings(scenario: .broadcast, preset: .ordinaryPublisher, connections: 19_000)
+        #expect(
+            caseLine(Self.report(settings: ordinary, scheduling: [.normal, .normal]))
+                == "case: ordinary publisher (publisher: one HTTP connection, 48 requests pipelined; "
+                + "clients: SCHED_OTHER)"
+        )
+        // Agents elsewhere choose their own scheduling: what they reported is what ran.
+        #expect(
+            caseLine(Self.report(settings: ordinary, scheduling: [.batch, .batch]))
+                == "case: custom (publisher: one HTTP connection, 48 requests pipelined; clients: SCHED_BATCH)"
+        )
+        #expect(
+            caseLine(Self.report(settings: ordinary, scheduling: [.batch, .normal]))
+                == "case: custom (publisher: one HTTP connection, 48 requests pipelined; "
+                + "clients: SCHED_BATCH on some agents, SCHED_OTHER on others)"
+        )
+        let unicast = BenchSettings(scenario: .unicast, preset: .ordinaryPublisher, rate: 25_000)
+        #expect(
+            caseLine(Self.report(settings: unicast))
+                == "case: ordinary publisher (publisher: one HTTP connection, "
+                + "requests sent as they fall due at --rate; clients: SCHED_OTHER)"
+        )
+        // The scenarios that push nothing have no publisher: the line after the title is blank.
+        let connect = ReportTable.render(Self.report(settings: BenchSettings(scenario: .connect)))
+        #expect(connect.split(separator: "\n", omittingEmptySubsequences: false)[1] == "")
+        #expect(!connect.contains("case:"))
+    }
+
     @Test func theJSONReportHasStableKeys() throws {
         let report = Self.report(
             figures: [Figure("deliveriesPerSecond", "deliveries per second", 1_523_000, .perSecond)],
@@ -138,6 +178,8 @@ struct ReportFormattingTests {
         #expect((latency.first?["p99Ms"] as? Double).map { abs($0 - 99) < 1 } == true)
         #expect((object["bottleneck"] as? [String: Any])?["side"] as? String == "neither")
         #expect((object["settings"] as? [String: Any])?["connections"] as? Int == 19_000)
+        #expect((object["settings"] as? [String: Any])?["pipeline"] as? Int == 1)
+        #expect((object["settings"] as? [String: Any])?["preset"] as? String == "favourable")
         #expect((object["server"] as? [String: Any])?["procResidentPeak"] as? Int == 120 * 1024 * 1024)
         #expect(!String(decoding: data, as: UTF8.self).contains("secret"))
 

@@ -63,6 +63,14 @@ ROWS = {
         ("delivery p99.9 (no pauses)", latency("user", "p999Ms"), "ms", "< 20 ms", lambda v: v < 20),
         ("delivery max", latency("user", "maxMs"), "ms", "", None),
     ],
+    "mixed-half": [
+        ("unicast pushes per second (asked: half the target)", figure("pushesPerSecond"), "/s", "", None),
+        ("unicast delivery p50", latency("user", "p50Ms"), "ms", "", None),
+        ("unicast delivery p99", latency("user", "p99Ms"), "ms", "", None),
+        ("unicast delivery p99.9", latency("user", "p999Ms"), "ms", "", None),
+        ("broadcasts completed", figure("broadcasts"), "", "", None),
+        ("broadcast deliveries per second", figure("broadcastDeliveriesPerSecond"), "/s", "", None),
+    ],
     "qos1": [
         ("QoS 1 stored pushes per second (SQLite)", figure("pushesPerSecond"), "/s", ">= 10,000", lambda v: v >= 10_000),
         ("delivery p99", latency("user", "p99Ms"), "ms", "", None),

@@ -16,6 +16,9 @@ public enum ReportTable {
             "herald bench \(report.scenario.rawValue): \(Format.count(settings.connections)) \(transport) connections, "
                 + "\(clientsText), \(report.endpoint), app \(report.app)"
         )
+        if report.scenario.pushes {
+            lines.append(Self.caseText(report))
+        }
         lines.append("")
 
         let connect = report.connect
@@ -66,6 +69,24 @@ public enum ReportTable {
 
     static func row(_ label: String, _ value: String) -> String {
         Format.right("  " + label, Self.labelWidth) + " " + value
+    }
+
+    /// The case a pushing run was: "case: ordinary publisher (publisher: one HTTP connection,
+    /// 48 requests pipelined; clients: SCHED_OTHER)". The clients' scheduling is what the agents
+    /// reported (agents elsewhere choose their own), else what the run asked for.
+    static func caseText(_ report: BenchReport) -> String {
+        var settings = report.settings
+        let scheduling = Set(report.agents.compactMap(\.clientScheduling))
+        let clients: String
+        if scheduling.count > 1 {
+            clients =
+                "\(ClientScheduling.batch.policyName) on some agents, \(ClientScheduling.normal.policyName) on others"
+        } else {
+            settings.clientScheduling = scheduling.first ?? settings.clientScheduling
+            clients = settings.clientScheduling.policyName
+        }
+        let name = scheduling.count > 1 ? "custom" : settings.presetMatched?.title ?? "custom"
+        return "case: \(name) (publisher: \(settings.publisherDescription); clients: \(clients))"
     }
 
     static func serverText(_ report: BenchReport) -> String {

@@ -100,6 +100,7 @@ public struct BenchController: Sendable {
         case .qos1: try await UnicastScenario.run(run, qos: 1)
         case .broadcast: try await FanOutScenario.run(run, kind: .broadcast)
         case .topic: try await FanOutScenario.run(run, kind: .topic)
+        case .mixed: try await MixedScenario.run(run)
         case .storm: try await StormScenario.run(run)
         }
     }

@@ -12,6 +12,9 @@ public enum BenchScenario: String, Sendable, Codable, CaseIterable {
     case topic
     /// QoS 1 pushes (stored, then delivered and acknowledged): stored pushes per second and latency.
     case qos1
+    /// QoS 0 unicasts at `--rate` on an HTTP connection of their own, their delivery latency
+    /// measured while broadcasts to all N go back to back on the others.
+    case mixed
     /// Drop every connection and reconnect them all at once.
     case storm
 
@@ -24,6 +27,7 @@ public enum BenchScenario: String, Sendable, Codable, CaseIterable {
         case .broadcast: "one broadcast to all N, then broadcasts back to back"
         case .topic: "the same through one topic all clients subscribe to"
         case .qos1: "QoS 1 batch pushes: stored pushes per second, latency"
+        case .mixed: "QoS 0 unicasts at --rate while broadcasts go back to back"
         case .storm: "drop all, reconnect at once: time until all are back"
         }
     }
@@ -31,7 +35,7 @@ public enum BenchScenario: String, Sendable, Codable, CaseIterable {
     /// Whether the scenario pushes messages (and so has a delivery-latency table).
     var pushes: Bool {
         switch self {
-        case .unicast, .broadcast, .topic, .qos1: true
+        case .unicast, .broadcast, .topic, .qos1, .mixed: true
         case .connect, .idle, .storm: false
         }
     }

@@ -2,6 +2,10 @@
 public struct BenchSettings: Sendable, Codable, Hashable {
     /// Which scenario.
     public var scenario: BenchScenario
+    /// The case the run started from: the defaults of ``clientScheduling``, ``httpConnections``
+    /// and ``pipeline`` (each may have been given otherwise; ``presetMatched`` tells the case
+    /// the run actually was).
+    public var preset: BenchPreset
     /// Client connections in all.
     public var connections: Int
     /// Local worker processes.
@@ -15,19 +19,27 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     /// Local addresses the clients bind, round-robin.
     public var sourceAddresses: [String]
     /// The scenario's rate: connections per second for connect, idle and storm (the storm's
-    /// reconnects); pushes per second for unicast and qos1; broadcasts or publishes per second
-    /// for the sustained part of broadcast and topic. 0: as fast as possible.
+    /// reconnects); pushes per second for unicast and qos1, and for mixed's unicasts;
+    /// broadcasts or publishes per second for the sustained part of broadcast and topic.
+    /// 0: as fast as possible.
     public var rate: Double
     /// Connections per second while the pushing scenarios set up their clients (0: at once).
     public var connectRate: Double
     /// Seconds the measured part lasts (idle: how long the connections are held).
     public var duration: Double
-    /// Messages per batch request (unicast, qos1).
+    /// Messages per batch request (unicast, qos1, mixed's unicasts; mixed sends each push as a
+    /// request of its own to `POST /v1/apps/{app}/messages` when this is 1).
     public var batch: Int
     /// Bytes of each payload (at least the 12-byte timestamp header).
     public var payloadSize: Int
-    /// HTTP connections the controller pushes through.
+    /// HTTP connections the controller pushes through (mixed: its broadcasts; the unicasts have
+    /// one more of their own).
     public var httpConnections: Int
+    /// Requests each HTTP connection keeps in flight, pipelined, when the scenario pushes back
+    /// to back (`rate` 0): a real backend publishes through one keep-alive connection with many
+    /// requests out, not through many connections with one each. Runs at a `rate` send requests
+    /// as they fall due (up to ``maximumPipeline`` unanswered on a connection) instead.
+    public var pipeline: Int
     /// Seconds between client PINGs (0: the server's interval).
     public var heartbeatSeconds: Int
     /// The topic of the topic scenario.
@@ -38,12 +50,16 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var serverPID: Int32?
 
     /// Settings with the defaults of `herald bench`.
+    ///
+    /// `clientScheduling`, `httpConnections` and `pipeline` default to `preset`'s; any given
+    /// here wins over it.
     public init(
         scenario: BenchScenario,
+        preset: BenchPreset = .favourable,
         connections: Int = 1000,
         workers: Int? = nil,
         agents: [String] = [],
-        clientScheduling: ClientScheduling = .batch,
+        clientScheduling: ClientScheduling? = nil,
         transport: BenchTransport = .tcp,
         sourceAddresses: [String] = [],
         rate: Double = 0,
@@ -52,16 +68,18 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         batch: Int = 100,
         payloadSize: Int = 32,
         httpConnections: Int? = nil,
+        pipeline: Int? = nil,
         heartbeatSeconds: Int = 30,
         topic: String = "bench",
         userPrefix: String = "u",
         serverPID: Int32? = nil
     ) {
         self.scenario = scenario
+        self.preset = preset
         self.connections = connections
         self.workers = workers ?? (agents.isEmpty ? Self.defaultWorkers(connections: connections) : 0)
         self.agents = agents
-        self.clientScheduling = clientScheduling
+        self.clientScheduling = clientScheduling ?? preset.clientScheduling
         self.transport = transport
         self.sourceAddresses = sourceAddresses
         self.rate = rate
@@ -69,7 +87,8 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         self.duration = duration
         self.batch = batch
         self.payloadSize = payloadSize
-        self.httpConnections = httpConnections ?? Self.defaultHTTPConnections(scenario)
+        self.httpConnections = httpConnections ?? preset.httpConnections(scenario)
+        self.pipeline = pipeline ?? preset.pipeline
         self.heartbeatSeconds = heartbeatSeconds
         self.topic = topic
         self.userPrefix = userPrefix
@@ -87,15 +106,29 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         max(1, (connections + Self.connectionsPerWorker - 1) / Self.connectionsPerWorker)
     }
 
-    /// Several for the push scenarios (requests overlap). Many for fan-out: sustained fan-out
-    /// is measured with the server saturated, which takes more messages in flight than one
-    /// flush pass over every connection lasts (a pass writes each connection once, however
-    /// many messages arrived while the previous one ran).
+    /// Several for the push scenarios (requests overlap). Many for fan-out, mixed's broadcasts
+    /// included: sustained fan-out is measured with the server saturated, which takes more
+    /// messages in flight than one flush pass over every connection lasts (a pass writes each
+    /// connection once, however many messages arrived while the previous one ran).
     static func defaultHTTPConnections(_ scenario: BenchScenario) -> Int {
         switch scenario {
         case .unicast, .qos1: 8
-        case .broadcast, .topic: 32
+        case .broadcast, .topic, .mixed: 32
         case .connect, .idle, .storm: 1
+        }
+    }
+
+    /// The most requests one HTTP connection may keep in flight (as many as an open-loop run
+    /// lets one have, ``BenchHTTPLoad/maximumInFlight``'s default).
+    public static let maximumPipeline = 1_024
+
+    /// The preset whose client scheduling, HTTP connections and pipeline these settings have,
+    /// whichever options set them; nil for any other mix.
+    public var presetMatched: BenchPreset? {
+        BenchPreset.allCases.first { preset in
+            preset.clientScheduling == self.clientScheduling
+                && preset.httpConnections(self.scenario) == self.httpConnections
+                && preset.pipeline == self.pipeline
         }
     }
 
@@ -112,6 +145,9 @@ public struct BenchSettings: Sendable, Codable, Hashable {
             return "--payload-size must be \(BenchPayload.headerSize) to 1000000"
         }
         if !(1...1024).contains(self.httpConnections) { return "--http-connections must be 1 to 1024" }
+        if !(1...Self.maximumPipeline).contains(self.pipeline) {
+            return "--pipeline must be 1 to \(Self.maximumPipeline)"
+        }
         if self.heartbeatSeconds < 0 { return "--heartbeat must be at least 0" }
         if self.topic.isEmpty || self.topic.contains("*") || self.topic.utf8.count > 255 {
             return "--topic must be 1 to 255 bytes without *"

@@ -75,7 +75,7 @@ enum FanOutScenario {
             result.notes.append("\(sessions - reached) of \(sessions) clients never got the one \(kind.message)")
         }
 
-        // Back to back (one request in flight on each HTTP connection), or at --rate.
+        // Back to back (--pipeline requests in flight on each HTTP connection), or at --rate.
         run.phase("\(kind.messages) back to back")
         try await run.fleet.resetLatencies()
         let sustainedBefore = try await run.fleet.snapshot().pushes(name)

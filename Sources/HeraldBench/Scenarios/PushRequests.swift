@@ -38,6 +38,24 @@ struct PushRequests: Sendable {
         return ("/v1/apps/\(self.app)/messages/batch", body)
     }
 
+    /// `POST /v1/apps/{app}/messages` with one message to one user, picked as ``batch(index:batch:qos:)``
+    /// picks the first of a batch: what a backend sends for one user's notification.
+    func single(index: Int, qos: Int) -> (path: String, body: ByteBuffer) {
+        let payload = Self.base64(BenchPayload.make(sentAt: BenchPayload.now(), size: self.payloadSize))
+        let user = Self.pick(UInt64(index) &* 1000, in: self.users)
+        var body = ByteBuffer()
+        body.reserveCapacity(payload.utf8.count + self.userPrefix.utf8.count + 64)
+        body.writeStaticString(#"{"users":[""#)
+        body.writeString(self.userPrefix)
+        body.writeString(String(user))
+        body.writeStaticString(#""],"payloadBase64":""#)
+        body.writeString(payload)
+        body.writeStaticString(#"","qos":"#)
+        body.writeString(String(qos))
+        body.writeStaticString("}")
+        return ("/v1/apps/\(self.app)/messages", body)
+    }
+
     /// `POST /v1/apps/{app}/broadcasts`.
     func broadcast() -> (path: String, body: ByteBuffer) {
         ("/v1/apps/\(self.app)/broadcasts", self.payloadBody())

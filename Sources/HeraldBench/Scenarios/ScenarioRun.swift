@@ -102,13 +102,20 @@ struct ScenarioRun: Sendable {
     }
 
     /// Runs `body` with an HTTP load generator on the target's API, closed afterwards
-    /// whether `body` throws or not.
-    func withHTTPLoad<T: Sendable>(_ body: (BenchHTTPLoad) async throws -> T) async throws -> T {
+    /// whether `body` throws or not: `connections` keep-alive connections (default
+    /// `--http-connections`), each keeping `pipelining` requests in flight when it pushes back
+    /// to back (default `--pipeline`).
+    func withHTTPLoad<T: Sendable>(
+        connections: Int? = nil,
+        pipelining: Int? = nil,
+        _ body: (BenchHTTPLoad) async throws -> T
+    ) async throws -> T {
         let load = BenchHTTPLoad(
             apiBaseURL: self.target.apiBaseURL,
             bearer: self.target.secret,
-            connections: self.settings.httpConnections,
-            group: self.group
+            connections: connections ?? self.settings.httpConnections,
+            group: self.group,
+            pipelining: pipelining ?? self.settings.pipeline
         )
         do {
             let result = try await body(load)

@@ -9,9 +9,18 @@ struct Bench: AsyncParsableCommand {
         discussion: """
             Scenarios: \(BenchScenario.allCases.map { "\n  \($0.rawValue.padding(9))  \($0.summary)" }.joined())
 
-            Example:
+            Presets (--preset): \(BenchPreset.allCases.map { "\n  \($0.rawValue.padding(18))  \($0.summary)" }.joined())
+            A preset sets --client-scheduling, --http-connections and --pipeline; those
+            options, given as well, win over it. The report's second line names the case
+            of a pushing run: favourable, ordinary publisher, or custom (any other mix).
+
+            Examples:
               herald bench broadcast --admin-key KEY --connections 19000 \\
                 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
+              herald bench broadcast --preset ordinary-publisher --admin-key KEY \\
+                --connections 19000 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
+              herald bench mixed --rate 25000 --batch 100 --admin-key KEY \\
+                --connections 19000 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
             """,
         subcommands: [BenchRun.self, BenchAgentCommand.self],
         defaultSubcommand: BenchRun.self

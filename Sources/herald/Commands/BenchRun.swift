@@ -42,12 +42,22 @@ struct BenchRun: AsyncParsableCommand {
     var agents: String?
 
     @Option(
+        help: """
+            The case to run: favourable (the defaults) or ordinary-publisher (--client-scheduling \
+            normal --http-connections 1 --pipeline 48: one keep-alive connection with 48 requests \
+            pipelined, as a real backend publishes, to clients scheduled as ordinary threads). \
+            Those options, given as well, win over the preset.
+            """)
+    var preset: BenchPreset = .favourable
+
+    @Option(
         name: .customLong("client-scheduling"),
         help: """
             The local workers' client threads: batch (SCHED_BATCH: a client woken by a delivery \
-            does not preempt the server, as a remote device would not) or normal.
+            does not preempt the server, as a remote device would not) or normal (default: the \
+            preset's, batch for favourable).
             """)
-    var clientScheduling: ClientScheduling = .batch
+    var clientScheduling: ClientScheduling?
 
     @Option(name: .customLong("source-addresses"), help: "Local addresses the clients bind, e.g. 127.0.0.2-127.0.0.9.")
     var sourceAddresses: String?
@@ -57,7 +67,7 @@ struct BenchRun: AsyncParsableCommand {
 
     @Option(
         help:
-            "connect/idle/storm: connections per second; unicast/qos1: pushes per second; broadcast/topic: messages per second in the sustained part. 0: as fast as possible."
+            "connect/idle/storm: connections per second; unicast/qos1, and mixed's unicasts: pushes per second; broadcast/topic: messages per second in the sustained part. 0: as fast as possible."
     )
     var rate: Double = 0
 
@@ -68,7 +78,10 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "Seconds the measured part lasts (idle: seconds the connections are held).")
     var duration: Double = 10
 
-    @Option(help: "Messages per batch request (unicast, qos1).")
+    @Option(
+        help:
+            "Messages per batch request (unicast, qos1, mixed's unicasts; mixed with 1: each push is a POST /v1/apps/{app}/messages of its own)."
+    )
     var batch: Int = 100
 
     @Option(name: .customLong("payload-size"), help: "Bytes per payload (at least 12).")
@@ -77,9 +90,17 @@ struct BenchRun: AsyncParsableCommand {
     @Option(
         name: .customLong("http-connections"),
         help:
-            "HTTP connections to push through, one request in flight on each (default 8 for unicast and qos1, 2 for broadcast and topic)."
+            "HTTP connections to push through (default 8 for unicast and qos1, 32 for broadcast, topic and mixed's broadcasts, whose unicasts have one more; 1 with --preset ordinary-publisher)."
     )
     var httpConnections: Int?
+
+    @Option(
+        help: """
+            Requests each HTTP connection keeps in flight, pipelined, when pushing back to back \
+            (--rate 0): --pipeline 48 --http-connections 1 is one keep-alive connection with 48 \
+            requests out, as a real backend publishes (default 1; 48 with --preset ordinary-publisher).
+            """)
+    var pipeline: Int?
 
     @Option(help: "Seconds between client PINGs (0: the server's interval).")
     var heartbeat: Int = 30
@@ -115,6 +136,7 @@ struct BenchRun: AsyncParsableCommand {
             .filter { !$0.isEmpty }
         let settings = BenchSettings(
             scenario: self.scenario,
+            preset: self.preset,
             connections: self.connections,
             workers: self.workers,
             agents: agents,
@@ -127,6 +149,7 @@ struct BenchRun: AsyncParsableCommand {
             batch: self.batch,
             payloadSize: self.payloadSize,
             httpConnections: self.httpConnections,
+            pipeline: self.pipeline,
             heartbeatSeconds: self.heartbeat,
             topic: self.topic,
             userPrefix: self.userPrefix,
@@ -181,3 +204,4 @@ struct BenchRun: AsyncParsableCommand {
 
 extension BenchScenario: ExpressibleByArgument {}
 extension ClientScheduling: ExpressibleByArgument {}
+extension BenchPreset: ExpressibleByArgument {}
