@@ -167,17 +167,27 @@ public final class Gateway: Service, PushDelivery {
         return total
     }
 
-    /// Queues a broadcast (kind 1, seq = `seq`) for every online session of the app, and
-    /// returns at once with the number of those sessions: each event loop's fan-out pass
-    /// writes it, a slice at a time, together with whatever else is queued by then.
+    /// Queues a broadcast (kind 1, seq = `seq`) for every online session of the app and returns
+    /// the number of those sessions: each event loop's fan-out pass writes it, a slice at a
+    /// time, together with whatever else is queued by then. It waits for no pass, unless a loop
+    /// already has ``GatewayConfiguration/fanOutQueueLimit`` messages waiting for its next one:
+    /// then until the running pass ends (back pressure on a publisher faster than the devices).
     public func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
-        self.environment.shards.reduce(0) { $0 + $1.broadcast(app: app, seq: seq, payload: payload) }
+        var sessions = 0
+        for shard in self.environment.shards {
+            sessions += await shard.broadcast(app: app, seq: seq, payload: payload)
+        }
+        return sessions
     }
 
-    /// Queues a topic message (kind 2, seq 0) for the sessions subscribed to `topic`, and
-    /// returns at once with the number of those sessions (as ``broadcast(app:seq:payload:)``).
+    /// Queues a topic message (kind 2, seq 0) for the sessions subscribed to `topic` and returns
+    /// the number of those sessions, as ``broadcast(app:seq:payload:)`` does.
     public func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
-        self.environment.shards.reduce(0) { $0 + $1.publish(app: app, topic: topic, payload: payload) }
+        var sessions = 0
+        for shard in self.environment.shards {
+            sessions += await shard.publish(app: app, topic: topic, payload: payload)
+        }
+        return sessions
     }
 
     /// Ends the user's sessions (all, or those of `device`) with GOAWAY `kicked`.

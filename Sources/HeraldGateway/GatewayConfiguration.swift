@@ -38,6 +38,9 @@ public struct GatewayConfiguration: Sendable {
     public var fanOutSliceConnections: Int
     /// Time one fan-out slice may hold its event loop (checked every 16 connections).
     public var fanOutSliceDuration: Duration
+    /// Broadcasts and topic messages that may wait for an event loop's next fan-out pass; a
+    /// message handed over past that waits for the running pass to end.
+    public var fanOutQueueLimit: Int
 
     /// Creates a configuration; every value has the protocol's default.
     public init(
@@ -58,7 +61,8 @@ public struct GatewayConfiguration: Sendable {
         timerTick: Duration = .milliseconds(100),
         backlog: Int = 4096,
         fanOutSliceConnections: Int = 2048,
-        fanOutSliceDuration: Duration = .milliseconds(2)
+        fanOutSliceDuration: Duration = .milliseconds(2),
+        fanOutQueueLimit: Int = 64
     ) {
         self.host = host
         self.tcpPort = tcpPort
@@ -78,6 +82,7 @@ public struct GatewayConfiguration: Sendable {
         self.backlog = backlog
         self.fanOutSliceConnections = fanOutSliceConnections
         self.fanOutSliceDuration = fanOutSliceDuration
+        self.fanOutQueueLimit = fanOutQueueLimit
     }
 
     /// Silence after which a connection is closed: `2 × heartbeat + 10` seconds.

@@ -43,14 +43,14 @@ extension ConnectionHandlerTests {
             _ = try #require(try harness.authenticate(channel, user: "user-\(index)"))
             return channel
         }
-        #expect(harness.shard.broadcast(app: "demo", seq: 1, payload: Fixtures.buffer("b1")) == 5)
+        #expect(harness.shard.broadcastOnLoop(app: "demo", seq: 1, payload: Fixtures.buffer("b1")) == 5)
         harness.loop.run()
         var reached = try channels.map { try Self.writes($0) }
         #expect(reached.filter { !$0.isEmpty }.count == 2, "the first slice writes two connections")
 
         // Two more arrive while the first pass is under way.
-        #expect(harness.shard.broadcast(app: "demo", seq: 2, payload: Fixtures.buffer("b2")) == 5)
-        #expect(harness.shard.broadcast(app: "demo", seq: 3, payload: Fixtures.buffer("b3")) == 5)
+        #expect(harness.shard.broadcastOnLoop(app: "demo", seq: 2, payload: Fixtures.buffer("b2")) == 5)
+        #expect(harness.shard.broadcastOnLoop(app: "demo", seq: 3, payload: Fixtures.buffer("b3")) == 5)
         let slices = Self.finishFanOut(harness)
         #expect(slices >= 4)
         for (index, channel) in channels.enumerated() {
@@ -70,17 +70,17 @@ extension ConnectionHandlerTests {
             _ = try #require(try harness.authenticate(channel, user: "user-\(index)"))
             return channel
         }
-        #expect(harness.shard.broadcast(app: "demo", seq: 5, payload: Fixtures.buffer("b5")) == 3)
+        #expect(harness.shard.broadcastOnLoop(app: "demo", seq: 5, payload: Fixtures.buffer("b5")) == 3)
         harness.loop.run()
         // Opens after the pass began: not in its snapshot.
         let late = try harness.makeChannel()
         _ = try #require(try harness.authenticate(late, user: "late"))
         channels.append(late)
         Self.finishFanOut(harness)
-        #expect(harness.shard.broadcast(app: "demo", seq: 6, payload: Fixtures.buffer("b6")) == 4)
+        #expect(harness.shard.broadcastOnLoop(app: "demo", seq: 6, payload: Fixtures.buffer("b6")) == 4)
         Self.finishFanOut(harness)
         // Numbered before 6 but arriving after it: every session already has 6.
-        #expect(harness.shard.broadcast(app: "demo", seq: 4, payload: Fixtures.buffer("b4")) == 4)
+        #expect(harness.shard.broadcastOnLoop(app: "demo", seq: 4, payload: Fixtures.buffer("b4")) == 4)
         Self.finishFanOut(harness)
         for (index, channel) in channels.enumerated() {
             let seqs = try Self.writes(channel).flatMap { $0.map(\.seq) }
@@ -101,12 +101,12 @@ extension ConnectionHandlerTests {
         #expect(audience.subscribers(.init(app: "demo", topic: "news")) == 2)
         try alice.writeInbound(Fixtures.bytes(.unsubscribe(seq: 3, TopicsRequest(session: 1, topics: ["news"]))))
         #expect(audience.subscribers(.init(app: "demo", topic: "news")) == 1)
-        #expect(harness.shard.publish(app: "demo", topic: "news", payload: Fixtures.buffer("t")) == 1)
+        #expect(harness.shard.publishOnLoop(app: "demo", topic: "news", payload: Fixtures.buffer("t")) == 1)
         _ = try bob.finish()
         #expect(audience.sessions(app: "demo") == 1)
         #expect(audience.subscribers(.init(app: "demo", topic: "news")) == 0)
-        #expect(harness.shard.publish(app: "demo", topic: "news", payload: Fixtures.buffer("t")) == 0)
-        #expect(harness.shard.broadcast(app: "other", seq: 1, payload: Fixtures.buffer("b")) == 0)
+        #expect(harness.shard.publishOnLoop(app: "demo", topic: "news", payload: Fixtures.buffer("t")) == 0)
+        #expect(harness.shard.broadcastOnLoop(app: "other", seq: 1, payload: Fixtures.buffer("b")) == 0)
     }
 
     @Test func aBroadcastTheReplayCarriedIsNotWrittenAgain() throws {
@@ -124,8 +124,8 @@ extension ConnectionHandlerTests {
         harness.loop.run()
         #expect(Self.pushes(try harness.output(channel)).map(\.seq) == [7])
         // Queued by an API call that raced the replay's read.
-        _ = harness.shard.broadcast(app: "demo", seq: 7, payload: Fixtures.buffer("b7"))
-        _ = harness.shard.broadcast(app: "demo", seq: 8, payload: Fixtures.buffer("b8"))
+        _ = harness.shard.broadcastOnLoop(app: "demo", seq: 7, payload: Fixtures.buffer("b7"))
+        _ = harness.shard.broadcastOnLoop(app: "demo", seq: 8, payload: Fixtures.buffer("b8"))
         Self.finishFanOut(harness)
         #expect(Self.pushes(try harness.output(channel)).map(\.seq) == [8])
     }

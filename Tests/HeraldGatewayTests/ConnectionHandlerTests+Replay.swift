@@ -45,7 +45,7 @@ extension ConnectionHandlerTests {
             #expect(written == 1)
         }
         #expect(shard.sendToUsers(app: "demo", users: ["alice"], payload: Fixtures.buffer("qos0")) == 1)
-        #expect(shard.broadcast(app: "demo", seq: 7, payload: Fixtures.buffer("b7")) == 1)
+        #expect(shard.broadcastOnLoop(app: "demo", seq: 7, payload: Fixtures.buffer("b7")) == 1)
         #expect(try harness.output(channel).isEmpty, "a live message overtook AUTH_OK")
 
         replay.complete(

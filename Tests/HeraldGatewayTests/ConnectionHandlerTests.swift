@@ -288,9 +288,9 @@ import Testing
 
         let payload = ByteBuffer(string: "hello")
         #expect(harness.shard.sendToUsers(app: "demo", users: ["alice", "alice", "carol"], payload: payload) == 1)
-        #expect(harness.shard.broadcast(app: "demo", seq: 12, payload: payload) == 2)
-        #expect(harness.shard.publish(app: "demo", topic: "news", payload: payload) == 1)
-        #expect(harness.shard.broadcast(app: "other", seq: 1, payload: payload) == 0)
+        #expect(harness.shard.broadcastOnLoop(app: "demo", seq: 12, payload: payload) == 2)
+        #expect(harness.shard.publishOnLoop(app: "demo", topic: "news", payload: payload) == 1)
+        #expect(harness.shard.broadcastOnLoop(app: "other", seq: 1, payload: payload) == 0)
         // Nothing is flushed before the loop's flush pass.
         #expect(try harness.output(alice).isEmpty)
         harness.loop.run()
@@ -308,7 +308,7 @@ import Testing
         )
         try bob.writeInbound(Fixtures.bytes(.unsubscribe(seq: 6, TopicsRequest(session: 1, topics: ["news"]))))
         #expect(try harness.output(bob) == [.ok(seq: 6)])
-        #expect(harness.shard.publish(app: "demo", topic: "news", payload: payload) == 0)
+        #expect(harness.shard.publishOnLoop(app: "demo", topic: "news", payload: payload) == 0)
     }
 
     @Test func aBatchOfUserMessagesIsWrittenInOrderWithEachOnesSessionCount() throws {
@@ -341,7 +341,7 @@ import Testing
 
         // Concurrent API calls can reach the shard out of sequence order.
         for seq: UInt32 in [9, 7, 8] {
-            #expect(harness.shard.broadcast(app: "demo", seq: seq, payload: ByteBuffer(string: "b\(seq)")) == 2)
+            #expect(harness.shard.broadcastOnLoop(app: "demo", seq: seq, payload: ByteBuffer(string: "b\(seq)")) == 2)
         }
         harness.loop.run()
 

@@ -75,6 +75,7 @@ final class GatewayEnvironment: Sendable {
                 eventLoop: $0,
                 tickInterval: .nanoseconds(tickNanoseconds),
                 sliceLimits: sliceLimits,
+                queueLimit: configuration.fanOutQueueLimit,
                 counters: counters,
                 metrics: metrics
             )

@@ -58,6 +58,8 @@ final class EventLoopShard: @unchecked Sendable {
     var tokenKeys = TokenKeys()
     /// Sessions per app and per topic, readable from any thread.
     let audience = ShardAudience()
+    /// Room in the queue for the next fan-out pass.
+    let admission: FanOutAdmission
     private let sliceLimits: SliceLimits
     private let counters: GatewayCounters?
     private let metrics: GatewayMetrics?
@@ -90,6 +92,7 @@ final class EventLoopShard: @unchecked Sendable {
         eventLoop: any EventLoop,
         tickInterval: TimeAmount,
         sliceLimits: SliceLimits = EventLoopShard.defaultSliceLimits,
+        queueLimit: Int = 64,
         counters: GatewayCounters? = nil,
         metrics: GatewayMetrics? = nil
     ) {
@@ -100,6 +103,7 @@ final class EventLoopShard: @unchecked Sendable {
             duration: sliceLimits.duration,
             pause: sliceLimits.pause
         )
+        self.admission = FanOutAdmission(limit: queueLimit)
         self.counters = counters
         self.metrics = metrics
     }
@@ -305,7 +309,9 @@ final class EventLoopShard: @unchecked Sendable {
         writing: while written < limits.connections {
             guard let (key, batch) = pass.next() else {
                 guard !self.fanOut.isEmpty else { break writing }
+                let taken = self.fanOut.count
                 pass = FanOutPass(self.fanOut.take(), sessions: self.sessions(of:))
+                self.admission.taken(taken)
                 passesStarted += 1
                 continue
             }
@@ -384,27 +390,62 @@ final class EventLoopShard: @unchecked Sendable {
     }
 
     /// Queues a broadcast (kind 1, its sequence, never ACK_REQUIRED) for every session of
-    /// `app`, written by the fan-out pass. Call on any thread: it does not wait for the loop.
-    /// Returns the number of the app's sessions on this loop when it was queued.
-    func broadcast(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
-        let sessions = self.audience.sessions(app: app)
-        guard sessions > 0 else { return 0 }
-        self.onLoop {
-            $0.queue(.init(seq: seq, kind: .broadcast, topic: "", payload: payload), for: .app(app))
-        }
-        return sessions
+    /// `app`, written by the fan-out pass. Call on any thread: it does not wait for the loop,
+    /// only, when the queue for the next pass is full, for the running pass to end (see
+    /// ``FanOutAdmission``). Returns the number of the app's sessions on this loop when it was
+    /// queued.
+    func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
+        await self.handOff(
+            .init(seq: seq, kind: .broadcast, topic: "", payload: payload),
+            for: .app(app),
+            sessions: { $0.sessions(app: app) }
+        )
     }
 
     /// Queues a topic message (kind 2, seq 0) for the sessions of `app` subscribed to `topic`,
-    /// written by the fan-out pass. Call on any thread: it does not wait for the loop. Returns
-    /// the number of those sessions on this loop when it was queued.
-    func publish(app: String, topic: String, payload: ByteBuffer) -> Int {
+    /// as ``broadcast(app:seq:payload:)`` queues a broadcast. Returns the number of those
+    /// sessions on this loop when it was queued.
+    func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
+        let key = TopicKey(app: app, topic: topic)
+        return await self.handOff(
+            .init(seq: 0, kind: .topic, topic: topic, payload: payload),
+            for: .topic(app: app, topic: topic),
+            sessions: { $0.subscribers(key) }
+        )
+    }
+
+    /// ``broadcast(app:seq:payload:)`` from the shard's own loop, which must not suspend:
+    /// the queue may pass its limit by such messages.
+    func broadcastOnLoop(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
+        self.eventLoop.assertInEventLoop()
+        let sessions = self.audience.sessions(app: app)
+        guard sessions > 0 else { return 0 }
+        self.admission.admitNow()
+        self.queue(.init(seq: seq, kind: .broadcast, topic: "", payload: payload), for: .app(app))
+        return sessions
+    }
+
+    /// ``publish(app:topic:payload:)`` from the shard's own loop.
+    func publishOnLoop(app: String, topic: String, payload: ByteBuffer) -> Int {
+        self.eventLoop.assertInEventLoop()
         let sessions = self.audience.subscribers(TopicKey(app: app, topic: topic))
         guard sessions > 0 else { return 0 }
-        self.onLoop {
-            $0.queue(.init(seq: 0, kind: .topic, topic: topic, payload: payload), for: .topic(app: app, topic: topic))
-        }
+        self.admission.admitNow()
+        self.queue(.init(seq: 0, kind: .topic, topic: topic, payload: payload), for: .topic(app: app, topic: topic))
         return sessions
+    }
+
+    private func handOff(
+        _ push: FanOutQueue.Push,
+        for target: FanOutQueue.Target,
+        sessions: (ShardAudience) -> Int
+    ) async -> Int {
+        guard sessions(self.audience) > 0 else { return 0 }
+        await self.admission.admit()
+        // Counted after the wait, so the figure is the audience the message was queued for.
+        let count = sessions(self.audience)
+        self.onLoop { $0.queue(push, for: target) }
+        return count
     }
 
     /// Runs `body` on the loop: now when called there, else as the loop's next task.

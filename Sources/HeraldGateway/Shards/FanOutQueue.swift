@@ -31,7 +31,11 @@ struct FanOutQueue {
 
     var isEmpty: Bool { self.order.isEmpty }
 
+    /// Messages queued, over every target.
+    private(set) var count = 0
+
     mutating func append(_ push: Push, for target: Target) {
+        self.count += 1
         if self.pushes[target] == nil {
             self.order.append(target)
             self.pushes[target] = [push]
@@ -45,6 +49,7 @@ struct FanOutQueue {
     /// the protocol delivers each kind in sequence order. Leaves the queue empty.
     mutating func take() -> [(target: Target, pushes: [Push])] {
         defer {
+            self.count = 0
             self.order.removeAll(keepingCapacity: true)
             self.pushes.removeAll(keepingCapacity: true)
         }

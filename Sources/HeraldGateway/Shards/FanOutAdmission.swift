@@ -1,0 +1,73 @@
+import DequeModule
+import NIOConcurrencyHelpers
+
+/// How many fan-out messages wait for a shard's next pass, with room for at most `limit`: a
+/// message handed over while that many wait has its caller suspended until the running pass
+/// ends and the next one takes the queue.
+///
+/// This is the fan-out's back pressure. A publisher faster than the devices can be written to
+/// is slowed to their pace (its requests are answered later) instead of growing the queue, each
+/// connection's writes and every delivery's latency without bound. Below the limit a hand-over
+/// never waits, whatever pass is running.
+final class FanOutAdmission: Sendable {
+    private struct State {
+        var queued = 0
+        var waiting: Deque<CheckedContinuation<Void, Never>> = []
+    }
+
+    /// Messages that may wait for the next pass.
+    let limit: Int
+    private let state = NIOLockedValueBox(State())
+
+    init(limit: Int) {
+        self.limit = max(1, limit)
+    }
+
+    /// Messages waiting for the next pass, and callers waiting for room.
+    var snapshot: (queued: Int, waiting: Int) {
+        self.state.withLockedValue { ($0.queued, $0.waiting.count) }
+    }
+
+    /// Takes room for one message, waiting while the queue is full. Room is handed out in the
+    /// order it was asked for.
+    func admit() async {
+        let admitted = self.state.withLockedValue { state -> Bool in
+            guard state.queued < self.limit, state.waiting.isEmpty else { return false }
+            state.queued += 1
+            return true
+        }
+        if admitted { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = self.state.withLockedValue { state -> Bool in
+                // Room may have come between the two looks.
+                if state.queued < self.limit, state.waiting.isEmpty {
+                    state.queued += 1
+                    return true
+                }
+                state.waiting.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
+    /// Takes room for one message without waiting (a caller on the shard's own loop, which
+    /// must not suspend); the queue may then pass its limit by the few such messages.
+    func admitNow() {
+        self.state.withLockedValue { $0.queued += 1 }
+    }
+
+    /// A pass took `count` queued messages: their room goes to those waiting, in order.
+    func taken(_ count: Int) {
+        let resumed = self.state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
+            state.queued = max(0, state.queued - count)
+            var resumed: [CheckedContinuation<Void, Never>] = []
+            while state.queued < self.limit, let next = state.waiting.popFirst() {
+                state.queued += 1
+                resumed.append(next)
+            }
+            return resumed
+        }
+        for continuation in resumed { continuation.resume() }
+    }
+}
