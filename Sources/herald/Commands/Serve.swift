@@ -6,6 +6,7 @@ import HeraldPostgres
 import HeraldSQLite
 import Logging
 import Metrics
+import NIOCore
 import NIOPosix
 import Prometheus
 import ServiceLifecycle
@@ -79,7 +80,13 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let replay = StoreReplay(store: backend.messages, acknowledgements: acknowledgements)
-        await MallocArena.reserve(onEveryLoopOf: MultiThreadedEventLoopGroup.singleton)
+        // The gateway's loops: NIO's shared group (one per core) unless a count is set.
+        let loops: MultiThreadedEventLoopGroup = settings.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
+            ?? MultiThreadedEventLoopGroup.singleton
+        defer {
+            if settings.eventLoops != nil { loops.shutdownGracefully { _ in } }
+        }
+        await MallocArena.reserve(onEveryLoopOf: loops)
         let gateway = Gateway(
             configuration: GatewayConfiguration(
                 host: settings.host,
@@ -94,7 +101,7 @@ struct Serve: AsyncParsableCommand {
                 maxOutboundBytes: settings.maxOutboundBytes,
                 drainTimeout: .milliseconds(Int64(settings.drainTimeout * 1000))
             ),
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            eventLoopGroup: loops,
             apps: apps,
             replay: replay,
             acknowledgements: acknowledgements,

@@ -53,6 +53,9 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("public-host"), help: "Host name handed to clients by /v1/dispatch [HERALD_PUBLIC_HOST, default the bind host, or 127.0.0.1 for 0.0.0.0].")
     var publicHost: String?
 
+    @Option(name: .customLong("event-loops"), help: "Threads that serve client connections, each with its own listener and sessions [HERALD_EVENT_LOOPS, default one per core].")
+    var eventLoops: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical [HERALD_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -78,7 +81,8 @@ struct ServeOptions: ParsableArguments {
             drainTimeout: try self.drainTimeout ?? Environment.double("HERALD_DRAIN_TIMEOUT") ?? 5,
             publicHost: self.publicHost ?? Environment.string("HERALD_PUBLIC_HOST")
                 ?? (host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host),
-            logLevel: self.logLevel ?? Environment.string("HERALD_LOG_LEVEL") ?? "info"
+            logLevel: self.logLevel ?? Environment.string("HERALD_LOG_LEVEL") ?? "info",
+            eventLoops: try self.eventLoops ?? Environment.int("HERALD_EVENT_LOOPS")
         )
         try settings.validate()
         return settings

@@ -27,6 +27,8 @@ struct ServeSettings: Sendable {
     var drainTimeout: Double
     var publicHost: String
     var logLevel: String
+    /// Gateway event loops; nil: one per core.
+    var eventLoops: Int?
 
     var loggerLevel: Logger.Level {
         Logger.Level(rawValue: self.logLevel) ?? .info
@@ -39,6 +41,9 @@ struct ServeSettings: Sendable {
         guard (1...3600).contains(self.heartbeat) else { throw CLIError("--heartbeat must be 1 to 3600 seconds") }
         guard self.authTimeout > 0, self.authTimeout <= 3600 else {
             throw CLIError("--auth-timeout must be above 0 and at most 3600 seconds")
+        }
+        if let loops = self.eventLoops, !(1...256).contains(loops) {
+            throw CLIError("--event-loops must be 1 to 256, not \(loops)")
         }
         guard self.maxConnections >= 1 else { throw CLIError("--max-connections must be at least 1") }
         guard (1...Int(UInt16.max)).contains(self.maxSessions) else { throw CLIError("--max-sessions must be 1 to 65535") }
