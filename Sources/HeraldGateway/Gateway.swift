@@ -146,23 +146,53 @@ public final class Gateway: Service, PushDelivery {
 
     // MARK: PushDelivery
 
-    /// Writes a QoS 0 user message (kind 0, seq 0) to every online session of each user.
+    // User messages are handed to the loops that hold the users' sessions and not waited for:
+    // a loop writes them as its next task, between two slices of whatever fan-out it is
+    // writing. The counts come from each loop's audience, as they stood at the hand-over.
+
+    /// Hands a QoS 0 user message (kind 0, seq 0) to the loops with sessions of the users;
+    /// returns the number of those sessions.
     public func sendToUsers(app: String, users: [String], payload: ByteBuffer) async -> Int {
-        await self.fanOut { $0.sendToUsers(app: app, users: users, payload: payload) }
+        var total = 0
+        for shard in self.environment.shards {
+            let sessions = shard.audience.sessions(app: app, users: users)
+            guard sessions > 0 else { continue }
+            total += sessions
+            shard.eventLoop.execute { _ = shard.sendToUsers(app: app, users: users, payload: payload) }
+        }
+        return total
     }
 
-    /// Writes a stored QoS 1 message: each user's copy with its inbox sequence and `ACK_REQUIRED`.
+    /// Hands a stored QoS 1 message over, each user's copy with its inbox sequence and
+    /// `ACK_REQUIRED`; returns the number of the users' sessions.
     public func sendStored(app: String, deliveries: [UserSequence], payload: ByteBuffer) async -> Int {
-        await self.fanOut { $0.sendStored(app: app, deliveries: deliveries, payload: payload) }
+        var total = 0
+        for shard in self.environment.shards {
+            let sessions = shard.audience.sessions(app: app, deliveries: deliveries)
+            guard sessions > 0 else { continue }
+            total += sessions
+            shard.eventLoop.execute { _ = shard.sendStored(app: app, deliveries: deliveries, payload: payload) }
+        }
+        return total
     }
 
-    /// Writes several user messages with one hop per event loop.
+    /// Hands several user messages over, in order, with one task per event loop; returns each
+    /// one's number of sessions.
     public func sendUserMessages(app: String, _ messages: [UserDelivery]) async -> [Int] {
         var total = [Int](repeating: 0, count: messages.count)
-        for sessions in await self.everyShard({ $0.sendUserMessages(app: app, messages) }) {
-            for (index, count) in sessions.enumerated() where index < total.count {
-                total[index] += count
+        for shard in self.environment.shards {
+            var any = false
+            for (index, message) in messages.enumerated() {
+                let sessions: Int
+                switch message {
+                case .live(let users, _): sessions = shard.audience.sessions(app: app, users: users)
+                case .stored(let deliveries, _): sessions = shard.audience.sessions(app: app, deliveries: deliveries)
+                }
+                total[index] += sessions
+                any = any || sessions > 0
             }
+            guard any else { continue }
+            shard.eventLoop.execute { _ = shard.sendUserMessages(app: app, messages) }
         }
         return total
     }

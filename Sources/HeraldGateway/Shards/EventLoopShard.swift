@@ -192,7 +192,7 @@ final class EventLoopShard: @unchecked Sendable {
             self.byUser[userKey, default: []].append(session)
         }
         if self.byApp[app, default: []].insert(key).inserted {
-            self.audience.sessionAdded(app: app)
+            self.audience.sessionAdded(app: app, user: user)
         }
     }
 
@@ -202,7 +202,7 @@ final class EventLoopShard: @unchecked Sendable {
         self.byUser[userKey]?.removeAll { $0.key == key }
         if self.byUser[userKey]?.isEmpty == true { self.byUser[userKey] = nil }
         if self.byApp[app]?.remove(key) != nil {
-            self.audience.sessionRemoved(app: app)
+            self.audience.sessionRemoved(app: app, user: user)
         }
         if self.byApp[app]?.isEmpty == true { self.byApp[app] = nil }
         self.unsubscribe(key, app: app, topics: topics)
