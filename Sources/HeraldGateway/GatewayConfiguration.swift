@@ -38,6 +38,9 @@ public struct GatewayConfiguration: Sendable {
     public var fanOutSliceConnections: Int
     /// Time one fan-out slice may hold its event loop (checked every 16 connections).
     public var fanOutSliceDuration: Duration
+    /// How long an event loop rests between two fan-out slices: it serves its ready I/O and
+    /// tasks then, and on a machine whose cores are shared the other threads get a turn.
+    public var fanOutSlicePause: Duration
     /// Broadcasts and topic messages that may wait for an event loop's next fan-out pass; a
     /// message handed over past that waits for the running pass to end.
     public var fanOutQueueLimit: Int
@@ -61,7 +64,8 @@ public struct GatewayConfiguration: Sendable {
         timerTick: Duration = .milliseconds(100),
         backlog: Int = 4096,
         fanOutSliceConnections: Int = 2048,
-        fanOutSliceDuration: Duration = .milliseconds(2),
+        fanOutSliceDuration: Duration = .milliseconds(1),
+        fanOutSlicePause: Duration = .microseconds(100),
         fanOutQueueLimit: Int = 64
     ) {
         self.host = host
@@ -82,6 +86,7 @@ public struct GatewayConfiguration: Sendable {
         self.backlog = backlog
         self.fanOutSliceConnections = fanOutSliceConnections
         self.fanOutSliceDuration = fanOutSliceDuration
+        self.fanOutSlicePause = fanOutSlicePause
         self.fanOutQueueLimit = fanOutQueueLimit
     }
 

@@ -65,11 +65,7 @@ final class GatewayEnvironment: Sendable {
         self.counters = counters
         let tick = TimeAmount(configuration.timerTick)
         let tickNanoseconds = max(tick.nanoseconds, 1)
-        let sliceLimits = EventLoopShard.SliceLimits(
-            connections: configuration.fanOutSliceConnections,
-            duration: TimeAmount(configuration.fanOutSliceDuration),
-            pause: EventLoopShard.defaultSliceLimits.pause
-        )
+        let sliceLimits = EventLoopShard.SliceLimits(configuration)
         let shards = eventLoops.map {
             EventLoopShard(
                 eventLoop: $0,

@@ -23,7 +23,7 @@ final class EventLoopShard: @unchecked Sendable {
         var topic: String
     }
 
-    /// How the fan-out pass shares the loop.
+    /// How the fan-out pass shares the loop (see ``GatewayConfiguration``).
     struct SliceLimits: Sendable {
         /// Connections written in one slice at most.
         var connections: Int
@@ -33,6 +33,20 @@ final class EventLoopShard: @unchecked Sendable {
         /// the loop returns to epoll and serves the I/O that is ready (a task that is due at
         /// once would run in the same loop tick, before any I/O).
         var pause: TimeAmount
+
+        init(connections: Int, duration: TimeAmount, pause: TimeAmount) {
+            self.connections = connections
+            self.duration = duration
+            self.pause = pause
+        }
+
+        init(_ configuration: GatewayConfiguration) {
+            self.init(
+                connections: configuration.fanOutSliceConnections,
+                duration: TimeAmount(configuration.fanOutSliceDuration),
+                pause: TimeAmount(configuration.fanOutSlicePause)
+            )
+        }
     }
 
     let eventLoop: any EventLoop
@@ -80,13 +94,9 @@ final class EventLoopShard: @unchecked Sendable {
         var generation: UInt64
     }
 
-    /// The defaults: about two milliseconds or 2,048 connections a slice, whichever comes
-    /// first (a loopback write costs 11 to 15 µs here), then a pause of 20 µs.
-    static let defaultSliceLimits = SliceLimits(
-        connections: 2048,
-        duration: .milliseconds(2),
-        pause: .microseconds(20)
-    )
+    /// The configuration's defaults: about a millisecond or 2,048 connections a slice,
+    /// whichever comes first (a loopback write costs 11 to 15 µs here), then a rest of 100 µs.
+    static let defaultSliceLimits = SliceLimits(GatewayConfiguration())
 
     init(
         eventLoop: any EventLoop,
