@@ -153,25 +153,31 @@ public final class Gateway: Service, PushDelivery {
     /// Hands a QoS 0 user message (kind 0, seq 0) to the loops with sessions of the users;
     /// returns the number of those sessions.
     public func sendToUsers(app: String, users: [String], payload: ByteBuffer) async -> Int {
-        var total = 0
-        for shard in self.environment.shards {
-            let sessions = shard.audience.sessions(app: app, users: users)
-            guard sessions > 0 else { continue }
-            total += sessions
-            shard.eventLoop.execute { _ = shard.sendToUsers(app: app, users: users, payload: payload) }
+        self.handOff(counting: { $0.sessions(app: app, users: users) }) {
+            _ = $0.sendToUsers(app: app, users: users, payload: payload)
         }
-        return total
     }
 
     /// Hands a stored QoS 1 message over, each user's copy with its inbox sequence and
     /// `ACK_REQUIRED`; returns the number of the users' sessions.
     public func sendStored(app: String, deliveries: [UserSequence], payload: ByteBuffer) async -> Int {
+        self.handOff(counting: { $0.sessions(app: app, deliveries: deliveries) }) {
+            _ = $0.sendStored(app: app, deliveries: deliveries, payload: payload)
+        }
+    }
+
+    /// Runs `write` as the next task of each loop whose audience `count`s any session, and
+    /// adds up the counts.
+    private func handOff(
+        counting count: (ShardAudience) -> Int,
+        _ write: @escaping @Sendable (EventLoopShard) -> Void
+    ) -> Int {
         var total = 0
         for shard in self.environment.shards {
-            let sessions = shard.audience.sessions(app: app, deliveries: deliveries)
+            let sessions = count(shard.audience)
             guard sessions > 0 else { continue }
             total += sessions
-            shard.eventLoop.execute { _ = shard.sendStored(app: app, deliveries: deliveries, payload: payload) }
+            shard.eventLoop.execute { write(shard) }
         }
         return total
     }

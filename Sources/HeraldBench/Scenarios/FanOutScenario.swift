@@ -34,12 +34,7 @@ enum FanOutScenario {
         outcome: ConnectOutcome
     ) async throws -> ScenarioResult {
         let settings = run.settings
-        let requests = PushRequests(
-            app: run.target.app,
-            userPrefix: settings.userPrefix,
-            users: settings.connections,
-            payloadSize: settings.payloadSize
-        )
+        let requests = PushRequests(for: run)
         let request: @Sendable () -> (path: String, body: ByteBuffer) = {
             kind == .topic ? requests.publish(topic: settings.topic) : requests.broadcast()
         }

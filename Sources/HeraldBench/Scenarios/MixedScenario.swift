@@ -13,12 +13,7 @@ enum MixedScenario {
     static func run(_ run: ScenarioRun) async throws -> ScenarioResult {
         let settings = run.settings
         let outcome = try await run.connect(rate: settings.connectRate, acknowledge: true)
-        let requests = PushRequests(
-            app: run.target.app,
-            userPrefix: settings.userPrefix,
-            users: settings.connections,
-            payloadSize: settings.payloadSize
-        )
+        let requests = PushRequests(for: run)
         // The unicasts' connection: at --rate, requests go out as they fall due; at 0, one at a time.
         return try await run.withHTTPLoad(connections: 1, pipelining: 1) { unicasts in
             try await run.withHTTPLoad { broadcasts in

@@ -25,14 +25,7 @@ struct PushRequests: Sendable {
         for item in 0..<batch {
             if item > 0 { body.writeStaticString(",") }
             let user = Self.pick(UInt64(index) &* 1000 &+ UInt64(item), in: self.users)
-            body.writeStaticString(#"{"users":[""#)
-            body.writeString(self.userPrefix)
-            body.writeString(String(user))
-            body.writeStaticString(#""],"payloadBase64":""#)
-            body.writeString(payload)
-            body.writeStaticString(#"","qos":"#)
-            body.writeString(String(qos))
-            body.writeStaticString("}")
+            self.writeMessage(to: user, payload: payload, qos: qos, into: &body)
         }
         body.writeStaticString("]}")
         return ("/v1/apps/\(self.app)/messages/batch", body)
@@ -45,6 +38,12 @@ struct PushRequests: Sendable {
         let user = Self.pick(UInt64(index) &* 1000, in: self.users)
         var body = ByteBuffer()
         body.reserveCapacity(payload.utf8.count + self.userPrefix.utf8.count + 64)
+        self.writeMessage(to: user, payload: payload, qos: qos, into: &body)
+        return ("/v1/apps/\(self.app)/messages", body)
+    }
+
+    /// One message's JSON object: to user `userPrefix + user`, the payload in base64.
+    private func writeMessage(to user: Int, payload: String, qos: Int, into body: inout ByteBuffer) {
         body.writeStaticString(#"{"users":[""#)
         body.writeString(self.userPrefix)
         body.writeString(String(user))
@@ -53,7 +52,6 @@ struct PushRequests: Sendable {
         body.writeStaticString(#"","qos":"#)
         body.writeString(String(qos))
         body.writeStaticString("}")
-        return ("/v1/apps/\(self.app)/messages", body)
     }
 
     /// `POST /v1/apps/{app}/broadcasts`.
@@ -107,5 +105,17 @@ struct PushRequests: Sendable {
             }
         }
         return result
+    }
+}
+
+extension PushRequests {
+    /// The requests of `run`: its app, and the users its clients are.
+    init(for run: ScenarioRun) {
+        self.init(
+            app: run.target.app,
+            userPrefix: run.settings.userPrefix,
+            users: run.settings.connections,
+            payloadSize: run.settings.payloadSize
+        )
     }
 }

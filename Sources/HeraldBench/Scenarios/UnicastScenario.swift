@@ -5,12 +5,7 @@ enum UnicastScenario {
     static func run(_ run: ScenarioRun, qos: Int) async throws -> ScenarioResult {
         let settings = run.settings
         let outcome = try await run.connect(rate: settings.connectRate, acknowledge: true)
-        let requests = PushRequests(
-            app: run.target.app,
-            userPrefix: settings.userPrefix,
-            users: settings.connections,
-            payloadSize: settings.payloadSize
-        )
+        let requests = PushRequests(for: run)
         return try await run.withHTTPLoad { load in
             try await Self.measure(run, load: load, requests: requests, outcome: outcome, qos: qos)
         }
