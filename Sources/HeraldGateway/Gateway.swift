@@ -148,12 +148,12 @@ public final class Gateway: Service, PushDelivery {
 
     // User messages are handed to the loops that hold the users' sessions and not waited for:
     // a loop writes them as its next task, between two slices of whatever fan-out it is
-    // writing. The counts come from each loop's audience, as they stood at the hand-over.
+    // writing. The counts come from each loop's session index, as it stood at the hand-over.
 
     /// Hands a QoS 0 user message (kind 0, seq 0) to the loops with sessions of the users;
     /// returns the number of those sessions.
     public func sendToUsers(app: String, users: [String], payload: ByteBuffer) async -> Int {
-        self.handOff(counting: { $0.sessions(app: app, users: users) }) {
+        self.handOff(counting: { $0.countSessions(app: app, users: users) }) {
             _ = $0.sendToUsers(app: app, users: users, payload: payload)
         }
     }
@@ -161,20 +161,20 @@ public final class Gateway: Service, PushDelivery {
     /// Hands a stored QoS 1 message over, each user's copy with its inbox sequence and
     /// `ACK_REQUIRED`; returns the number of the users' sessions.
     public func sendStored(app: String, deliveries: [UserSequence], payload: ByteBuffer) async -> Int {
-        self.handOff(counting: { $0.sessions(app: app, deliveries: deliveries) }) {
+        self.handOff(counting: { $0.countSessions(app: app, deliveries: deliveries) }) {
             _ = $0.sendStored(app: app, deliveries: deliveries, payload: payload)
         }
     }
 
-    /// Runs `write` as the next task of each loop whose audience `count`s any session, and
-    /// adds up the counts.
+    /// Runs `write` as the next task of each loop where `count` finds any session, and adds
+    /// up the counts.
     private func handOff(
-        counting count: (ShardAudience) -> Int,
+        counting count: (EventLoopShard) -> Int,
         _ write: @escaping @Sendable (EventLoopShard) -> Void
     ) -> Int {
         var total = 0
         for shard in self.environment.shards {
-            let sessions = count(shard.audience)
+            let sessions = count(shard)
             guard sessions > 0 else { continue }
             total += sessions
             shard.eventLoop.execute { write(shard) }
@@ -191,8 +191,8 @@ public final class Gateway: Service, PushDelivery {
             for (index, message) in messages.enumerated() {
                 let sessions: Int
                 switch message {
-                case .live(let users, _): sessions = shard.audience.sessions(app: app, users: users)
-                case .stored(let deliveries, _): sessions = shard.audience.sessions(app: app, deliveries: deliveries)
+                case .live(let users, _): sessions = shard.countSessions(app: app, users: users)
+                case .stored(let deliveries, _): sessions = shard.countSessions(app: app, deliveries: deliveries)
                 }
                 total[index] += sessions
                 any = any || sessions > 0

@@ -10,15 +10,17 @@ import NIOCore
 ///
 /// `@unchecked Sendable`: the gateway hands the shard to its event loop with
 /// `execute`/`submit`, and every mutable property is touched only on `eventLoop`
-/// (each entry point asserts it), except ``audience``, which has its own lock so that the
-/// API can count a message's sessions and hand it over without waiting for the loop.
+/// (each entry point asserts it). The exception is the three session indexes, which the API
+/// reads from its own threads to count a message's sessions without waiting for the loop:
+/// the loop changes them under `indexLock` and reads them without it (it is their only
+/// writer); every other thread reads them under the lock (the `count…` methods).
 final class EventLoopShard: @unchecked Sendable {
     private struct UserKey: Hashable {
         var app: String
         var user: String
     }
 
-    struct TopicKey: Hashable, Sendable {
+    private struct TopicKey: Hashable {
         var app: String
         var topic: String
     }
@@ -70,8 +72,8 @@ final class EventLoopShard: @unchecked Sendable {
     private var touched: [ConnectionHandler] = []
     /// The apps' token keys, readied once per loop rather than for every AUTH.
     var tokenKeys = TokenKeys()
-    /// Sessions per app and per topic, readable from any thread.
-    let audience = ShardAudience()
+    /// Guards the indexes' changes (on the loop) against the API's counts (elsewhere).
+    private let indexLock = NIOLock()
     /// Room in the queue for the next fan-out pass.
     let admission: FanOutAdmission
     private let sliceLimits: SliceLimits
@@ -196,25 +198,25 @@ final class EventLoopShard: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         let session = UserSession(key: key, device: device, generation: generation)
         let userKey = UserKey(app: app, user: user)
-        if let index = self.byUser[userKey]?.firstIndex(where: { $0.key == key }) {
-            self.byUser[userKey]?[index] = session
-        } else {
-            self.byUser[userKey, default: []].append(session)
-        }
-        if self.byApp[app, default: []].insert(key).inserted {
-            self.audience.sessionAdded(app: app, user: user)
+        self.indexLock.withLock {
+            if let index = self.byUser[userKey]?.firstIndex(where: { $0.key == key }) {
+                self.byUser[userKey]?[index] = session
+            } else {
+                self.byUser[userKey, default: []].append(session)
+            }
+            self.byApp[app, default: []].insert(key)
         }
     }
 
     func removeSession(_ key: SessionKey, app: String, user: String, topics: Set<String>) {
         self.eventLoop.assertInEventLoop()
         let userKey = UserKey(app: app, user: user)
-        self.byUser[userKey]?.removeAll { $0.key == key }
-        if self.byUser[userKey]?.isEmpty == true { self.byUser[userKey] = nil }
-        if self.byApp[app]?.remove(key) != nil {
-            self.audience.sessionRemoved(app: app, user: user)
+        self.indexLock.withLock {
+            self.byUser[userKey]?.removeAll { $0.key == key }
+            if self.byUser[userKey]?.isEmpty == true { self.byUser[userKey] = nil }
+            self.byApp[app]?.remove(key)
+            if self.byApp[app]?.isEmpty == true { self.byApp[app] = nil }
         }
-        if self.byApp[app]?.isEmpty == true { self.byApp[app] = nil }
         self.unsubscribe(key, app: app, topics: topics)
     }
 
@@ -240,23 +242,59 @@ final class EventLoopShard: @unchecked Sendable {
 
     func subscribe(_ key: SessionKey, app: String, topics: some Sequence<String>) {
         self.eventLoop.assertInEventLoop()
-        for topic in topics {
-            let topicKey = TopicKey(app: app, topic: topic)
-            if self.byTopic[topicKey, default: []].insert(key).inserted {
-                self.audience.subscribed(topicKey)
+        self.indexLock.withLock {
+            for topic in topics {
+                self.byTopic[TopicKey(app: app, topic: topic), default: []].insert(key)
             }
         }
     }
 
     func unsubscribe(_ key: SessionKey, app: String, topics: some Sequence<String>) {
         self.eventLoop.assertInEventLoop()
-        for topic in topics {
-            let topicKey = TopicKey(app: app, topic: topic)
-            if self.byTopic[topicKey]?.remove(key) != nil {
-                self.audience.unsubscribed(topicKey)
+        guard !self.byTopic.isEmpty else { return }
+        self.indexLock.withLock {
+            for topic in topics {
+                let topicKey = TopicKey(app: app, topic: topic)
+                self.byTopic[topicKey]?.remove(key)
+                if self.byTopic[topicKey]?.isEmpty == true { self.byTopic[topicKey] = nil }
             }
-            if self.byTopic[topicKey]?.isEmpty == true { self.byTopic[topicKey] = nil }
         }
+    }
+
+    // MARK: Counts, from any thread
+
+    /// The app's sessions on this loop, open or opening.
+    func countSessions(app: String) -> Int {
+        self.indexLock.withLock { self.byApp[app]?.count ?? 0 }
+    }
+
+    /// The sessions of the users on this loop, each user counted once however often listed.
+    func countSessions(app: String, users: [String]) -> Int {
+        self.indexLock.withLock {
+            guard !self.byUser.isEmpty else { return 0 }
+            if users.count == 1, let user = users.first {
+                return self.byUser[UserKey(app: app, user: user)]?.count ?? 0
+            }
+            var seen = Set<String>()
+            var total = 0
+            for user in users where seen.insert(user).inserted {
+                total += self.byUser[UserKey(app: app, user: user)]?.count ?? 0
+            }
+            return total
+        }
+    }
+
+    /// The sessions of each delivery's user on this loop (stored messages).
+    func countSessions(app: String, deliveries: [UserSequence]) -> Int {
+        self.indexLock.withLock {
+            guard !self.byUser.isEmpty else { return 0 }
+            return deliveries.reduce(0) { $0 + (self.byUser[UserKey(app: app, user: $1.user)]?.count ?? 0) }
+        }
+    }
+
+    /// The sessions on this loop subscribed to `topic`.
+    func countSubscribers(app: String, topic: String) -> Int {
+        self.indexLock.withLock { self.byTopic[TopicKey(app: app, topic: topic)]?.count ?? 0 }
     }
 
     // MARK: Flushing
@@ -408,7 +446,7 @@ final class EventLoopShard: @unchecked Sendable {
         await self.handOff(
             .init(seq: seq, kind: .broadcast, topic: "", payload: payload),
             for: .app(app),
-            sessions: { $0.sessions(app: app) }
+            sessions: { $0.countSessions(app: app) }
         )
     }
 
@@ -416,11 +454,10 @@ final class EventLoopShard: @unchecked Sendable {
     /// as ``broadcast(app:seq:payload:)`` queues a broadcast. Returns the number of those
     /// sessions on this loop when it was queued.
     func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
-        let key = TopicKey(app: app, topic: topic)
-        return await self.handOff(
+        await self.handOff(
             .init(seq: 0, kind: .topic, topic: topic, payload: payload),
             for: .topic(app: app, topic: topic),
-            sessions: { $0.subscribers(key) }
+            sessions: { $0.countSubscribers(app: app, topic: topic) }
         )
     }
 
@@ -428,7 +465,7 @@ final class EventLoopShard: @unchecked Sendable {
     /// the queue may pass its limit by such messages.
     func broadcastOnLoop(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
         self.eventLoop.assertInEventLoop()
-        let sessions = self.audience.sessions(app: app)
+        let sessions = self.countSessions(app: app)
         guard sessions > 0 else { return 0 }
         self.admission.admitNow()
         self.queue(.init(seq: seq, kind: .broadcast, topic: "", payload: payload), for: .app(app))
@@ -438,7 +475,7 @@ final class EventLoopShard: @unchecked Sendable {
     /// ``publish(app:topic:payload:)`` from the shard's own loop.
     func publishOnLoop(app: String, topic: String, payload: ByteBuffer) -> Int {
         self.eventLoop.assertInEventLoop()
-        let sessions = self.audience.subscribers(TopicKey(app: app, topic: topic))
+        let sessions = self.countSubscribers(app: app, topic: topic)
         guard sessions > 0 else { return 0 }
         self.admission.admitNow()
         self.queue(.init(seq: 0, kind: .topic, topic: topic, payload: payload), for: .topic(app: app, topic: topic))
@@ -448,12 +485,12 @@ final class EventLoopShard: @unchecked Sendable {
     private func handOff(
         _ push: FanOutQueue.Push,
         for target: FanOutQueue.Target,
-        sessions: (ShardAudience) -> Int
+        sessions: (EventLoopShard) -> Int
     ) async -> Int {
-        guard sessions(self.audience) > 0 else { return 0 }
+        guard sessions(self) > 0 else { return 0 }
         await self.admission.admit()
         // Counted after the wait, so the figure is the audience the message was queued for.
-        let count = sessions(self.audience)
+        let count = sessions(self)
         self.onLoop { $0.queue(push, for: target) }
         return count
     }
