@@ -153,7 +153,7 @@ public final class Gateway: Service, PushDelivery {
     /// Hands a QoS 0 user message (kind 0, seq 0) to the loops with sessions of the users;
     /// returns the number of those sessions.
     public func sendToUsers(app: String, users: [String], payload: ByteBuffer) async -> Int {
-        self.handOff(counting: { $0.countSessions(app: app, users: users) }) {
+        await self.handOff(counting: { $0.countSessions(app: app, users: users) }) {
             _ = $0.sendToUsers(app: app, users: users, payload: payload)
         }
     }
@@ -161,25 +161,34 @@ public final class Gateway: Service, PushDelivery {
     /// Hands a stored QoS 1 message over, each user's copy with its inbox sequence and
     /// `ACK_REQUIRED`; returns the number of the users' sessions.
     public func sendStored(app: String, deliveries: [UserSequence], payload: ByteBuffer) async -> Int {
-        self.handOff(counting: { $0.countSessions(app: app, deliveries: deliveries) }) {
+        await self.handOff(counting: { $0.countSessions(app: app, deliveries: deliveries) }) {
             _ = $0.sendStored(app: app, deliveries: deliveries, payload: payload)
         }
     }
 
-    /// Runs `write` as the next task of each loop where `count` finds any session, and adds
-    /// up the counts.
+    /// Runs `write` as a task of each loop where `count` finds any session, and adds up the
+    /// counts. Waits only while a loop has 64 such writes not yet run (back pressure).
     private func handOff(
         counting count: (EventLoopShard) -> Int,
         _ write: @escaping @Sendable (EventLoopShard) -> Void
-    ) -> Int {
+    ) async -> Int {
         var total = 0
         for shard in self.environment.shards {
-            let sessions = count(shard)
-            guard sessions > 0 else { continue }
-            total += sessions
-            shard.eventLoop.execute { write(shard) }
+            guard count(shard) > 0 else { continue }
+            await shard.userAdmission.admit()
+            // Counted after any wait, as the sessions the message was handed to.
+            total += count(shard)
+            Self.run(write, on: shard)
         }
         return total
+    }
+
+    /// Runs `write` as the shard's next task and gives back its room when it starts.
+    private static func run(_ write: @escaping @Sendable (EventLoopShard) -> Void, on shard: EventLoopShard) {
+        shard.eventLoop.execute {
+            shard.userAdmission.taken(1)
+            write(shard)
+        }
     }
 
     /// Hands several user messages over, in order, with one task per event loop; returns each
@@ -187,20 +196,24 @@ public final class Gateway: Service, PushDelivery {
     public func sendUserMessages(app: String, _ messages: [UserDelivery]) async -> [Int] {
         var total = [Int](repeating: 0, count: messages.count)
         for shard in self.environment.shards {
-            var any = false
-            for (index, message) in messages.enumerated() {
-                let sessions: Int
-                switch message {
-                case .live(let users, _): sessions = shard.countSessions(app: app, users: users)
-                case .stored(let deliveries, _): sessions = shard.countSessions(app: app, deliveries: deliveries)
-                }
+            guard Self.counts(of: messages, app: app, on: shard).contains(where: { $0 > 0 }) else { continue }
+            await shard.userAdmission.admit()
+            for (index, sessions) in Self.counts(of: messages, app: app, on: shard).enumerated() {
                 total[index] += sessions
-                any = any || sessions > 0
             }
-            guard any else { continue }
-            shard.eventLoop.execute { _ = shard.sendUserMessages(app: app, messages) }
+            Self.run({ _ = $0.sendUserMessages(app: app, messages) }, on: shard)
         }
         return total
+    }
+
+    /// Each message's sessions on `shard`.
+    private static func counts(of messages: [UserDelivery], app: String, on shard: EventLoopShard) -> [Int] {
+        messages.map { message in
+            switch message {
+            case .live(let users, _): shard.countSessions(app: app, users: users)
+            case .stored(let deliveries, _): shard.countSessions(app: app, deliveries: deliveries)
+            }
+        }
     }
 
     /// Queues a broadcast (kind 1, seq = `seq`) for every online session of the app and returns

@@ -75,7 +75,9 @@ final class EventLoopShard: @unchecked Sendable {
     /// Guards the indexes' changes (on the loop) against the API's counts (elsewhere).
     private let indexLock = NIOLock()
     /// Room in the queue for the next fan-out pass.
-    let admission: FanOutAdmission
+    let admission: HandOverAdmission
+    /// Room for user-message writes handed to the loop and not yet run.
+    let userAdmission = HandOverAdmission(limit: 64)
     private let sliceLimits: SliceLimits
     private let counters: GatewayCounters?
     private let metrics: GatewayMetrics?
@@ -115,7 +117,7 @@ final class EventLoopShard: @unchecked Sendable {
             duration: sliceLimits.duration,
             pause: sliceLimits.pause
         )
-        self.admission = FanOutAdmission(limit: queueLimit)
+        self.admission = HandOverAdmission(limit: queueLimit)
         self.counters = counters
         self.metrics = metrics
     }
@@ -440,7 +442,7 @@ final class EventLoopShard: @unchecked Sendable {
     /// Queues a broadcast (kind 1, its sequence, never ACK_REQUIRED) for every session of
     /// `app`, written by the fan-out pass. Call on any thread: it does not wait for the loop,
     /// only, when the queue for the next pass is full, for the running pass to end (see
-    /// ``FanOutAdmission``). Returns the number of the app's sessions on this loop when it was
+    /// ``HandOverAdmission``). Returns the number of the app's sessions on this loop when it was
     /// queued.
     func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
         await self.handOff(

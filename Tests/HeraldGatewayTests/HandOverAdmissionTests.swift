@@ -5,9 +5,9 @@ import Testing
 
 /// Back pressure on fan-out: room for `limit` messages before the next pass, then callers wait,
 /// in order, until a pass takes the queue.
-@Suite struct FanOutAdmissionTests {
+@Suite struct HandOverAdmissionTests {
     @Test func callersPastTheLimitWaitInOrderForAPassToTakeTheQueue() async throws {
-        let admission = FanOutAdmission(limit: 2)
+        let admission = HandOverAdmission(limit: 2)
         await admission.admit()
         await admission.admit()
         #expect(admission.snapshot == (queued: 2, waiting: 0))
@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func theLoopsOwnMessagesNeverWait() {
-        let admission = FanOutAdmission(limit: 1)
+        let admission = HandOverAdmission(limit: 1)
         admission.admitNow()
         admission.admitNow()
         #expect(admission.snapshot == (queued: 2, waiting: 0))

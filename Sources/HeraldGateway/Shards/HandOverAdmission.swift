@@ -1,15 +1,16 @@
 import DequeModule
 import NIOConcurrencyHelpers
 
-/// How many fan-out messages wait for a shard's next pass, with room for at most `limit`: a
-/// message handed over while that many wait has its caller suspended until the running pass
-/// ends and the next one takes the queue.
+/// How many messages handed to a shard wait for it, with room for at most `limit`: a caller
+/// that hands one over while that many wait is suspended until the shard takes some.
 ///
-/// This is the fan-out's back pressure. A publisher faster than the devices can be written to
-/// is slowed to their pace (its requests are answered later) instead of growing the queue, each
+/// This is the API's back pressure. A shard has two: fan-out messages waiting for its next
+/// pass (taken when a pass begins), and user-message writes waiting to run as the loop's
+/// tasks (taken as each runs). A publisher faster than the devices can be written to is slowed
+/// to their pace (its requests are answered later) instead of growing the queues, each
 /// connection's writes and every delivery's latency without bound. Below the limit a hand-over
-/// never waits, whatever pass is running.
-final class FanOutAdmission: Sendable {
+/// never waits, whatever the loop is doing.
+final class HandOverAdmission: Sendable {
     private struct State {
         var queued = 0
         var waiting: Deque<CheckedContinuation<Void, Never>> = []
@@ -57,7 +58,7 @@ final class FanOutAdmission: Sendable {
         self.state.withLockedValue { $0.queued += 1 }
     }
 
-    /// A pass took `count` queued messages: their room goes to those waiting, in order.
+    /// The shard took `count` messages: their room goes to those waiting, in order.
     func taken(_ count: Int) {
         let resumed = self.state.withLockedValue { state -> [CheckedContinuation<Void, Never>] in
             state.queued = max(0, state.queued - count)
