@@ -12,7 +12,7 @@ public struct GatewayConfiguration: Sendable {
     public var webSocketPath: String
     /// This node's id, sent in AUTH_OK and stored with each session.
     public var nodeID: String
-    /// The largest frame `length` field accepted (PROTOCOL.md default 65,536).
+    /// The largest frame `length` field accepted (65,536 by default; docs/protocol.md, "Frames").
     public var maxFrameLength: Int
     /// Seconds between client PINGs, sent in AUTH_OK; a connection silent for `2 × heartbeat + 10` s is closed.
     public var heartbeat: Int

@@ -1,4 +1,4 @@
-/// The error codes of PROTOCOL.md, carried in the `code` field of an ERROR body.
+/// The protocol's error codes (docs/protocol.md, "Errors and GOAWAY"), carried in the `code` field of an ERROR body.
 public enum ErrorCode: String, Sendable, Hashable, CaseIterable, Codable {
     case badFrame = "bad_frame"
     case frameTooLarge = "frame_too_large"

@@ -1,4 +1,4 @@
-/// The operation carried by a frame (PROTOCOL.md, "Operations").
+/// The operation carried by a frame (docs/protocol.md, "Frames").
 public enum Opcode: UInt8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case auth = 1
     case authOK = 2

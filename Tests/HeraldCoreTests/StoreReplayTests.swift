@@ -5,7 +5,7 @@ import Logging
 import NIOCore
 import Testing
 
-/// The recovery contract computed from the store (PROTOCOL.md, "Epoch and recovery").
+/// The recovery contract computed from the store (docs/protocol.md, "Delivery").
 @Suite struct StoreReplayTests {
     static let now = Date(timeIntervalSince1970: 1_700_000_000)
     static let app = App(id: "demo", secret: "s", epoch: "epoch-1", createdAt: Date(timeIntervalSince1970: 0))

@@ -4,7 +4,7 @@ import NIOCore
 import Testing
 
 /// Every error code a client can provoke, and whether the connection survives it
-/// (PROTOCOL.md, "Error codes").
+/// (docs/protocol.md, "Errors and GOAWAY").
 @Suite("Protocol errors", .sharedServer, .timeLimit(.minutes(1)))
 struct ProtocolErrorTests {
     /// Bytes that are not a valid frame, and the code the server must answer.

@@ -2,7 +2,7 @@ import HeraldWire
 import Testing
 
 @Suite struct ErrorCodeTests {
-    /// PROTOCOL.md, "Error codes": (code, closes without sessions, closes with sessions).
+    /// docs/protocol.md, "Errors and GOAWAY": (code, closes without sessions, closes with sessions).
     static let table: [(String, Bool, Bool)] = [
         ("bad_frame", true, true),
         ("frame_too_large", true, true),

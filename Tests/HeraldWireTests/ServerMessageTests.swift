@@ -52,7 +52,7 @@ import Testing
         #expect(serverError(.push, [0, 1, 2, 1, 0x61, 0xFF, 0xC3]) == nil)
     }
 
-    /// PROTOCOL.md gives topic names as 1 to 255 bytes, but the codec lets a topic PUSH carry an empty
+    /// The protocol gives topic names as 1 to 255 bytes, but the codec lets a topic PUSH carry an empty
     /// topic: it is the API's job not to publish to one. Pinned here so a change is deliberate.
     @Test func topicKindWithEmptyTopicIsDecoded() throws {
         #expect(try PushBody(decoding: ByteBuffer(bytes: [0, 1, 2, 0])).topic == "")

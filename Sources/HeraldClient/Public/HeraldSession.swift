@@ -14,7 +14,7 @@ public struct HeraldSession: Sendable, Hashable {
     public var heartbeat: Duration
     /// The gateway node that holds the connection.
     public var node: String
-    /// The app's sequence epoch (see PROTOCOL.md, "Epoch and recovery").
+    /// The app's sequence epoch (see docs/protocol.md, "Delivery").
     public var epoch: String
     /// Whether the replay that follows covers everything missed since the resume cursors.
     /// `false` for either means the app should resynchronise from its backend.

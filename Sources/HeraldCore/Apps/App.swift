@@ -11,7 +11,7 @@ public struct App: Sendable, Hashable, Codable {
     public var secret: String
     /// Where upstream data and user-state callbacks go, if anywhere.
     public var webhook: String?
-    /// Opaque; changes only when the app's sequences start again (PROTOCOL.md, "Epoch and recovery").
+    /// Opaque; changes only when the app's sequences start again (docs/protocol.md, "Delivery").
     public var epoch: String
     public var createdAt: Date
     /// Delivery settings: TTLs, inbox and broadcast-log bounds, dead letters.

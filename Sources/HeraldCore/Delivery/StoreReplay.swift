@@ -7,7 +7,7 @@ import NIOCore
     import Foundation
 #endif
 
-/// Recovery from the ``MessageStore`` (PROTOCOL.md, "Delivery" and "Epoch and recovery"):
+/// Recovery from the ``MessageStore`` (docs/protocol.md, "Delivery"):
 /// a new session is replayed every unexpired inbox message above
 /// `max(device's cursor, resume.inbox)` and, when it resumes broadcasts, the kept
 /// broadcasts above `resume.broadcast`; `recovered` says truthfully whether anything the

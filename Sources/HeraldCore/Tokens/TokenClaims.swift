@@ -1,4 +1,4 @@
-/// The claims of a client token (PROTOCOL.md, "Sessions, authentication").
+/// The claims of a client token (docs/protocol.md, "Authentication and sessions").
 public struct TokenClaims: Codable, Sendable, Hashable {
     /// The app id.
     public var app: String

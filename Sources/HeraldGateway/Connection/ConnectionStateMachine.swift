@@ -8,8 +8,8 @@ import HeraldWire
     import Foundation
 #endif
 
-/// The protocol rules of one client connection (PROTOCOL.md, "Sessions, authentication
-/// and multi-app connections"), with no channel inside: events in, actions out.
+/// The protocol rules of one client connection (docs/protocol.md, "Authentication and
+/// sessions"), with no channel inside: events in, actions out.
 ///
 /// - Session numbers count up from 1 and are not reused until the `u16` counter wraps, so a
 ///   late message for an ended session never reaches a newer one (0 is never used: it means

@@ -1,14 +1,15 @@
 import HeraldWire
 import NIOCore
 
-/// Broadcasts and topic messages that reached a shard since its last flush pass, grouped by
-/// the sessions they go to.
+/// Broadcasts and topic messages that reached a shard since its last fan-out pass began,
+/// grouped by the sessions they go to.
 ///
-/// A fan-out message is not written to each connection when it arrives: the shard's flush
-/// pass writes everything queued for one target to each of its connections at once. Under
-/// load, when messages arrive faster than a pass can write 10,000 sockets, every connection
-/// then costs one write and one system call per pass, however many messages the pass
-/// carries (see DESIGN.md: a loopback write costs 11 to 15 µs of kernel time).
+/// A fan-out message is not written to each connection when it arrives: the shard's next
+/// pass (``FanOutPass``) writes everything queued for one target to each of its connections
+/// at once. Under load, when messages arrive faster than a pass can write 10,000 sockets,
+/// every connection then costs one write and one system call per pass, however many messages
+/// the pass carries (a loopback write costs 11 to 15 µs of kernel time here;
+/// docs/performance.md).
 struct FanOutQueue {
     /// Whom a group of queued messages goes to.
     enum Target: Hashable {

@@ -1,4 +1,4 @@
-/// The two client transports of PROTOCOL.md, for tests that run over both.
+/// The protocol's two client transports (docs/protocol.md), for tests that run over both.
 public enum Transport: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     /// A byte stream of frames on the server's TCP port.
     case tcp
