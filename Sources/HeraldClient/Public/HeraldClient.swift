@@ -21,7 +21,7 @@ import NIOWebSocket
 ///
 /// ``run()`` connects, authenticates, pings at the server's heartbeat interval and reconnects
 /// with backoff; ``events`` reports what happens. Requests (``subscribe(_:)``,
-/// ``unsubscribe(_:)``, ``sendUpstream(_:)``) need an authenticated connection.
+/// ``unsubscribe(_:)``, ``sendUpstream(_:)-(ByteBuffer)``) need an authenticated connection.
 public final class HeraldClient: Sendable {
     /// The configuration the client was created with.
     public let configuration: HeraldClientConfiguration
