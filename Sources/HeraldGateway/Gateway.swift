@@ -174,10 +174,11 @@ public final class Gateway: Service, PushDelivery {
     ) async -> Int {
         var total = 0
         for shard in self.environment.shards {
-            guard count(shard) > 0 else { continue }
-            await shard.userAdmission.admit()
-            // Counted after any wait, as the sessions the message was handed to.
-            total += count(shard)
+            var sessions = count(shard)
+            guard sessions > 0 else { continue }
+            // Counted again after a wait, as the sessions the message was handed to.
+            if await shard.userAdmission.admit() { sessions = count(shard) }
+            total += sessions
             Self.run(write, on: shard)
         }
         return total
@@ -196,9 +197,10 @@ public final class Gateway: Service, PushDelivery {
     public func sendUserMessages(app: String, _ messages: [UserDelivery]) async -> [Int] {
         var total = [Int](repeating: 0, count: messages.count)
         for shard in self.environment.shards {
-            guard Self.counts(of: messages, app: app, on: shard).contains(where: { $0 > 0 }) else { continue }
-            await shard.userAdmission.admit()
-            for (index, sessions) in Self.counts(of: messages, app: app, on: shard).enumerated() {
+            var counts = Self.counts(of: messages, app: app, on: shard)
+            guard counts.contains(where: { $0 > 0 }) else { continue }
+            if await shard.userAdmission.admit() { counts = Self.counts(of: messages, app: app, on: shard) }
+            for (index, sessions) in counts.enumerated() {
                 total[index] += sessions
             }
             Self.run({ _ = $0.sendUserMessages(app: app, messages) }, on: shard)

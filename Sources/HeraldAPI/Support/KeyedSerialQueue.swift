@@ -40,24 +40,23 @@ final class KeyedSerialQueue: Sendable {
     }
 
     private func acquire(_ key: String) async {
-        let free = self.turns.withLockedValue { turns -> Bool in
-            guard turns[key] == nil else { return false }
-            turns[key] = Turns()
-            return true
-        }
-        if free { return }
+        if self.turns.withLockedValue({ Self.take(key, in: &$0) }) { return }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let resumeNow = self.turns.withLockedValue { turns -> Bool in
                 // Released between the two looks: take it now.
-                guard turns[key] != nil else {
-                    turns[key] = Turns()
-                    return true
-                }
+                if Self.take(key, in: &turns) { return true }
                 turns[key]?.waiting.append(continuation)
                 return false
             }
             if resumeNow { continuation.resume() }
         }
+    }
+
+    /// Takes `key` if nobody holds it.
+    private static func take(_ key: String, in turns: inout [String: Turns]) -> Bool {
+        guard turns[key] == nil else { return false }
+        turns[key] = Turns()
+        return true
     }
 
     private func release(_ key: String) {

@@ -466,21 +466,27 @@ final class EventLoopShard: @unchecked Sendable {
     /// ``broadcast(app:seq:payload:)`` from the shard's own loop, which must not suspend:
     /// the queue may pass its limit by such messages.
     func broadcastOnLoop(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
-        self.eventLoop.assertInEventLoop()
-        let sessions = self.countSessions(app: app)
-        guard sessions > 0 else { return 0 }
-        self.admission.admitNow()
-        self.queue(.init(seq: seq, kind: .broadcast, topic: "", payload: payload), for: .app(app))
-        return sessions
+        self.queueOnLoop(
+            .init(seq: seq, kind: .broadcast, topic: "", payload: payload),
+            for: .app(app),
+            sessions: self.countSessions(app: app)
+        )
     }
 
     /// ``publish(app:topic:payload:)`` from the shard's own loop.
     func publishOnLoop(app: String, topic: String, payload: ByteBuffer) -> Int {
+        self.queueOnLoop(
+            .init(seq: 0, kind: .topic, topic: topic, payload: payload),
+            for: .topic(app: app, topic: topic),
+            sessions: self.countSubscribers(app: app, topic: topic)
+        )
+    }
+
+    private func queueOnLoop(_ push: FanOutQueue.Push, for target: FanOutQueue.Target, sessions: Int) -> Int {
         self.eventLoop.assertInEventLoop()
-        let sessions = self.countSubscribers(app: app, topic: topic)
         guard sessions > 0 else { return 0 }
         self.admission.admitNow()
-        self.queue(.init(seq: 0, kind: .topic, topic: topic, payload: payload), for: .topic(app: app, topic: topic))
+        self.queue(push, for: target)
         return sessions
     }
 
@@ -489,21 +495,12 @@ final class EventLoopShard: @unchecked Sendable {
         for target: FanOutQueue.Target,
         sessions: (EventLoopShard) -> Int
     ) async -> Int {
-        guard sessions(self) > 0 else { return 0 }
-        await self.admission.admit()
-        // Counted after the wait, so the figure is the audience the message was queued for.
-        let count = sessions(self)
-        self.onLoop { $0.queue(push, for: target) }
+        var count = sessions(self)
+        guard count > 0 else { return 0 }
+        // Counted again after a wait, so the figure is the audience the message was queued for.
+        if await self.admission.admit() { count = sessions(self) }
+        self.eventLoop.execute { self.queue(push, for: target) }
         return count
-    }
-
-    /// Runs `body` on the loop: now when called there, else as the loop's next task.
-    private func onLoop(_ body: @escaping @Sendable (EventLoopShard) -> Void) {
-        if self.eventLoop.inEventLoop {
-            body(self)
-        } else {
-            self.eventLoop.execute { body(self) }
-        }
     }
 
     /// Ends the sessions of a user (of one device, if given) with GOAWAY `reason`: those

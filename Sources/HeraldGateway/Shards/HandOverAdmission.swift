@@ -14,9 +14,16 @@ final class HandOverAdmission: Sendable {
     private struct State {
         var queued = 0
         var waiting: Deque<CheckedContinuation<Void, Never>> = []
+
+        /// Takes room for one message if there is some and nobody is ahead in line.
+        mutating func takeRoom(limit: Int) -> Bool {
+            guard self.queued < limit, self.waiting.isEmpty else { return false }
+            self.queued += 1
+            return true
+        }
     }
 
-    /// Messages that may wait for the next pass.
+    /// Messages that may wait for the shard.
     let limit: Int
     private let state = NIOLockedValueBox(State())
 
@@ -24,32 +31,27 @@ final class HandOverAdmission: Sendable {
         self.limit = max(1, limit)
     }
 
-    /// Messages waiting for the next pass, and callers waiting for room.
+    /// Messages waiting for the shard, and callers waiting for room.
     var snapshot: (queued: Int, waiting: Int) {
         self.state.withLockedValue { ($0.queued, $0.waiting.count) }
     }
 
     /// Takes room for one message, waiting while the queue is full. Room is handed out in the
-    /// order it was asked for.
-    func admit() async {
-        let admitted = self.state.withLockedValue { state -> Bool in
-            guard state.queued < self.limit, state.waiting.isEmpty else { return false }
-            state.queued += 1
-            return true
-        }
-        if admitted { return }
+    /// order it was asked for. Returns whether the caller had to wait (what it counted before
+    /// may have changed meanwhile).
+    @discardableResult
+    func admit() async -> Bool {
+        if self.state.withLockedValue({ $0.takeRoom(limit: self.limit) }) { return false }
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let now = self.state.withLockedValue { state -> Bool in
                 // Room may have come between the two looks.
-                if state.queued < self.limit, state.waiting.isEmpty {
-                    state.queued += 1
-                    return true
-                }
+                if state.takeRoom(limit: self.limit) { return true }
                 state.waiting.append(continuation)
                 return false
             }
             if now { continuation.resume() }
         }
+        return true
     }
 
     /// Takes room for one message without waiting (a caller on the shard's own loop, which
