@@ -2,7 +2,7 @@ import Foundation
 import HeraldTestUtils
 import NIOConcurrencyHelpers
 
-/// A `herald` child process for the bench's end-to-end tests, its output going to files so
+/// A `herald-bench` (or `herald`) child process for the bench's end-to-end tests, its output going to files so
 /// that it never blocks on a full pipe and can be read while it runs.
 final class BenchCommand: Sendable {
     /// How a run ended.
@@ -23,8 +23,8 @@ final class BenchCommand: Sendable {
     private let errorPath: String
     private let process: NIOLockedValueBox<Box>
 
-    /// Starts `herald <arguments>`.
-    init(_ arguments: [String]) throws {
+    /// Starts `herald-bench <arguments>`, or `executable` with them.
+    init(_ arguments: [String], executable: URL? = nil) throws {
         self.arguments = arguments
         self.directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("herald-bench-\(UUID().uuidString.lowercased())", isDirectory: true)
@@ -32,7 +32,7 @@ final class BenchCommand: Sendable {
         self.outputPath = self.directory.appendingPathComponent("stdout").path
         self.errorPath = self.directory.appendingPathComponent("stderr").path
         let process = Process()
-        process.executableURL = try HeraldProcess.locateBinary()
+        process.executableURL = try executable ?? HeraldProcess.locateBenchBinary()
         process.arguments = arguments
         _ = FileManager.default.createFile(atPath: self.outputPath, contents: nil)
         _ = FileManager.default.createFile(atPath: self.errorPath, contents: nil)

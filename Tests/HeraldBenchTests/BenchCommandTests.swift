@@ -2,12 +2,12 @@ import Foundation
 import HeraldTestUtils
 import Testing
 
-/// `herald bench` end to end: the real binary as controller and agents, against a real server.
-@Suite("herald bench end to end", .serialized)
+/// `herald-bench` end to end: the real binary as controller and agents, against a real server.
+@Suite("herald-bench end to end", .serialized)
 struct BenchCommandTests {
     static let connections = 300
 
-    /// A finished `herald bench` run: its JSON report and its output.
+    /// A finished `herald-bench` run: its JSON report and its output.
     struct Run {
         var report: [String: Any]
         var result: BenchCommand.Result
@@ -29,16 +29,16 @@ struct BenchCommandTests {
         }
     }
 
-    /// Runs `herald bench <arguments> --json <file>` to its end; fails unless it exits 0.
+    /// Runs `herald-bench <arguments> --json <file>` to its end; fails unless it exits 0.
     static func bench(_ arguments: [String], timeout: Duration = .seconds(240)) async throws -> Run {
         let json = FileManager.default.temporaryDirectory
             .appendingPathComponent("herald-bench-\(UUID().uuidString.lowercased()).json").path
         defer { try? FileManager.default.removeItem(atPath: json) }
-        let command = try BenchCommand(["bench"] + arguments + ["--json", json])
+        let command = try BenchCommand(arguments + ["--json", json])
         let result = try await command.wait(timeout: timeout)
         guard result.status == 0 else {
             throw BenchCommandError(
-                "herald bench \(arguments.joined(separator: " ")) exited \(result.status)\nstdout:\n"
+                "herald-bench \(arguments.joined(separator: " ")) exited \(result.status)\nstdout:\n"
                     + result.standardOutput + "\nstderr:\n" + result.standardError
             )
         }
@@ -87,7 +87,7 @@ struct BenchCommandTests {
         #expect(serverFigures["connectionsAfter"] as? Int == Self.connections)
         #expect(serverFigures["cpuSeconds"] is Double)
         #expect(["server", "clients", "neither"].contains(connect.object("bottleneck")["side"] as? String))
-        #expect(connect.result.standardOutput.hasPrefix("herald bench connect: 300 TCP connections, 2 workers"))
+        #expect(connect.result.standardOutput.hasPrefix("herald-bench connect: 300 TCP connections, 2 workers"))
         #expect(connect.result.standardOutput.contains("connections per second"))
         #expect(connect.result.standardOutput.contains("bottleneck"))
 
@@ -181,14 +181,14 @@ struct BenchCommandTests {
 
     @Test func agentsListeningOnLoopbackServeControllers() async throws {
         let server = try await HeraldProcess.start()
-        let first = try BenchCommand(["bench", "agent", "--listen", "127.0.0.1:0"])
+        let first = try BenchCommand(["agent", "--listen", "127.0.0.1:0"])
         let second = try BenchCommand(
-            ["bench", "agent", "--listen", "127.0.0.1:0", "--threads", "1", "--client-scheduling", "normal"])
+            ["agent", "--listen", "127.0.0.1:0", "--threads", "1", "--client-scheduling", "normal"])
         defer {
             first.terminate()
             second.terminate()
         }
-        let prefix = "herald bench agent listening on "
+        let prefix = "herald-bench agent listening on "
         let addresses = [
             String(try await first.line(startingWith: prefix, timeout: .seconds(30)).dropFirst(prefix.count)),
             String(try await second.line(startingWith: prefix, timeout: .seconds(30)).dropFirst(prefix.count)),
@@ -222,7 +222,7 @@ struct BenchCommandTests {
         // A port nothing listens on: the server's API port after it stopped.
         let command = try BenchCommand(
             [
-                "bench", "connect", "--api", server.apiBaseURL.absoluteString, "--admin-key", server.adminKey,
+                "connect", "--api", server.apiBaseURL.absoluteString, "--admin-key", server.adminKey,
                 "--agents", "127.0.0.1:1", "--connections", "10",
             ]
         )
@@ -233,7 +233,7 @@ struct BenchCommandTests {
     }
 
     @Test func aBadThreadCountIsRefused() async throws {
-        let command = try BenchCommand(["bench", "agent", "--stdio", "--threads", "0"])
+        let command = try BenchCommand(["agent", "--stdio", "--threads", "0"])
         let result = try await command.wait(timeout: .seconds(30))
         #expect(result.status != 0)
         #expect(result.standardError.contains("--threads must be 1 to 256"), "\(result.standardError)")

@@ -102,7 +102,7 @@ struct ReportFormattingTests {
         )
         let table = ReportTable.render(report)
         let lines = table.split(separator: "\n").map(String.init)
-        #expect(lines.first?.hasPrefix("herald bench broadcast: 19,000 TCP connections, 1 worker") == true)
+        #expect(lines.first?.hasPrefix("herald-bench broadcast: 19,000 TCP connections, 1 worker") == true)
         #expect(
             lines.dropFirst().first
                 == "case: favourable (publisher: 32 HTTP connections, one request in flight on each; "

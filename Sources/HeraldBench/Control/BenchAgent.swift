@@ -5,7 +5,7 @@ import NIOCore
 /// The worker side of the distributed bench: carries out one controller's commands with a
 /// ``BenchClientPool``, and answers each with one ``AgentReply``.
 ///
-/// One agent serves one controller connection (`herald bench agent --stdio` has exactly one;
+/// One agent serves one controller connection (`herald-bench agent --stdio` has exactly one;
 /// `--listen` makes one per accepted connection). When the controller goes away, the pool
 /// is closed.
 public final class BenchAgent: Sendable {

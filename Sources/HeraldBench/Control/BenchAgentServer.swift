@@ -8,7 +8,7 @@ import NIOPosix
     import Darwin
 #endif
 
-/// Where `herald bench agent` takes its controllers from: its own stdin and stdout (a local
+/// Where `herald-bench agent` takes its controllers from: its own stdin and stdout (a local
 /// worker spawned by the controller), or a TCP port (an agent on another machine).
 public enum BenchAgentServer {
     /// Serves the controller on stdin/stdout until stdin ends, its pools running their clients

@@ -33,7 +33,7 @@ public final class BenchFleet: Sendable {
         var processes: [LocalAgentProcess] = []
         do {
             if localWorkers > 0 {
-                guard let executable else { throw BenchError("local workers need the herald executable") }
+                guard let executable else { throw BenchError("local workers need the herald-bench executable") }
                 // Local workers share this machine's cores: their client threads together are
                 // one per core, not one per core each.
                 let threads = max(1, System.coreCount / localWorkers)
@@ -41,7 +41,7 @@ public final class BenchFleet: Sendable {
                     let process = try LocalAgentProcess(
                         executable: executable,
                         arguments: [
-                            "bench", "agent", "--stdio", "--threads", "\(threads)",
+                            "agent", "--stdio", "--threads", "\(threads)",
                             "--client-scheduling", clientScheduling.rawValue,
                             "--log-level", logger.logLevel.rawValue,
                         ]

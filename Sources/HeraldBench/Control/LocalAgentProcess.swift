@@ -5,7 +5,7 @@ import NIOConcurrencyHelpers
     import Glibc
 #endif
 
-/// A `herald bench agent --stdio` child process, spoken to over its stdin and stdout.
+/// A `herald-bench agent --stdio` child process, spoken to over its stdin and stdout.
 final class LocalAgentProcess: Sendable {
     /// Process id of the child.
     let pid: Int32
@@ -21,7 +21,7 @@ final class LocalAgentProcess: Sendable {
     }
 
     /// Starts `executable bench agent --stdio`; its stderr is ours (its logs show with ours).
-    init(executable: URL, arguments: [String] = ["bench", "agent", "--stdio"]) throws {
+    init(executable: URL, arguments: [String] = ["agent", "--stdio"]) throws {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments

@@ -1,4 +1,4 @@
-/// The final table `herald bench` prints on stdout.
+/// The final table `herald-bench` prints on stdout.
 public enum ReportTable {
     /// Width of the label column.
     static let labelWidth = 42
@@ -13,7 +13,7 @@ public enum ReportTable {
             ? "\(settings.workers) worker\(settings.workers == 1 ? "" : "s")"
             : "\(report.agents.count) agents"
         lines.append(
-            "herald bench \(report.scenario.rawValue): \(Format.count(settings.connections)) \(transport) connections, "
+            "herald-bench \(report.scenario.rawValue): \(Format.count(settings.connections)) \(transport) connections, "
                 + "\(clientsText), \(report.endpoint), app \(report.app)"
         )
         if report.scenario.pushes {

@@ -17,7 +17,7 @@ public struct BenchController: Sendable {
 
     /// - Parameters:
     ///   - adminKey: for the server's `GET /v1/stats`; without it, memory comes from /proc only.
-    ///   - agentExecutable: the `herald` binary the local workers run (`bench agent --stdio`).
+    ///   - agentExecutable: the `herald-bench` binary the local workers run (`agent --stdio`).
     ///   - progress: gets the progress line once a second.
     public init(
         settings: BenchSettings,

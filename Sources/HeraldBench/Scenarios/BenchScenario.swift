@@ -1,4 +1,4 @@
-/// The scenarios `herald bench` runs.
+/// The scenarios `herald-bench` runs.
 public enum BenchScenario: String, Sendable, Codable, CaseIterable {
     /// Open N connections at a rate: accept plus AUTH rate and failures.
     case connect

@@ -49,7 +49,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     /// The server's process id, for /proc sampling when it runs on this machine.
     public var serverPID: Int32?
 
-    /// Settings with the defaults of `herald bench`.
+    /// Settings with the defaults of `herald-bench`.
     ///
     /// `clientScheduling`, `httpConnections` and `pipeline` default to `preset`'s; any given
     /// here wins over it.

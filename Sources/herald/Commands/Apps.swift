@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeraldCommandLine
 
 /// `herald apps create|list`: manage apps through the admin API.
 struct Apps: AsyncParsableCommand {

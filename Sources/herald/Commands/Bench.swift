@@ -1,34 +1,49 @@
 import ArgumentParser
-import HeraldBench
+import HeraldCommandLine
 
-/// `herald bench`: the distributed stress tool. `herald bench <scenario>` runs a scenario;
-/// `herald bench agent` is a worker that a controller drives.
-struct Bench: AsyncParsableCommand {
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `herald bench`: the stress tool is the `herald-bench` program, so that the server binary
+/// carries none of it. This runs the `herald-bench` beside this binary with the same
+/// arguments, or says where to find it.
+struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Drive a Herald node with many clients and measure it.",
-        discussion: """
-            Scenarios: \(BenchScenario.allCases.map { "\n  \($0.rawValue.padding(9))  \($0.summary)" }.joined())
-
-            Presets (--preset): \(BenchPreset.allCases.map { "\n  \($0.rawValue.padding(18))  \($0.summary)" }.joined())
-            A preset sets --client-scheduling, --http-connections and --pipeline; those
-            options, given as well, win over it. The report's second line names the case
-            of a pushing run: favourable, ordinary publisher, or custom (any other mix).
-
-            Examples:
-              herald bench broadcast --admin-key KEY --connections 19000 \\
-                --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
-              herald bench broadcast --preset ordinary-publisher --admin-key KEY \\
-                --connections 19000 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
-              herald bench mixed --rate 25000 --batch 100 --admin-key KEY \\
-                --connections 19000 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
-            """,
-        subcommands: [BenchRun.self, BenchAgentCommand.self],
-        defaultSubcommand: BenchRun.self
+        abstract: "Run herald-bench, the stress tool (built beside herald: swift build -c release --product herald-bench)."
     )
-}
 
-extension String {
-    fileprivate func padding(_ width: Int) -> String {
-        self.count >= width ? self : self + String(repeating: " ", count: width - self.count)
+    @Argument(parsing: .captureForPassthrough, help: "The arguments for herald-bench.")
+    var arguments: [String] = []
+
+    func run() throws {
+        let path = Self.siblingPath()
+        #if canImport(Glibc)
+            if let path, access(path, X_OK) == 0 {
+                let argv = ([path] + self.arguments).map { strdup($0) } + [nil]
+                execv(path, argv)
+                let reason = String(cString: strerror(errno))
+                throw CLIError("cannot run \(path): \(reason)")
+            }
+        #endif
+        throw CLIError(
+            "the stress tool is its own program now, herald-bench, and there is none beside this binary"
+                + (path.map { " (\($0))" } ?? "")
+                + ": build it with `swift build -c release --product herald-bench` and run "
+                + "`.build/release/herald-bench \(self.arguments.joined(separator: " "))`")
+    }
+
+    /// `herald-bench` in the directory of this executable.
+    private static func siblingPath() -> String? {
+        #if canImport(Glibc)
+            var buffer = [CChar](repeating: 0, count: 4096)
+            let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+            guard count > 0 else { return nil }
+            let own = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            guard let slash = own.lastIndex(of: "/") else { return nil }
+            return String(own[..<slash]) + "/herald-bench"
+        #else
+            return nil
+        #endif
     }
 }

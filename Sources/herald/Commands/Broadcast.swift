@@ -1,5 +1,6 @@
-import Foundation
 import ArgumentParser
+import Foundation
+import HeraldCommandLine
 
 /// `herald broadcast`: send a message to every online session of an app, or to a topic.
 struct Broadcast: AsyncParsableCommand {

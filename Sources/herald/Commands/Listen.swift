@@ -1,8 +1,9 @@
 import ArgumentParser
 import HeraldClient
+import HeraldCommandLine
 import HeraldWire
-import NIOCore
 import Logging
+import NIOCore
 
 import Foundation
 

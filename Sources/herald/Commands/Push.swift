@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeraldCommandLine
 
 /// `herald push`: send a message to users through the HTTP API.
 struct Push: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeraldAPI
+import HeraldCommandLine
 import HeraldCore
 import HeraldGateway
 import HeraldPostgres

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeraldCommandLine
 
 /// The flags of `herald serve`; each falls back to a `HERALD_*` variable, then a default.
 struct ServeOptions: ParsableArguments {

@@ -1,3 +1,4 @@
+import HeraldCommandLine
 import Logging
 
 #if canImport(FoundationEssentials)

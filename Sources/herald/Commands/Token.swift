@@ -1,4 +1,5 @@
 import ArgumentParser
+import HeraldCommandLine
 import HeraldCore
 
 #if canImport(FoundationEssentials)

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldCommandLine
 
 #if canImport(FoundationNetworking)
 import FoundationNetworking

@@ -1,3 +1,4 @@
+import HeraldCommandLine
 import HeraldCore
 import HeraldPostgres
 import HeraldSQLite

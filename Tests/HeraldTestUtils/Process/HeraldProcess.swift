@@ -109,6 +109,25 @@ public final class HeraldProcess: @unchecked Sendable {
         return url
     }
 
+    /// The built `herald-bench` executable: `$HERALD_BENCH_BINARY`, else the one beside
+    /// ``locateBinary(filePath:)``'s `herald`.
+    public static func locateBenchBinary(filePath: String = #filePath) throws -> URL {
+        let url: URL
+        if let path = ProcessInfo.processInfo.environment["HERALD_BENCH_BINARY"], !path.isEmpty {
+            url = URL(fileURLWithPath: path)
+        } else {
+            url = try Self.locateBinary(filePath: filePath).deletingLastPathComponent()
+                .appendingPathComponent("herald-bench")
+        }
+        guard FileManager.default.isExecutableFile(atPath: url.path) else {
+            throw HeraldProcessError(
+                "herald-bench binary not found or not executable at \(url.path); build it with "
+                    + "`swift build --product herald-bench` or set HERALD_BENCH_BINARY"
+            )
+        }
+        return url
+    }
+
     private func launch(readyTimeout: Duration) async throws {
         let process = Process()
         process.executableURL = self.binary

@@ -1,14 +1,15 @@
 import ArgumentParser
 import Foundation
 import HeraldBench
+import HeraldCommandLine
 import Logging
 import NIOPosix
 
-/// `herald bench <scenario>`: runs one scenario and prints the table (and writes the JSON report).
+/// `herald-bench <scenario>`: runs one scenario and prints the table (and writes the JSON report).
 struct BenchRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Run a scenario: herald bench <scenario> [options] (\"run\" may be left out)."
+        abstract: "Run a scenario: herald-bench <scenario> [options] (\"run\" may be left out)."
     )
 
     @Argument(help: "The scenario: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -38,7 +39,7 @@ struct BenchRun: AsyncParsableCommand {
     @Option(help: "Local worker processes (default: one per 19000 connections; 0 with --agents).")
     var workers: Int?
 
-    @Option(help: "Agents started with `herald bench agent --listen`, host:port,host:port,...")
+    @Option(help: "Agents started with `herald-bench agent --listen`, host:port,host:port,...")
     var agents: String?
 
     @Option(
@@ -180,7 +181,7 @@ struct BenchRun: AsyncParsableCommand {
             report = try await controller.run()
         } catch {
             progress.finish()
-            throw CLIError("herald bench \(self.scenario.rawValue): \(error)")
+            throw CLIError("herald-bench \(self.scenario.rawValue): \(error)")
         }
         progress.finish()
         print(ReportTable.render(report), terminator: "")
@@ -193,7 +194,7 @@ struct BenchRun: AsyncParsableCommand {
         }
     }
 
-    /// This binary, which the local workers run as `herald bench agent --stdio`.
+    /// This binary, which the local workers run as `herald-bench agent --stdio`.
     static func ownExecutable() -> URL? {
         if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             return URL(fileURLWithPath: path)

@@ -5,8 +5,8 @@ import HeraldCore
 import NIOCore
 import NIOPosix
 
-/// `herald bench agent`: a worker for a bench controller, on stdin/stdout (started by a
-/// local controller) or on a TCP port (for `herald bench <scenario> --agents`).
+/// `herald-bench agent`: a worker for a bench controller, on stdin/stdout (started by a
+/// local controller) or on a TCP port (for `herald-bench <scenario> --agents`).
 struct BenchAgentCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
@@ -64,7 +64,7 @@ struct BenchAgentCommand: AsyncParsableCommand {
             clientScheduling: self.clientScheduling, logger: logger
         ) { bound in
             // Tests and scripts read the port from this line.
-            print("herald bench agent listening on \(bound.ipAddress ?? given):\(bound.port ?? port)")
+            print("herald-bench agent listening on \(bound.ipAddress ?? given):\(bound.port ?? port)")
             fflush(nil)
         }
     }
