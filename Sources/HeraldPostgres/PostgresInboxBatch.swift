@@ -7,65 +7,66 @@ import PostgresNIO
     import Foundation
 #endif
 
-/// Stores one group-commit batch with a fixed number of statements, whatever its size:
-/// idempotency claims (up to three statements, only when some request has a key), one read
-/// of the stored messages the batch may collapse or trim, and one write of everything
-/// (messages, deletions, dead letters, `inbox_state`, idempotency results), all passed as
-/// arrays. The per-message steps are worked out in memory by ``PostgresInboxPlan``.
+/// Stores a group-commit batch (or one request of it) with a fixed number of statements,
+/// whatever its size: idempotency claims (up to two statements, only when some request has
+/// a key), one read of the stored messages the batch may trim, and one write of everything
+/// (messages, deletions, dead letters, `inbox_state`, idempotency records), all passed as
+/// arrays. What to write is worked out by ``InboxPlanner``.
 ///
 /// Runs inside the batch transaction, after ``PostgresInboxWriter`` locked every inbox of the
-/// batch and checked that no sequence can run out; requests whose idempotency key repeats in
-/// the batch never come here. A request answered from its idempotency record, or in conflict
-/// with it, fails or succeeds alone without writing anything.
+/// batch. A request answered from its idempotency record, or in conflict with it, fails or
+/// succeeds alone without writing anything.
 struct PostgresInboxBatch {
     var batch: [InboxAppend]
-    /// Each inbox's last sequence, read while locking it.
-    var lastSeqs: [InboxKey: Int64]
+    /// Each inbox's last sequence, read while locking it (or as earlier requests left it).
+    var lastSeqs: [InboxKey: UInt32]
     var connection: PostgresConnection
     var executor: PostgresExecutor
 
-    func store() async throws -> [Result<InboxAppendResult, any Error>] {
-        var answered = try await self.claimIdempotencyKeys()
-        let requests = self.batch.indices.filter { answered[$0] == nil }
-        let plan = try PostgresInboxPlan(batch: self.batch, requests: requests, lastSeqs: self.lastSeqs)
-        let stored = try await self.readInboxes(plan)
-        let writes = plan.writes(stored: stored, batch: self.batch)
-        var records: [(app: String, key: String, result: String)] = []
-        for request in requests {
-            let result = InboxAppendResult(
-                messages: plan.sequences[request] ?? [],
-                deadLettered: writes.deadLettered[request] ?? 0
-            )
-            if let idempotency = self.batch[request].idempotency {
-                let json = String(decoding: try JSONEncoder().encode(result), as: UTF8.self)
-                records.append((self.batch[request].app, idempotency.key, json))
+    /// Stores the batch; returns one result per request and each written inbox's new last
+    /// sequence.
+    func store() async throws -> (results: [Result<InboxAppendResult, any Error>], lastSeqs: [InboxKey: UInt32]) {
+        let claims = try await self.claimIdempotencyKeys()
+        let planner = InboxPlanner(batch: self.batch, records: claims.records)
+        var state = InboxState(records: claims.records)
+        for key in planner.inboxes {
+            guard let last = self.lastSeqs[key] else {
+                throw MessageStoreError.unavailable("no inbox row for a user of the batch")
             }
-            answered[request] = .success(result)
+            state.inboxes[key] = InboxState.Inbox(lastSequence: last)
         }
-        try await self.write(plan, writes, records: records)
-        return try self.batch.indices.map { index in
-            guard let result = answered[index] else {
-                throw MessageStoreError.unavailable("a request of the batch got no result")
-            }
-            return result
+        let reads = planner.reads(lastSequences: self.lastSeqs)
+        if !reads.isEmpty {
+            try await self.readInboxes(reads, into: &state)
         }
+        let plan = planner.plan(state)
+        let recorded = Set(plan.records.map { InboxState.RecordKey(app: $0.app, key: $0.key) })
+        if !claims.claimed.isSubset(of: recorded) {
+            // A claimed key must leave with a result; the per-request path rolls such a request back.
+            throw MessageStoreError.unavailable("a claimed idempotency key got no record")
+        }
+        try await self.write(plan)
+        return (plan.results.map { $0.mapError { $0 } }, plan.lastSequences)
     }
 
     // MARK: - Idempotency
 
-    /// Claims every key of the batch in one statement; for the keys already recorded, reads
-    /// their records (waiting for a writer still holding one) and answers those requests:
-    /// a retry within the window from its record, a different body as a conflict. Records
-    /// past the window are taken over, as if absent.
-    /// - Returns: the answers of the requests that must not run, by index.
-    private func claimIdempotencyKeys() async throws -> [Int: Result<InboxAppendResult, any Error>] {
+    /// Claims every key of the batch in one statement and, for the keys already recorded,
+    /// reads their records (waiting for a writer still holding one). The planner answers from
+    /// them; a record past its window is taken over by the write, as if absent.
+    /// - Returns: the keys claimed now (no record yet) and the records found.
+    private func claimIdempotencyKeys() async throws -> (
+        claimed: Set<InboxState.RecordKey>, records: [InboxState.RecordKey: InboxState.Record]
+    ) {
         var keyed: [(key: InboxKey, request: Int)] = []
+        var seen: Set<InboxKey> = []
         for (index, append) in self.batch.enumerated() {
             if let idempotency = append.idempotency {
-                keyed.append((InboxKey(app: append.app, user: idempotency.key), index))
+                let key = InboxKey(app: append.app, user: idempotency.key)
+                if seen.insert(key).inserted { keyed.append((key, index)) }
             }
         }
-        guard !keyed.isEmpty else { return [:] }
+        guard !keyed.isEmpty else { return ([], [:]) }
         // One order for every process, as for inboxes: no cycle of waits on each other's keys.
         keyed.sort { $0.key < $1.key }
         var fingerprints: [String] = []
@@ -89,13 +90,13 @@ struct PostgresInboxBatch {
             RETURNING app, key
             """
         )
-        var claimed: Set<InboxKey> = []
+        var claimed: Set<InboxState.RecordKey> = []
         for row in claimedRows {
             let (app, key) = try row.decode((String, String).self)
-            claimed.insert(InboxKey(app: app, user: key))
+            claimed.insert(InboxState.RecordKey(app: app, key: key))
         }
-        let recorded = keyed.filter { !claimed.contains($0.key) }
-        guard !recorded.isEmpty else { return [:] }
+        let recorded = keyed.filter { !claimed.contains(InboxState.RecordKey(app: $0.key.app, key: $0.key.user)) }
+        guard !recorded.isEmpty else { return (claimed, [:]) }
 
         let rows = try await self.executor.run(
             self.connection,
@@ -108,87 +109,51 @@ struct PostgresInboxBatch {
             FOR UPDATE OF r
             """
         )
-        var records: [InboxKey: (fingerprint: String, result: String?, createdAt: Double)] = [:]
+        var records: [InboxState.RecordKey: InboxState.Record] = [:]
         for row in rows {
             let (app, key, fingerprint, result, createdAt) = try row.decode((String, String, String, String?, Double).self)
-            records[InboxKey(app: app, user: key)] = (fingerprint, result, createdAt)
-        }
-        var answered: [Int: Result<InboxAppendResult, any Error>] = [:]
-        var takenOver: [(key: InboxKey, fingerprint: String, now: Double)] = []
-        for entry in recorded {
-            let append = self.batch[entry.request]
-            let now = append.now.timeIntervalSince1970
-            let fingerprint = append.idempotency?.fingerprint ?? ""
-            guard let record = records[entry.key] else {
-                answered[entry.request] = .failure(
-                    MessageStoreError.unavailable("the idempotency record vanished while claimed"))
-                continue
-            }
-            guard record.createdAt > now - PostgresInboxWriter.window else {
-                takenOver.append((entry.key, fingerprint, now))
-                continue
-            }
-            guard record.fingerprint == fingerprint else {
-                answered[entry.request] = .failure(MessageStoreError.idempotencyConflict)
-                continue
-            }
-            guard let result = record.result else {
-                answered[entry.request] = .failure(MessageStoreError.unavailable("the idempotency record has no result"))
-                continue
-            }
-            do {
-                let decoded = try JSONDecoder().decode(InboxAppendResult.self, from: Data(result.utf8))
-                answered[entry.request] = .success(decoded.asReplayed)
-            } catch {
-                answered[entry.request] = .failure(
-                    MessageStoreError.unavailable("the idempotency record cannot be read: \(error)"))
-            }
-        }
-        if !takenOver.isEmpty {
-            try await self.executor.run(
-                self.connection,
-                """
-                UPDATE idempotency_records r
-                SET fingerprint = t.fingerprint, result = NULL, created_at = t.now
-                FROM unnest(\(takenOver.map(\.key.app))::text[], \(takenOver.map(\.key.user))::text[],
-                            \(takenOver.map(\.fingerprint))::text[], \(takenOver.map(\.now))::float8[])
-                    AS t(app, key, fingerprint, now)
-                WHERE r.app = t.app AND r.key = t.key
-                """
+            records[InboxState.RecordKey(app: app, key: key)] = InboxState.Record(
+                fingerprint: fingerprint,
+                result: result.flatMap { try? JSONDecoder().decode(InboxAppendResult.self, from: Data($0.utf8)) },
+                createdAt: Date(timeIntervalSince1970: createdAt)
             )
         }
-        return answered
+        guard records.count == recorded.count else {
+            throw MessageStoreError.unavailable("the idempotency record vanished while claimed")
+        }
+        return (claimed, records)
     }
 
     // MARK: - Inboxes
 
-    /// Reads, for every inbox of the plan, the stored messages its steps may reach: those
-    /// past its protected newest ones (see ``PostgresInboxPlan/protectedCount(_:)``), those
-    /// with a collapse key of the batch, and the highest acknowledged cursor.
-    private func readInboxes(_ plan: PostgresInboxPlan) async throws -> [InboxKey: PostgresInboxPlan.Inbox] {
+    /// Reads what the planner asks of the inboxes the batch may trim: the stored messages
+    /// older than the skipped newest ones, the skipped ones with a collapse key of the batch,
+    /// and the highest acknowledged cursor.
+    private func readInboxes(_ reads: [InboxKey: InboxPlanner.Read], into state: inout InboxState) async throws {
         var apps: [String] = []
         var users: [String] = []
-        var protected: [Int64] = []
-        for (key, events) in plan.events {
+        var skips: [Int64] = []
+        var collapse: [(key: InboxKey, collapseKey: String)] = []
+        for (key, read) in reads {
             apps.append(key.app)
             users.append(key.user)
-            protected.append(Int64(PostgresInboxPlan.protectedCount(events)))
+            skips.append(Int64(read.skip))
+            for collapseKey in read.collapseKeys { collapse.append((key, collapseKey)) }
+            state.inboxes[key]?.skipped = read.skip
         }
-        guard !apps.isEmpty else { return [:] }
-        let collapse = plan.collapseKeys
         let rows = try await self.executor.run(
             self.connection,
             """
             SELECT t.app, t.user_id, m.seq, m.collapse_key, m.keeps_dead_letter, 0 AS kind
-            FROM unnest(\(apps)::text[], \(users)::text[], \(protected)::bigint[]) AS t(app, user_id, protected)
+            FROM unnest(\(apps)::text[], \(users)::text[], \(skips)::bigint[]) AS t(app, user_id, skip)
             CROSS JOIN LATERAL (
-                -- Skips the protected messages on the primary key alone (no row is read for
+                -- Skips the newest messages on the primary key alone (no row is read for
                 -- them), then reads the older ones.
                 SELECT x.seq, x.collapse_key, x.keeps_dead_letter FROM inbox_messages x
                 WHERE x.app = t.app AND x.user_id = t.user_id AND x.seq <= (
                     SELECT y.seq FROM inbox_messages y
                     WHERE y.app = t.app AND y.user_id = t.user_id
-                    ORDER BY y.seq DESC OFFSET t.protected LIMIT 1
+                    ORDER BY y.seq DESC OFFSET t.skip LIMIT 1
                 )
             ) m
             UNION ALL
@@ -204,35 +169,33 @@ struct PostgresInboxBatch {
             GROUP BY c.app, c.user_id
             """
         )
-        var inboxes: [InboxKey: PostgresInboxPlan.Inbox] = [:]
         for row in rows {
             let (app, user, seq, collapseKey, keeps, kind) = try row.decode((String, String, Int64, String?, Bool, Int32).self)
             let key = InboxKey(app: app, user: user)
-            let stored = PostgresInboxPlan.Stored(seq: seq, collapseKey: collapseKey, keepsDeadLetter: keeps)
+            guard let seq = UInt32(exactly: seq) else {
+                throw MessageStoreError.unavailable("inbox_messages holds an impossible sequence")
+            }
+            let entry = InboxState.Entry(seq: seq, collapseKey: collapseKey, keepsDeadLetter: keeps)
             switch kind {
-            case 0: inboxes[key, default: .init()].oldest.append(stored)
-            case 1: inboxes[key, default: .init()].collapsible.append(stored)
-            default: inboxes[key, default: .init()].cursor = seq
+            case 0: state.inboxes[key]?.oldest.append(entry)
+            case 1: state.inboxes[key]?.collapsible.append(entry)
+            default: state.inboxes[key]?.acknowledged = seq
             }
         }
-        return inboxes
     }
 
-    /// Writes the whole batch in one statement.
-    private func write(
-        _ plan: PostgresInboxPlan,
-        _ writes: PostgresInboxPlan.Writes,
-        records: [(app: String, key: String, result: String)]
-    ) async throws {
+    /// Writes the whole plan in one statement. Every part reads the tables as they were
+    /// before it, so the dead letters copy stored rows that the deletions remove.
+    private func write(_ plan: InboxPlan) async throws {
         var stateApps: [String] = []
         var stateUsers: [String] = []
         var stateLast: [Int64] = []
         var stateLost: [Int64] = []
-        for (key, last) in plan.lastSeqs where plan.events[key] != nil {
+        for (key, last) in plan.lastSequences {
             stateApps.append(key.app)
             stateUsers.append(key.user)
-            stateLast.append(last)
-            stateLost.append(writes.lostThrough[key] ?? 0)
+            stateLast.append(Int64(last))
+            stateLost.append(Int64(plan.lostThrough[key] ?? 0))
         }
 
         var apps: [String] = []
@@ -244,13 +207,13 @@ struct PostgresInboxBatch {
         var keeps: [Bool] = []
         var createdAt: [Double] = []
         var expiresAt: [Double] = []
-        for (key, event) in writes.inserted {
-            let append = self.batch[event.request]
-            let message = append.messages[event.message]
+        for insertion in plan.insertions {
+            let append = self.batch[insertion.request]
+            let message = append.messages[insertion.message]
             let now = append.now.timeIntervalSince1970
-            apps.append(key.app)
-            users.append(key.user)
-            seqs.append(event.seq)
+            apps.append(insertion.key.app)
+            users.append(insertion.key.user)
+            seqs.append(Int64(insertion.seq))
             payloads.append(message.payload)
             collapseKeys.append(message.collapseKey ?? "")
             hasCollapseKey.append(message.collapseKey != nil)
@@ -259,25 +222,40 @@ struct PostgresInboxBatch {
             expiresAt.append(now + message.ttl.timeInterval)
         }
 
-        let removed = writes.removed
         var deadApps: [String] = []
         var deadUsers: [String] = []
         var deadSeqs: [Int64] = []
+        var deadStored: [Bool] = []
         var deadPayloads: [ByteBuffer] = []
         var deadCreated: [Double] = []
         var deadDied: [Double] = []
         var deadOrder: [Int64] = []
-        for dead in writes.newDeadLetters {
-            let append = self.batch[dead.event.request]
+        for (order, dead) in plan.deadLetters.enumerated() {
             deadApps.append(dead.key.app)
             deadUsers.append(dead.key.user)
-            deadSeqs.append(dead.event.seq)
-            deadPayloads.append(append.messages[dead.event.message].payload)
-            deadCreated.append(append.now.timeIntervalSince1970)
-            deadDied.append(dead.diedAt)
-            deadOrder.append(dead.order)
+            deadSeqs.append(Int64(dead.seq))
+            deadDied.append(dead.diedAt.timeIntervalSince1970)
+            deadOrder.append(Int64(order))
+            switch dead.source {
+            case .stored:
+                deadStored.append(true)
+                deadPayloads.append(ByteBuffer())
+                deadCreated.append(0)
+            case .batch(let request, let message):
+                deadStored.append(false)
+                deadPayloads.append(self.batch[request].messages[message].payload)
+                deadCreated.append(self.batch[request].now.timeIntervalSince1970)
+            }
         }
 
+        var records: [(app: String, key: String, fingerprint: String, result: String, createdAt: Double)] = []
+        for record in plan.records {
+            let json = String(decoding: try JSONEncoder().encode(record.result), as: UTF8.self)
+            records.append((record.app, record.key, record.fingerprint, json, record.createdAt.timeIntervalSince1970))
+        }
+
+        let removals = plan.removals
+        let replacements = plan.replacements
         try await self.executor.run(
             self.connection,
             """
@@ -288,6 +266,31 @@ struct PostgresInboxBatch {
                     AS v(app, user_id, last_seq, lost)
                 WHERE s.app = v.app AND s.user_id = v.user_id
             ),
+            dead AS (
+                INSERT INTO dead_letters (app, user_id, seq, payload, reason, created_at, died_at)
+                SELECT d.app, d.user_id, d.seq, CASE WHEN d.stored THEN m.payload ELSE d.payload END, 'inbox_full',
+                       CASE WHEN d.stored THEN m.created_at ELSE d.created_at END, d.died_at
+                FROM unnest(\(deadApps)::text[], \(deadUsers)::text[], \(deadSeqs)::bigint[], \(deadStored)::bool[],
+                            \(deadPayloads)::bytea[], \(deadCreated)::float8[], \(deadDied)::float8[],
+                            \(deadOrder)::bigint[])
+                    AS d(app, user_id, seq, stored, payload, created_at, died_at, ord)
+                LEFT JOIN inbox_messages m ON d.stored AND m.app = d.app AND m.user_id = d.user_id AND m.seq = d.seq
+                WHERE NOT d.stored OR m.seq IS NOT NULL
+                ORDER BY d.ord
+            ),
+            replaced AS (
+                DELETE FROM inbox_messages m
+                USING unnest(\(replacements.map(\.key.app))::text[], \(replacements.map(\.key.user))::text[],
+                             \(replacements.map(\.collapseKey))::text[]) AS r(app, user_id, collapse_key)
+                WHERE m.app = r.app AND m.user_id = r.user_id
+                    AND m.collapse_key IS NOT NULL AND m.collapse_key = r.collapse_key
+            ),
+            removed AS (
+                DELETE FROM inbox_messages m
+                USING unnest(\(removals.map(\.key.app))::text[], \(removals.map(\.key.user))::text[],
+                             \(removals.map { Int64($0.seq) })::bigint[]) AS r(app, user_id, seq)
+                WHERE m.app = r.app AND m.user_id = r.user_id AND m.seq = r.seq
+            ),
             inserted AS (
                 INSERT INTO inbox_messages (app, user_id, seq, payload, collapse_key, keeps_dead_letter, created_at, expires_at)
                 SELECT n.app, n.user_id, n.seq, n.payload, CASE WHEN n.has_key THEN n.collapse_key END,
@@ -297,34 +300,16 @@ struct PostgresInboxBatch {
                             \(createdAt)::float8[], \(expiresAt)::float8[])
                     AS n(app, user_id, seq, payload, collapse_key, has_key, keeps, created_at, expires_at)
             ),
-            removed AS (
-                DELETE FROM inbox_messages m
-                USING unnest(\(removed.map(\.key.app))::text[], \(removed.map(\.key.user))::text[],
-                             \(removed.map(\.seq))::bigint[], \(removed.map(\.dead))::bool[],
-                             \(removed.map(\.diedAt))::float8[], \(removed.map(\.order))::bigint[])
-                    AS r(app, user_id, seq, dead, died_at, ord)
-                WHERE m.app = r.app AND m.user_id = r.user_id AND m.seq = r.seq
-                RETURNING m.app, m.user_id, m.seq, m.payload, m.created_at, r.dead, r.died_at, r.ord
-            ),
-            dead AS (
-                INSERT INTO dead_letters (app, user_id, seq, payload, reason, created_at, died_at)
-                SELECT d.app, d.user_id, d.seq, d.payload, 'inbox_full', d.created_at, d.died_at
-                FROM (
-                    SELECT app, user_id, seq, payload, created_at, died_at, ord FROM removed WHERE dead
-                    UNION ALL
-                    SELECT * FROM unnest(\(deadApps)::text[], \(deadUsers)::text[], \(deadSeqs)::bigint[],
-                                         \(deadPayloads)::bytea[], \(deadCreated)::float8[], \(deadDied)::float8[],
-                                         \(deadOrder)::bigint[])
-                ) d
-                ORDER BY d.ord
-            ),
             records AS (
-                UPDATE idempotency_records r SET result = v.result::jsonb
-                FROM unnest(\(records.map(\.app))::text[], \(records.map(\.key))::text[], \(records.map(\.result))::text[])
-                    AS v(app, key, result)
+                UPDATE idempotency_records r
+                SET fingerprint = v.fingerprint, result = v.result::jsonb, created_at = v.created_at
+                FROM unnest(\(records.map(\.app))::text[], \(records.map(\.key))::text[],
+                            \(records.map(\.fingerprint))::text[], \(records.map(\.result))::text[],
+                            \(records.map(\.createdAt))::float8[])
+                    AS v(app, key, fingerprint, result, created_at)
                 WHERE r.app = v.app AND r.key = v.key
             )
-            SELECT count(*) FROM removed
+            SELECT 1
             """
         )
     }

@@ -209,7 +209,7 @@ public struct PostgresMessageStore: MessageStore {
 
     public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
         let now = now.timeIntervalSince1970
-        let idempotencyCutoff = now - PostgresInboxWriter.window
+        let idempotencyCutoff = now - InboxAppend.idempotencyWindow.timeInterval
         let deadLetterLimit = Int64(max(0, deadLetterLimit))
         return try await self.executor.transaction { connection in
             var report = PurgeReport()

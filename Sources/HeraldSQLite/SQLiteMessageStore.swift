@@ -157,17 +157,17 @@ public struct SQLiteMessageStore: MessageStore {
                 cut = seq
             } else {
                 _ = try await connection.query(
-                    "INSERT INTO broadcast_log (app, seq, payload, expires_at) VALUES (?1, ?2, COALESCE(?3, X''), ?4)",
+                    "INSERT INTO broadcasts (app, seq, payload, expires_at) VALUES (?1, ?2, COALESCE(?3, X''), ?4)",
                     [.text(app), .sequence(seq), .blob(payload), .timestamp(now.addingTimeInterval(ttl.timeInterval))]
                 )
                 cut = try await connection.query(
-                    "SELECT seq FROM broadcast_log WHERE app = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2",
+                    "SELECT seq FROM broadcasts WHERE app = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2",
                     [.text(app), .count(keep)]
                 ).first?.sequence("seq")
             }
             if let cut {
                 _ = try await connection.query(
-                    "DELETE FROM broadcast_log WHERE app = ?1 AND seq <= ?2",
+                    "DELETE FROM broadcasts WHERE app = ?1 AND seq <= ?2",
                     [.text(app), .sequence(cut)]
                 )
                 _ = try await connection.query(
@@ -185,7 +185,7 @@ public struct SQLiteMessageStore: MessageStore {
                 """
                 SELECT seq,
                     MAX(trimmed_through, COALESCE((
-                        SELECT MAX(seq) FROM broadcast_log WHERE app = ?1 AND expires_at <= ?2), 0)) AS trimmed_through
+                        SELECT MAX(seq) FROM broadcasts WHERE app = ?1 AND expires_at <= ?2), 0)) AS trimmed_through
                 FROM broadcast_state WHERE app = ?1
                 """,
                 [.text(app), .timestamp(now)]
@@ -195,7 +195,7 @@ public struct SQLiteMessageStore: MessageStore {
             }
             let rows = try await connection.query(
                 """
-                SELECT seq, payload FROM broadcast_log
+                SELECT seq, payload FROM broadcasts
                 WHERE app = ?1 AND seq > ?2 AND expires_at > ?3
                 ORDER BY seq
                 """,
@@ -254,13 +254,13 @@ public struct SQLiteMessageStore: MessageStore {
                 """
                 UPDATE broadcast_state SET trimmed_through = MAX(broadcast_state.trimmed_through, expired.seq)
                 FROM (
-                    SELECT app, MAX(seq) AS seq FROM broadcast_log WHERE expires_at <= ?1 GROUP BY app
+                    SELECT app, MAX(seq) AS seq FROM broadcasts WHERE expires_at <= ?1 GROUP BY app
                 ) AS expired
                 WHERE broadcast_state.app = expired.app
                 """,
                 [nowValue]
             )
-            _ = try await connection.query("DELETE FROM broadcast_log WHERE expires_at <= ?1", [nowValue])
+            _ = try await connection.query("DELETE FROM broadcasts WHERE expires_at <= ?1", [nowValue])
             report.broadcasts = try await Self.changes(on: connection)
 
             _ = try await connection.query(
@@ -276,10 +276,10 @@ public struct SQLiteMessageStore: MessageStore {
             )
             report.deadLettersTrimmed = try await Self.changes(on: connection)
 
-            // The same rule as `isWithinIdempotencyWindow`: a record at least a window old goes.
+            // The planner's rule: a record at least a window old answers no retry, so it goes.
             let oldest = now.addingTimeInterval(-InboxAppend.idempotencyWindow.timeInterval)
             _ = try await connection.query(
-                "DELETE FROM idempotency_keys WHERE created_at <= ?1",
+                "DELETE FROM idempotency_records WHERE created_at <= ?1",
                 [.timestamp(oldest)]
             )
             report.idempotencyRecords = try await Self.changes(on: connection)

@@ -127,6 +127,9 @@ public final class SQLiteStore: Sendable {
         try await self.executor.withConnection { try await SQLiteMigrator.currentVersion(on: $0) }
     }
 
+    /// The newest schema version this build knows.
+    public static var latestSchemaVersion: Int { SQLiteMigrations.latestVersion }
+
     /// Runs one statement without binds and returns its rows as text: for tests that write
     /// or inspect tables directly.
     func execute(_ sql: String) async throws -> [[String: String]] {

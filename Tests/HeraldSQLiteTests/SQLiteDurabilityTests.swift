@@ -96,7 +96,7 @@ struct SQLiteDurabilityTests {
         try await old.close()
 
         let store = try await SQLiteStore.open(directory: directory.path)
-        #expect(try await store.schemaVersion() == 2)
+        #expect(try await store.schemaVersion() == SQLiteStore.latestSchemaVersion)
         let legacy = App(
             id: "legacy",
             secret: "legacy-secret",
@@ -119,6 +119,66 @@ struct SQLiteDurabilityTests {
 
         // The new tables work on the migrated file.
         #expect(try await store.messages.lastInboxSequence(app: "legacy", user: "u") == 0)
+        try await store.close()
+    }
+
+    @Test func migratesAVersion2DatabaseToThePostgreSQLTableNames() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+
+        // A database at schema version 2, written through the store of that release.
+        let old = try await SQLiteStore.open(
+            directory: directory.path, migrations: Array(SQLiteMigrations.all.prefix(2)))
+        #expect(try await old.schemaVersion() == 2)
+        let key = IdempotencyKey(key: "retry-me", fingerprint: "f")
+        _ = try await old.execute(
+            """
+            INSERT INTO broadcast_state (app, seq, trimmed_through) VALUES ('demo', 2, 0)
+            """
+        )
+        _ = try await old.execute(
+            """
+            INSERT INTO broadcast_log (app, seq, payload, expires_at)
+            VALUES ('demo', 1, X'6231', 1700000600), ('demo', 2, X'6232', 1700000600)
+            """
+        )
+        let recorded = InboxAppendResult(messages: [[UserSequence(user: "u", seq: 1)]])
+        let json = String(decoding: try JSONEncoder().encode(recorded), as: UTF8.self)
+        _ = try await old.execute(
+            """
+            INSERT INTO idempotency_keys (app, key, fingerprint, result, created_at)
+            VALUES ('demo', 'retry-me', 'f', '\(json)', 1700000000)
+            """
+        )
+        _ = try await old.execute("INSERT INTO inbox_state (app, user_id, last_seq) VALUES ('demo', 'u', 1)")
+        _ = try await old.execute(
+            """
+            INSERT INTO inbox_messages (app, user_id, seq, payload, expires_at, created_at, collapse_key, keeps_dead_letter)
+            VALUES ('demo', 'u', 1, X'6D31', 1700000600, 1700000000, NULL, 1)
+            """
+        )
+        try await old.close()
+
+        let store = try await SQLiteStore.open(directory: directory.path)
+        #expect(try await store.schemaVersion() == SQLiteStore.latestSchemaVersion)
+        let tables = try await store.execute(
+            "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        let names = Set(tables.compactMap { $0["name"] })
+        #expect(names.isSuperset(of: ["broadcasts", "idempotency_records", "broadcasts_expires_at", "dead_letters_app_id"]))
+        #expect(names.isDisjoint(with: ["broadcast_log", "idempotency_keys", "broadcast_log_expiry", "dead_letters_app"]))
+
+        // The broadcasts, the idempotency record and the inbox are still there.
+        let log = try await store.messages.broadcasts(app: "demo", after: 0, now: Self.t0)
+        #expect(log.messages.map(\.seq) == [1, 2])
+        #expect(log.messages.map { String(buffer: $0.payload) } == ["b1", "b2"])
+        #expect(try await Self.push(store, users: ["u"], "m1", key: key, now: Self.at(1)) == recorded.asReplayed)
+        let inbox = try await store.messages.inbox(app: "demo", user: "u", device: "d", after: 0, now: Self.t0)
+        #expect(inbox.messages.map { String(buffer: $0.payload) } == ["m1"])
+        #expect(try await Self.push(store, users: ["u"], "m2", now: Self.at(2)).messages == [[UserSequence(user: "u", seq: 2)]])
+        #expect(
+            try await store.messages.appendBroadcast(
+                app: "demo", payload: ByteBuffer(string: "b3"), ttl: .seconds(60), keep: 10, now: Self.t0) == 3)
+        #expect(try await store.messages.purge(now: Self.at(7 * 24 * 3600), deadLetterLimit: 10).idempotencyRecords == 1)
         try await store.close()
     }
 

@@ -123,7 +123,7 @@ struct SQLiteStoreTests {
         defer { directory.remove() }
         for _ in 0..<3 {
             let store = try await SQLiteStore.open(directory: directory.path)
-            #expect(try await store.schemaVersion() == 2)
+            #expect(try await store.schemaVersion() == SQLiteStore.latestSchemaVersion)
             try await store.close()
         }
     }

@@ -13,12 +13,12 @@ import NIOCore
 /// it too), except that nothing survives the process. One lock guards the whole state,
 /// so every call is atomic.
 public final class InMemoryMessageStore: MessageStore {
-    private struct IdempotencyRecordKey: Hashable {
+    fileprivate struct IdempotencyRecordKey: Hashable {
         var app: String
         var key: String
     }
 
-    private struct InboxEntry {
+    fileprivate struct InboxEntry {
         var seq: UInt32
         var payload: ByteBuffer
         var expiresAt: Date
@@ -27,7 +27,7 @@ public final class InMemoryMessageStore: MessageStore {
         var keepsDeadLetter: Bool
     }
 
-    private struct Inbox {
+    fileprivate struct Inbox {
         var lastSeq: UInt32 = 0
         var lostThrough: UInt32 = 0
         /// Kept messages in sequence order.
@@ -37,26 +37,26 @@ public final class InMemoryMessageStore: MessageStore {
         var maxCursor: UInt32 { self.cursors.values.max() ?? 0 }
     }
 
-    private struct BroadcastEntry {
+    fileprivate struct BroadcastEntry {
         var seq: UInt32
         var payload: ByteBuffer
         var expiresAt: Date
     }
 
-    private struct BroadcastLog {
+    fileprivate struct BroadcastLog {
         var seq: UInt32 = 0
         var trimmedThrough: UInt32 = 0
         /// Kept broadcasts in sequence order.
         var entries: [BroadcastEntry] = []
     }
 
-    private struct IdempotencyRecord {
+    fileprivate struct IdempotencyRecord {
         var fingerprint: String
         var result: InboxAppendResult
         var createdAt: Date
     }
 
-    private struct State {
+    fileprivate struct State {
         var inboxes: [InboxKey: Inbox] = [:]
         var broadcasts: [String: BroadcastLog] = [:]
         /// In id order (oldest first).
@@ -93,87 +93,14 @@ public final class InMemoryMessageStore: MessageStore {
 
     public func appendInbox(_ append: InboxAppend) async throws -> InboxAppendResult {
         try self.state.withLockedValue { state in
-            var recordKey: IdempotencyRecordKey?
-            if let idempotency = append.idempotency {
-                let key = IdempotencyRecordKey(app: append.app, key: idempotency.key)
-                if let record = state.idempotency[key], Self.isWithinWindow(record.createdAt, now: append.now) {
-                    guard record.fingerprint == idempotency.fingerprint else {
-                        throw MessageStoreError.idempotencyConflict
-                    }
-                    return record.result.asReplayed
-                }
-                recordKey = key
+            let batch = [append]
+            let plan = InboxPlanner.plan(batch, state: state.inboxState(for: append))
+            if let result = plan.results.first, case .failure(let error) = result { throw error }
+            state.carryOut(plan, of: batch)
+            guard let result = plan.results.first else {
+                throw MessageStoreError.unavailable("The inbox plan gave no result.")
             }
-
-            // Checked before any change, so an exhausted sequence leaves the whole call undone.
-            var needed: [String: UInt64] = [:]
-            for message in append.messages {
-                for user in message.users { needed[user, default: 0] += 1 }
-            }
-            for (user, count) in needed {
-                let last = UInt64(state.inboxes[InboxKey(app: append.app, user: user)]?.lastSeq ?? 0)
-                guard last + count <= UInt64(UInt32.max) else {
-                    throw MessageStoreError.sequenceExhausted(app: append.app)
-                }
-            }
-
-            var sequences: [[UserSequence]] = []
-            sequences.reserveCapacity(append.messages.count)
-            var deadLettered = 0
-            for message in append.messages {
-                let expiresAt = append.now.addingTimeInterval(message.ttl.timeInterval)
-                var given: [UserSequence] = []
-                given.reserveCapacity(message.users.count)
-                for user in message.users {
-                    let key = InboxKey(app: append.app, user: user)
-                    var inbox = state.inboxes.removeValue(forKey: key) ?? Inbox()
-                    inbox.lastSeq += 1
-                    if let collapseKey = message.collapseKey {
-                        inbox.entries.removeAll { $0.collapseKey == collapseKey }
-                    }
-                    inbox.entries.append(
-                        InboxEntry(
-                            seq: inbox.lastSeq,
-                            payload: message.payload,
-                            expiresAt: expiresAt,
-                            createdAt: append.now,
-                            collapseKey: message.collapseKey,
-                            keepsDeadLetter: message.keepsDeadLetter
-                        )
-                    )
-                    let overflow = inbox.entries.count - max(0, append.inboxLimit)
-                    if overflow > 0 {
-                        let acknowledged = inbox.maxCursor
-                        for removed in inbox.entries.prefix(overflow) {
-                            inbox.lostThrough = max(inbox.lostThrough, removed.seq)
-                            if removed.keepsDeadLetter, removed.seq > acknowledged {
-                                state.addDeadLetter(
-                                    app: append.app,
-                                    user: user,
-                                    entry: removed,
-                                    reason: .inboxFull,
-                                    now: append.now
-                                )
-                                deadLettered += 1
-                            }
-                        }
-                        inbox.entries.removeFirst(overflow)
-                    }
-                    given.append(UserSequence(user: user, seq: inbox.lastSeq))
-                    state.inboxes[key] = inbox
-                }
-                sequences.append(given)
-            }
-
-            let result = InboxAppendResult(messages: sequences, deadLettered: deadLettered)
-            if let recordKey, let idempotency = append.idempotency {
-                state.idempotency[recordKey] = IdempotencyRecord(
-                    fingerprint: idempotency.fingerprint,
-                    result: result,
-                    createdAt: append.now
-                )
-            }
-            return result
+            return try result.get()
         }
     }
 
@@ -336,5 +263,86 @@ public final class InMemoryMessageStore: MessageStore {
     /// Whether an idempotency record made at `createdAt` still answers retries at `now`.
     private static func isWithinWindow(_ createdAt: Date, now: Date) -> Bool {
         now.timeIntervalSince(createdAt) < InboxAppend.idempotencyWindow.timeInterval
+    }
+}
+
+extension InMemoryMessageStore.State {
+    /// Every inbox and idempotency record `append` names, read whole.
+    fileprivate func inboxState(for append: InboxAppend) -> InboxState {
+        var state = InboxState()
+        for message in append.messages {
+            for user in message.users {
+                let key = InboxKey(app: append.app, user: user)
+                guard state.inboxes[key] == nil, let inbox = self.inboxes[key] else { continue }
+                state.inboxes[key] = InboxState.Inbox(
+                    lastSequence: inbox.lastSeq,
+                    acknowledged: inbox.maxCursor,
+                    messages: inbox.entries.map {
+                        InboxState.Entry(seq: $0.seq, collapseKey: $0.collapseKey, keepsDeadLetter: $0.keepsDeadLetter)
+                    }
+                )
+            }
+        }
+        if let idempotency = append.idempotency {
+            let key = InMemoryMessageStore.IdempotencyRecordKey(app: append.app, key: idempotency.key)
+            if let record = self.idempotency[key] {
+                state.records[InboxState.RecordKey(app: append.app, key: idempotency.key)] = InboxState.Record(
+                    fingerprint: record.fingerprint, result: record.result, createdAt: record.createdAt)
+            }
+        }
+        return state
+    }
+
+    /// Writes `plan` in the order it asks for.
+    fileprivate mutating func carryOut(_ plan: InboxPlan, of batch: [InboxAppend]) {
+        for dead in plan.deadLetters {
+            let entry: InMemoryMessageStore.InboxEntry
+            switch dead.source {
+            case .stored:
+                guard let stored = self.inboxes[dead.key]?.entries.first(where: { $0.seq == dead.seq }) else { continue }
+                entry = stored
+            case .batch(let request, let message):
+                entry = InMemoryMessageStore.InboxEntry(batch[request], message: message, seq: dead.seq)
+            }
+            self.addDeadLetter(app: dead.key.app, user: dead.key.user, entry: entry, reason: .inboxFull, now: dead.diedAt)
+        }
+        for replacement in plan.replacements {
+            self.inboxes[replacement.key]?.entries.removeAll {
+                $0.collapseKey?.utf8.elementsEqual(replacement.collapseKey.utf8) ?? false
+            }
+        }
+        for removal in plan.removals {
+            self.inboxes[removal.key]?.entries.removeAll { $0.seq == removal.seq }
+        }
+        for insertion in plan.insertions {
+            let entry = InMemoryMessageStore.InboxEntry(batch[insertion.request], message: insertion.message, seq: insertion.seq)
+            self.inboxes[insertion.key, default: InMemoryMessageStore.Inbox()].entries.append(entry)
+        }
+        for (key, last) in plan.lastSequences {
+            self.inboxes[key, default: InMemoryMessageStore.Inbox()].lastSeq = last
+        }
+        for (key, lost) in plan.lostThrough {
+            self.inboxes[key, default: InMemoryMessageStore.Inbox()].lostThrough = max(self.inboxes[key]?.lostThrough ?? 0, lost)
+        }
+        for record in plan.records {
+            self.idempotency[InMemoryMessageStore.IdempotencyRecordKey(app: record.app, key: record.key)] =
+                InMemoryMessageStore.IdempotencyRecord(
+                    fingerprint: record.fingerprint, result: record.result, createdAt: record.createdAt)
+        }
+    }
+}
+
+extension InMemoryMessageStore.InboxEntry {
+    /// Message `message` of `append`, stored under `seq`.
+    fileprivate init(_ append: InboxAppend, message index: Int, seq: UInt32) {
+        let message = append.messages[index]
+        self.init(
+            seq: seq,
+            payload: message.payload,
+            expiresAt: append.now.addingTimeInterval(message.ttl.timeInterval),
+            createdAt: append.now,
+            collapseKey: message.collapseKey,
+            keepsDeadLetter: message.keepsDeadLetter
+        )
     }
 }

@@ -123,6 +123,28 @@ enum SQLiteMigrations {
                 "CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at)",
             ]
         ),
+        SQLiteMigration(
+            version: 3,
+            name: "tables and indexes named as in PostgreSQL",
+            statements: [
+                // RENAME keeps the rows; SQLite has no ALTER INDEX, so indexes are made again.
+                "ALTER TABLE broadcast_log RENAME TO broadcasts",
+                "DROP INDEX broadcast_log_expiry",
+                "CREATE INDEX broadcasts_expires_at ON broadcasts (expires_at)",
+                "ALTER TABLE idempotency_keys RENAME TO idempotency_records",
+                "DROP INDEX idempotency_keys_created",
+                "CREATE INDEX idempotency_records_created_at ON idempotency_records (created_at)",
+                "DROP INDEX inbox_messages_expiry",
+                "CREATE INDEX inbox_messages_expires_at ON inbox_messages (expires_at)",
+                "DROP INDEX inbox_messages_collapse",
+                """
+                CREATE INDEX inbox_messages_collapse_key ON inbox_messages (app, user_id, collapse_key)
+                WHERE collapse_key IS NOT NULL
+                """,
+                "DROP INDEX dead_letters_app",
+                "CREATE INDEX dead_letters_app_id ON dead_letters (app, id)",
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.

@@ -55,11 +55,3 @@ extension SQLiteRow {
         return value
     }
 }
-
-extension InboxAppend {
-    /// Whether an idempotency record made at `createdAt` still answers retries at `now`
-    /// (the same rule as the in-memory store).
-    static func isWithinIdempotencyWindow(_ createdAt: Date, now: Date) -> Bool {
-        now.timeIntervalSince(createdAt) < Self.idempotencyWindow.timeInterval
-    }
-}
