@@ -11,7 +11,9 @@ extension ConnectionStateMachineTests {
     static func replayPlan(users: [UInt32] = [1, 2], broadcasts: [UInt32] = [8, 9]) -> ReplayPlan {
         Fixtures.plan(
             pushes: users.map { ReplayPlan.Push(seq: $0, kind: .user, ackRequired: true, payload: ByteBuffer()) }
-                + broadcasts.map { ReplayPlan.Push(seq: $0, kind: .broadcast, ackRequired: false, payload: ByteBuffer()) }
+                + broadcasts.map {
+                    ReplayPlan.Push(seq: $0, kind: .broadcast, ackRequired: false, payload: ByteBuffer())
+                }
         )
     }
 
@@ -27,7 +29,11 @@ extension ConnectionStateMachineTests {
             Issue.record("AUTH did not open a session")
             return 0
         }
-        #expect(replay.count == plan.pushes.count)
+        if case .writeLastPage(_, let page) = replay {
+            #expect(page.count == plan.pushes.count)
+        } else {
+            Issue.record("the replay is not one page")
+        }
         return session.number
     }
 
@@ -39,7 +45,7 @@ extension ConnectionStateMachineTests {
         #expect(!machine.isOpening(session))
         // The replay's broadcasts count as written: the highest is 9.
         #expect(machine.writtenBroadcastSequence(of: session) == 9)
-        machine.replayWritten(session: session)
+        _ = machine.replayWritten(session: session)
         #expect(!machine.isReplaying(session))
         #expect(!machine.holdsPushes(for: session))
         #expect(machine.acceptsPushes(for: session))
@@ -76,7 +82,7 @@ extension ConnectionStateMachineTests {
         }
         #expect(machine.queuedMessageCount == 2)
         #expect(machine.nextQueuedMessage() == nil, "nothing is taken before the last page")
-        machine.replayWritten(session: session)
+        _ = machine.replayWritten(session: session)
         guard let next = machine.nextQueuedMessage(), case .auth(4, _) = next else {
             Issue.record("the queued AUTH did not come first")
             return
@@ -106,5 +112,80 @@ extension ConnectionStateMachineTests {
         machine.broadcastWritten(session: session, seq: 10)
         #expect(machine.writtenBroadcastSequence(of: session) == 12)
         #expect(machine.writtenBroadcastSequence(of: session + 1) == nil)
+    }
+
+    static func pagedPlan(count: Int) -> ReplayPlan {
+        // 12 + 4 + 34 = 50 bytes a frame: two reach a page of 100 bytes.
+        let payload = ByteBuffer(repeating: 0x61, count: 34)
+        return Fixtures.plan(
+            pushes: (1...count).map {
+                ReplayPlan.Push(seq: UInt32($0), kind: .user, ackRequired: true, payload: payload)
+            }
+        )
+    }
+
+    @Test func aLongReplayIsHandedOutPageByPage() {
+        var machine = Machine(configuration: .init(replayPageBytes: 100))
+        _ = machine.received(.auth(seq: 1, AuthRequest(token: "t")))
+        guard
+            case .sessionOpened(_, let session, _, .writePage(let replayed, let first), _) = machine.authSucceeded(
+                seq: 1,
+                token: Fixtures.verified(),
+                plan: Self.pagedPlan(count: 5)
+            )
+        else {
+            Issue.record("the replay did not start with a page")
+            return
+        }
+        #expect(replayed == session.number)
+        #expect(first.map(\.seq) == [1, 2])
+        #expect(machine.isReplaying(session.number))
+        // The page of a replay that ended (another session's) changes nothing.
+        guard case .none = machine.replayPageWritten(session: session.number + 1) else {
+            Issue.record("a stale page was taken for this replay")
+            return
+        }
+        guard case .writePage(_, let second) = machine.replayPageWritten(session: session.number) else {
+            Issue.record("no second page")
+            return
+        }
+        #expect(second.map(\.seq) == [3, 4])
+        guard case .writeLastPage(_, let last) = machine.replayPageWritten(session: session.number) else {
+            Issue.record("no last page")
+            return
+        }
+        #expect(last.map(\.seq) == [5])
+        #expect(machine.isReplaying(session.number), "until the last page is written")
+        guard case .writeHeld(let held) = machine.replayWritten(session: session.number) else {
+            Issue.record("the replay did not end")
+            return
+        }
+        #expect(held.isEmpty)
+        #expect(!machine.isReplaying(session.number))
+    }
+
+    @Test func aSessionEndedMidReplayGetsNoMorePages() {
+        var machine = Machine(configuration: .init(replayPageBytes: 100))
+        _ = machine.received(.auth(seq: 1, AuthRequest(token: "t")))
+        guard
+            case .sessionOpened(_, let session, _, .writePage, _) = machine.authSucceeded(
+                seq: 1,
+                token: Fixtures.verified(),
+                plan: Self.pagedPlan(count: 5)
+            )
+        else {
+            Issue.record("the replay did not start with a page")
+            return
+        }
+        #expect(machine.livePush(Self.push(.user, 9), session: session.number) == .held)
+        guard case .sessionEnded = machine.endSession(session.number, reason: .kicked) else {
+            Issue.record("the session did not end")
+            return
+        }
+        #expect(machine.heldPushCount == 0)
+        guard case .none = machine.replayPageWritten(session: session.number) else {
+            Issue.record("a page followed the end of the session")
+            return
+        }
     }
 }

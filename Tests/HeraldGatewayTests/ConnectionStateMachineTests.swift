@@ -96,7 +96,11 @@ import Testing
         #expect(okSeq == 9)
         #expect(session.number == 1)
         #expect(replaced == nil)
-        #expect(replay.count == 1)
+        guard case .writeLastPage(_, let page) = replay else {
+            Issue.record("the replay is not one page")
+            return
+        }
+        #expect(page.count == 1)
         #expect(
             authOK
                 == AuthOK(
@@ -454,30 +458,6 @@ import Testing
         #expect(machine.queuedMessageCount == 2)
     }
 
-    @Test func authTimeoutOnlyBeforeFirstAuthOK() {
-        var fresh = Machine()
-        Self.expectError(fresh.authTimedOut(), .authTimeout, seq: 0, closes: true)
-        // An AUTH sent in time but still being verified (a slow store) is not the client's
-        // fault: no timeout while it is pending, and it completes normally.
-        var pending = Machine()
-        _ = pending.received(.auth(seq: 1, AuthRequest(token: "t")))
-        guard case .none = pending.authTimedOut() else {
-            Issue.record("timed out while an AUTH was being verified")
-            return
-        }
-        guard case .sessionOpened = pending.authSucceeded(seq: 1, token: Fixtures.verified(), plan: Fixtures.plan())
-        else {
-            Issue.record("the pending AUTH did not complete")
-            return
-        }
-        var authed = Machine()
-        Self.open(&authed)
-        guard case .none = authed.authTimedOut() else {
-            Issue.record("authenticated connection timed out")
-            return
-        }
-    }
-
     @Test func endingTheLastSessionClosesTheConnection() {
         var machine = Machine()
         let a = Self.open(&machine, token: Fixtures.verified(user: "a"), seq: 1)
@@ -541,10 +521,17 @@ import Testing
         #expect(machine.connectionClosed().isEmpty)
     }
 
+    /// The replay of an AUTH can load after the connection closed: it is not used.
     @Test func staleAuthCompletionIsIgnored() {
         var machine = Machine()
-        guard case .none = machine.authSucceeded(seq: 3, token: Fixtures.verified(), plan: Fixtures.plan()) else {
-            Issue.record("completion without AUTH was used")
+        _ = machine.received(.auth(seq: 3, AuthRequest(token: "t")))
+        guard case .loadReplay = machine.authVerified(seq: 3, token: Fixtures.verified()) else {
+            Issue.record("no replay to load")
+            return
+        }
+        _ = machine.connectionClosed()
+        guard case .none = machine.replayLoaded(seq: 3, plan: Fixtures.plan()) else {
+            Issue.record("completion after the close was used")
             return
         }
         #expect(machine.sessions.isEmpty)

@@ -11,7 +11,10 @@ import NIOCore
 #endif
 
 /// The channel handler of one client connection, for both transports: it decodes frames,
-/// feeds the ``ConnectionStateMachine`` and carries out its actions.
+/// feeds the ``ConnectionStateMachine`` and carries out its actions. The protocol's rules
+/// (what to answer, what to hold, drop or write, which deadline to arm) are the machine's;
+/// the handler does the I/O, reads the clock (its shard's tick) and keeps the index, the
+/// directory and the counters in step.
 ///
 /// With `.stream` framing (TCP) it decodes a byte stream itself, keeping a partial-frame
 /// buffer only while a frame is incomplete. With `.messages` framing (WebSocket, behind a
@@ -32,9 +35,6 @@ final class ConnectionHandler: ChannelInboundHandler {
         case messages
     }
 
-    /// Live pushes held for an opening session before the connection counts as too slow.
-    static let maxHeldPushes = 4096
-
     // Stored properties are declared in this order so that the small ones fill the gaps
     // between the large ones: every idle connection keeps one of these objects.
     private let environment: GatewayEnvironment
@@ -50,12 +50,6 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// `.none` until the shard registers the connection.
     private var connectionID = ConnectionID.none
     private var partial = PartialInput()
-    private var lastActivityTick: UInt64 = 0
-    private var authDeadlineTick: UInt64 = 0
-    /// Live pushes for the opening session, held until its replay is written.
-    private var held: [HeldPush] = []
-    /// The replay being written page by page, if any (boxed: idle connections keep 8 bytes).
-    private var replayPages: ReplayPages?
 
     init(framing: Framing, environment: GatewayEnvironment, shard: EventLoopShard) {
         self.framing = framing
@@ -113,7 +107,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard self.admitted, self.isOpen else { return }
-        self.lastActivityTick = self.shard.currentTick
+        self.stateMachine.inputReceived(now: self.shard.currentTick)
         let incoming = Self.unwrapInboundIn(data)
         switch self.framing {
         case .messages:
@@ -157,48 +151,44 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     // MARK: Calls from the shard
 
-    /// Writes one encoded PUSH frame without flushing, if `session` is open, or holds it if
-    /// the session is still opening. Returns whether it was written or held.
+    /// Writes one encoded PUSH frame without flushing, if `session` is open, or has the
+    /// machine hold it if the session's replay is loading or being written. Returns whether it
+    /// was written or held.
     func writePush(_ frame: ByteBuffer, session: UInt16, kind: PushKind, seq: UInt32) -> Bool {
         guard let context else { return false }
-        if self.stateMachine.holdsPushes(for: session) {
-            guard self.held.count < Self.maxHeldPushes else {
-                // A flood while the replay loads: treat it as a reader that cannot keep up.
-                self.environment.counters.slowConsumerClosed()
-                self.environment.metrics.slowConsumersClosed.increment()
-                self.log(.debug, "closing connection: too many live messages while its replay loads")
-                self.closeNow()
-                return false
-            }
-            self.held.append(HeldPush(frame: frame, kind: kind, seq: seq))
+        switch self.stateMachine.livePush(HeldPush(frame: frame, kind: kind, seq: seq), session: session) {
+        case .held:
             return true
+        case .drop:
+            return false
+        case .closeSlowConsumer:
+            self.closeSlowConsumer()
+            return false
+        case .write:
+            self.emit(frame, context: context)
+            self.environment.metrics.pushesWritten.increment()
+        case .writeFrames(let frames):
+            for frame in frames { self.emit(frame, context: context) }
+            self.environment.metrics.pushesWritten.increment(by: frames.count)
         }
-        guard self.stateMachine.acceptsPushes(for: session) else { return false }
-        self.emit(frame, context: context)
-        self.environment.metrics.pushesWritten.increment()
         self.shard.markTouched(self)
         return true
     }
 
     /// Writes fan-out frames for `session` and flushes, in one write: the frames back to back
-    /// on TCP, the batch's WebSocket messages on WebSocket. Frames for an opening session are
-    /// held, one by one, like ``writePush(_:session:kind:seq:)`` holds them. Broadcasts at or
-    /// below the highest the session already has (its replay carried them, or they reached
-    /// the shard out of order) are left out, so that each session sees broadcasts once and in
-    /// sequence order. Flushed at once rather than at the end of the shard's slice, so that
-    /// the first clients read while the pass goes on to the others.
+    /// on TCP, the batch's WebSocket messages on WebSocket; or as many of them as the machine
+    /// says (it holds them while the session's replay is under way, and leaves out broadcasts
+    /// the session already has). Flushed at once rather than at the end of the shard's slice,
+    /// so that the first clients read while the pass goes on to the others.
     func writeBatch(_ batch: PushBatch, session: UInt16) {
         guard let context else { return }
-        if self.stateMachine.holdsPushes(for: session) {
-            for push in batch.frames {
-                guard self.writePush(push.frame, session: session, kind: push.kind, seq: push.seq) else { return }
-            }
+        switch self.stateMachine.liveBatch(batch, session: session) {
+        case .held, .drop:
             return
-        }
-        guard self.stateMachine.acceptsPushes(for: session),
-            let written = self.stateMachine.writtenBroadcastSequence(of: session)
-        else { return }
-        if batch.highestBroadcast == 0 || batch.lowestBroadcast > written {
+        case .closeSlowConsumer:
+            self.closeSlowConsumer()
+            return
+        case .write:
             switch self.framing {
             case .stream:
                 context.write(Self.wrapOutboundOut(batch.combined), promise: nil)
@@ -206,17 +196,9 @@ final class ConnectionHandler: ChannelInboundHandler {
                 context.write(NIOAny(WebSocketFrameCodec.Outbound.framed(batch.webSocketFramed)), promise: nil)
             }
             self.environment.metrics.pushesWritten.increment(by: batch.frames.count)
-        } else {
-            var count = 0
-            for push in batch.frames where push.kind != .broadcast || push.seq > written {
-                self.emit(push.frame, context: context)
-                count += 1
-            }
-            guard count > 0 else { return }
-            self.environment.metrics.pushesWritten.increment(by: count)
-        }
-        if batch.highestBroadcast > written {
-            self.stateMachine.broadcastWritten(session: session, seq: batch.highestBroadcast)
+        case .writeFrames(let frames):
+            for frame in frames { self.emit(frame, context: context) }
+            self.environment.metrics.pushesWritten.increment(by: frames.count)
         }
         self.needsFlush = false
         context.flush()
@@ -239,15 +221,9 @@ final class ConnectionHandler: ChannelInboundHandler {
         case .none:
             return false
         case .openingEnded(let session):
-            self.held.removeAll()
             self.unindex(session)
             return true
         case .sessionEnded(let session, let goAway, let closeConnection):
-            if self.replayPages?.session == number {
-                // Ended mid-replay: the rest of it, and what was held, are not for anyone now.
-                self.replayPages = nil
-                self.held.removeAll()
-            }
             self.unindex(session)
             if closeConnection {
                 self.writeAndClose(.goaway(goAway))
@@ -277,34 +253,11 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.context?.close(promise: nil)
     }
 
-    /// The timing wheel reached a deadline of this connection: re-check the real ones.
+    /// The timing wheel reached a deadline of this connection: the machine re-checks the
+    /// real ones.
     func timerFired(tick: UInt64) {
-        guard self.admitted, let id = self.registeredID else { return }
-        switch self.stateMachine.state {
-        case .closing, .closed:
-            // The last frame did not get out within the grace period.
-            self.closeNow()
-        case .awaitingFirstAuth:
-            if tick >= self.authDeadlineTick {
-                self.apply(self.stateMachine.authTimedOut())
-                self.flushIfNeeded()
-                if self.stateMachine.state == .awaitingFirstAuth {
-                    // An AUTH is still being verified: look again one timeout later.
-                    self.authDeadlineTick = tick + self.environment.authTimeoutTicks
-                    self.shard.schedule(id, at: self.authDeadlineTick)
-                }
-            } else {
-                self.shard.schedule(id, at: self.authDeadlineTick)
-            }
-        case .active:
-            let idleDeadline = self.lastActivityTick + self.environment.idleTimeoutTicks
-            if tick >= idleDeadline {
-                self.log(.debug, "closing idle connection")
-                self.closeNow()
-            } else {
-                self.shard.schedule(id, at: idleDeadline)
-            }
-        }
+        guard self.admitted, self.registeredID != nil else { return }
+        self.run(self.stateMachine.deadlineReached(now: tick))
     }
 
     // MARK: Private
@@ -335,12 +288,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.admitted = true
         self.environment.metrics.connections.increment()
         self.environment.metrics.connectionsAccepted.increment()
-        let id = self.shard.register(self)
-        self.connectionID = id
-        let now = self.shard.currentTick
-        self.lastActivityTick = now
-        self.authDeadlineTick = now + self.environment.authTimeoutTicks
-        self.shard.schedule(id, at: self.authDeadlineTick)
+        self.connectionID = self.shard.register(self)
+        self.run(self.stateMachine.connectionStarted(now: self.shard.currentTick))
     }
 
     private func teardown() {
@@ -418,10 +367,16 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         guard let context else { return }
-        guard case .loadReplay(let session) = self.stateMachine.authVerified(seq: seq, token: token) else { return }
-        // Indexed before the store is read: whatever is stored from now on reaches the held
-        // list, and whatever was stored before is in the replay (the overlap is dropped by seq).
-        self.held.removeAll()
+        let session: ConnectionStateMachine.Session
+        switch self.stateMachine.authVerified(seq: seq, token: token, since: Date()) {
+        case .loadReplay(let opening):
+            session = opening
+        case .closeConnection:
+            self.closeNow()
+            return
+        }
+        // Indexed before the store is read: whatever is stored from now on is held by the
+        // machine, and whatever was stored before is in the replay (it drops the overlap).
         self.index(session)
         let eventLoop = context.eventLoop
         self.environment.replay.replay(for: token, resume: request.resume, on: eventLoop)
@@ -431,7 +386,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 switch result {
                 case .success(let plan):
                     // Fan-out still queued on the shard reaches the session once it is open,
-                    // less the broadcasts its replay carried (see writeBatch).
+                    // less the broadcasts its replay carried (see liveBatch).
                     self.authCompleted(self.stateMachine.replayLoaded(seq: seq, plan: plan))
                 case .failure(let error):
                     self.log(.debug, "replay failed", metadata: ["error": "\(error)"])
@@ -446,31 +401,28 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch action {
         case .none:
             break
+        case .closeConnection:
+            self.closeNow()
+            return
         case .sendError(let seq, let error, let closeConnection, let abandoned):
-            self.held.removeAll()
             if let abandoned { self.unindex(abandoned) }
             self.sendError(seq: seq, error, closeConnection: closeConnection)
         case .sessionOpenedAndEnded(let seq, let authOK, let goAway, let closeConnection):
-            self.held.removeAll()
             self.write(.authOK(seq: seq, authOK))
             if closeConnection {
                 self.writeAndClose(.goaway(goAway))
             } else {
                 self.write(.goaway(goAway))
             }
-        case .sessionOpened(let seq, let session, let authOK, let replay, let replaced):
+        case .sessionOpened(let seq, _, let authOK, let replay, let replaced):
             self.write(.authOK(seq: seq, authOK))
             if let replaced {
                 self.write(.goaway(GoAway(session: replaced.number, reason: .replaced, reconnect: false)))
                 self.unindex(replaced)
             }
-            if !replay.isEmpty {
-                // Written in pages as the socket drains; the queue waits for the last one.
-                self.replayPages = ReplayPages(session: session.number, pushes: replay)
-                self.writeReplayPage()
-                return
-            }
-            self.writeHeld(session: session.number, replayedUser: 0)
+            // The queued messages are taken after the held ones, once the replay is written.
+            self.run(replay)
+            return
         }
         self.takeQueuedMessages()
     }
@@ -483,67 +435,69 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.flushIfNeeded()
     }
 
-    /// Writes the next page of the replay and flushes. Unless it was the last, the next page
-    /// follows once this one has gone to the socket, so a replay larger than the outbound limit
-    /// reaches a slow reader at its own pace instead of closing it as a slow consumer. After
-    /// the last page come the live messages held meanwhile, less what the replay carried.
-    private func writeReplayPage() {
-        guard let pages = self.replayPages, let context else { return }
-        guard self.stateMachine.isReplaying(pages.session) else {
-            self.replayPages = nil
-            return
-        }
-        var frames: [ByteBuffer] = []
-        var bytes = 0
-        while bytes < self.environment.replayPageBytes, let push = pages.next() {
-            let frame = self.encodeReplayed(push, session: pages.session, allocator: context.channel.allocator)
-            bytes += frame.readableBytes
-            frames.append(frame)
-        }
-        if pages.isFinished {
-            for frame in frames { self.emit(frame, context: context) }
-            self.needsFlush = true
-            self.replayPages = nil
-            self.stateMachine.replayWritten(session: pages.session)
-            self.writeHeld(session: pages.session, replayedUser: pages.highestUserSequence)
-            self.takeQueuedMessages()
-            return
-        }
-        let written = context.eventLoop.makePromise(of: Void.self)
-        for (index, frame) in frames.enumerated() {
-            self.emit(frame, context: context, promise: index == frames.count - 1 ? written : nil)
-        }
-        self.needsFlush = false
-        context.flush()
-        written.futureResult.assumeIsolated().whenSuccess {
-            guard self.replayPages === pages else { return }
-            self.writeReplayPage()
-        }
-    }
-
-    /// Writes the live messages held for `session` while it opened and replayed, less those
-    /// its replay carried: user messages by inbox sequence, broadcasts by the highest the
-    /// session has.
-    private func writeHeld(session: UInt16, replayedUser: UInt32) {
-        let held = self.held
-        self.held.removeAll()
-        for push in held {
-            switch push.kind {
-            case .user where push.seq != 0 && push.seq <= replayedUser: continue
-            case .broadcast:
-                // The machine counts the replay's broadcasts as written.
-                let written = self.stateMachine.writtenBroadcastSequence(of: session) ?? 0
-                guard push.seq > written else { continue }
-                self.stateMachine.broadcastWritten(session: session, seq: push.seq)
-            default: break
+    /// Writes a replay page and flushes; the machine hands out the next page once this one
+    /// has gone to the socket, so a replay larger than the outbound limit reaches a slow reader
+    /// at its own pace instead of closing it as a slow consumer. After the last page come the
+    /// live messages held meanwhile, then the queued messages.
+    private func run(_ action: ConnectionStateMachine.ReplayAction) {
+        guard let context else { return }
+        switch action {
+        case .none:
+            break
+        case .writePage(let session, let pushes):
+            let written = context.eventLoop.makePromise(of: Void.self)
+            let allocator = context.channel.allocator
+            for (index, push) in pushes.enumerated() {
+                let frame = self.encodeReplayed(push, session: session, allocator: allocator)
+                self.emit(frame, context: context, promise: index == pushes.count - 1 ? written : nil)
             }
-            if let context = self.context { self.emit(push.frame, context: context) }
-            self.environment.metrics.pushesWritten.increment()
+            self.needsFlush = false
+            context.flush()
+            written.futureResult.assumeIsolated().whenSuccess {
+                self.run(self.stateMachine.replayPageWritten(session: session))
+            }
+        case .writeLastPage(let session, let pushes):
+            let allocator = context.channel.allocator
+            for push in pushes {
+                self.emit(self.encodeReplayed(push, session: session, allocator: allocator), context: context)
+            }
             self.needsFlush = true
+            self.run(self.stateMachine.replayWritten(session: session))
+        case .writeHeld(let frames):
+            for frame in frames { self.emit(frame, context: context) }
+            if !frames.isEmpty {
+                self.environment.metrics.pushesWritten.increment(by: frames.count)
+                self.needsFlush = true
+            }
+            self.takeQueuedMessages()
         }
     }
 
-    private func encodeReplayed(_ push: ReplayPlan.Push, session: UInt16, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// Arms a deadline on the shard's wheel, or acts on one that passed.
+    private func run(_ action: ConnectionStateMachine.TimerAction) {
+        switch action {
+        case .armDeadline(_, let tick):
+            guard let id = self.registeredID else { return }
+            self.shard.schedule(id, at: tick)
+        case .sendErrorAndClose(let error):
+            self.sendError(seq: 0, error, closeConnection: true)
+        case .close(let deadline):
+            if deadline == .idle { self.log(.debug, "closing idle connection") }
+            self.closeNow()
+        }
+    }
+
+    /// Closes a connection whose session got more live messages than the machine holds while
+    /// its replay loads: a reader that cannot keep up.
+    private func closeSlowConsumer() {
+        self.environment.counters.slowConsumerClosed()
+        self.environment.metrics.slowConsumersClosed.increment()
+        self.log(.debug, "closing connection: too many live messages while its replay loads")
+        self.closeNow()
+    }
+
+    private func encodeReplayed(_ push: ReplayPlan.Push, session: UInt16, allocator: ByteBufferAllocator) -> ByteBuffer
+    {
         var buffer = allocator.buffer(
             capacity: Frame.headerSize + PushBody.fixedSize + push.payload.readableBytes
         )
@@ -652,8 +606,8 @@ final class ConnectionHandler: ChannelInboundHandler {
         written.futureResult.whenComplete { _ in
             channel.close(promise: nil)
         }
-        if self.admitted, let id = self.registeredID {
-            self.shard.schedule(id, at: self.shard.currentTick + self.environment.closeGraceTicks)
+        if self.admitted, self.registeredID != nil {
+            self.run(self.stateMachine.lastFrameWritten(now: self.shard.currentTick))
         }
     }
 

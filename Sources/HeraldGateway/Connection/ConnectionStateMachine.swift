@@ -1,6 +1,7 @@
 import DequeModule
 import HeraldCore
 import HeraldWire
+import NIOCore
 
 #if canImport(FoundationEssentials)
     import FoundationEssentials
@@ -9,21 +10,33 @@ import HeraldWire
 #endif
 
 /// The protocol rules of one client connection (docs/protocol.md, "Authentication and
-/// sessions"), with no channel inside: events in, actions out.
+/// sessions"), with no channel and no clock inside: events in, actions out. The
+/// ``ConnectionHandler`` does the I/O and carries out the actions; time comes in as ticks of
+/// its shard's timing wheel, and the deadlines to arm go out as ``TimerAction`` values.
 ///
 /// - Session numbers count up from 1 and are not reused until the `u16` counter wraps, so a
 ///   late message for an ended session never reaches a newer one (0 is never used: it means
 ///   "the connection" in GOAWAY).
 /// - AUTH is three steps: ``received(_:)`` answers `.authenticate`; the handler verifies the
 ///   token and calls ``authVerified(seq:token:since:)``, which opens the session as *opening*:
-///   the handler indexes it for fan-out at once and holds its live messages while the replay
-///   plan loads, so that nothing stored meanwhile is missed; then ``replayLoaded(seq:plan:)``
-///   (or ``authFailed(seq:_:)``). Messages that arrive meanwhile are queued in order
-///   (bounded); the handler pulls them with ``nextQueuedMessage()`` once the AUTH completed.
+///   the handler indexes it for fan-out at once and the machine holds its live messages while
+///   the replay plan loads, so that nothing stored meanwhile is missed; then
+///   ``replayLoaded(seq:plan:)`` (or ``authFailed(seq:_:)``). Messages that arrive meanwhile
+///   are queued in order (bounded); the handler pulls them with ``nextQueuedMessage()`` once
+///   the AUTH completed.
+/// - A replay is written in pages of about `replayPageBytes` (``ReplayAction``), the next once
+///   the last went to the socket. Live messages stay held until the last page, at most
+///   `maxHeldPushes` of them (one more closes the connection as a slow consumer), and are then
+///   written less what the replay carried: user messages by inbox sequence, broadcasts by the
+///   highest the session has. Live broadcasts at or below that are dropped afterwards too.
 /// - The session limit is checked when the AUTH arrives, before the token is verified: an
 ///   AUTH that would replace a session of the same device on this connection also counts.
 /// - The per-session subscription limit answers `forbidden_topic`: retrying later cannot help,
 ///   which `rate_limited` would suggest.
+/// - The server ends a session with ``endSession(_:reason:)`` (a kick, a replace by a session
+///   elsewhere), whatever node the reason comes from.
+/// - An event that cannot happen in the state it arrives in is a bug of the handler: it stops
+///   a debug build, and closes the connection in a release build.
 struct ConnectionStateMachine {
     /// Limits and values the state machine needs.
     struct Configuration: Sendable {
@@ -33,10 +46,21 @@ struct ConnectionStateMachine {
         var maxQueuedMessages: Int = 64
         var heartbeatSeconds: Int = 30
         var nodeID: String = "local"
+        /// Live pushes held for a session whose replay is loading or being written; one more
+        /// closes the connection as a slow consumer.
+        var maxHeldPushes: Int = 4096
+        /// Ticks from the connection's start to its first AUTH_OK.
+        var authTimeoutTicks: UInt64 = 101
+        /// Ticks without input after which an authenticated connection is closed.
+        var idleTimeoutTicks: UInt64 = 701
+        /// Ticks a connection may spend writing its last frame before it is closed outright.
+        var closeGraceTicks: UInt64 = 20
+        /// Bytes of replay written at a time (a page ends with the push that reaches it).
+        var replayPageBytes: Int = 64 * 1024
     }
 
-    /// The configuration, shared: every connection's machine holds it, and inline it is
-    /// five words.
+    /// The configuration, shared: every connection's machine holds it, and inline it would
+    /// be a dozen words.
     final class SharedConfiguration: Sendable {
         let value: Configuration
 
@@ -92,13 +116,21 @@ struct ConnectionStateMachine {
         var endedWhileOpening: (session: Session, reason: GoAwayReason)?
     }
 
+    /// A replay being written page by page. Boxed like ``PendingAuth``.
+    private struct Replay: Sendable {
+        let session: UInt16
+        let pushes: [ReplayPlan.Push]
+        /// How many pushes went out in pages so far.
+        var position = 0
+    }
+
     private enum Authentication: Sendable {
         case none
         indirect case pending(PendingAuth)
         /// AUTH_OK went out and the session is open, but its replay is still being written
         /// page by page: its live messages are held, and a further AUTH waits (with whatever
         /// was sent after it), so that only one replay is under way per connection.
-        case replaying(session: UInt16)
+        indirect case replaying(Replay)
     }
 
     enum State: Sendable, Hashable {
@@ -111,66 +143,17 @@ struct ConnectionStateMachine {
         case closed
     }
 
-    /// What the handler does after a received message.
-    enum Action: Sendable {
-        case none
-        /// Verify the token, load the replay plan, then report back.
-        case authenticate(seq: UInt32, AuthRequest)
-        case sendPong(seq: UInt32)
-        /// A device acknowledged its QoS 1 messages up to `seq`: hand it to the cursor writer.
-        case acknowledge(InboxAcknowledgement)
-        /// Write ERROR; when `closeConnection`, flush it and close.
-        case sendError(seq: UInt32, ProtocolError, closeConnection: Bool)
-        /// Index the newly added topics of the session, then write OK.
-        case subscribed(seq: UInt32, session: UInt16, app: String, added: [String])
-        /// Remove the topics from the index, then write OK.
-        case unsubscribed(seq: UInt32, session: UInt16, app: String, removed: [String])
-    }
-
-    /// What the handler does when an AUTH's token verified.
-    enum OpeningAction: Sendable {
-        case none
-        /// Index the session for fan-out, hold its live messages, and load its replay plan.
-        case loadReplay(Session)
-    }
-
-    /// What the handler does when an AUTH completed.
-    enum AuthCompletionAction: Sendable {
-        case none
-        /// Write AUTH_OK and (if any) GOAWAY `replaced` for the session of the same device that
-        /// this one replaces on this connection (and unindex that one), then the replay, then
-        /// the held live messages. A replay that is not empty is written in pages as the socket
-        /// drains; call ``replayWritten(session:)`` after its last page.
-        case sessionOpened(seq: UInt32, Session, AuthOK, replay: [ReplayPlan.Push], replaced: Session?)
-        /// The session was ended (kicked, replaced elsewhere) while its replay loaded: write
-        /// AUTH_OK and the GOAWAY at once, closing after it when `closeConnection`.
-        case sessionOpenedAndEnded(seq: UInt32, AuthOK, GoAway, closeConnection: Bool)
-        /// Write ERROR; unindex `abandoned`, the opening session, if any.
-        case sendError(seq: UInt32, ProtocolError, closeConnection: Bool, abandoned: Session?)
-    }
-
-    /// What the handler does when the server ends a session (kick, replaced elsewhere).
-    enum SessionEndAction: Sendable {
-        case none
-        /// Write the GOAWAY, unindex the session, and close after it when `closeConnection`.
-        case sessionEnded(Session, GoAway, closeConnection: Bool)
-        /// The session was still opening: unindex it and drop its held messages; the GOAWAY
-        /// follows its AUTH_OK when the replay is loaded.
-        case openingEnded(Session)
-    }
-
-    /// What the handler does when the node drains.
-    enum DrainAction: Sendable {
-        case none
-        /// Write GOAWAY session 0, unindex the sessions, close.
-        case goAway(GoAway, endedSessions: [Session])
-    }
-
     // In this order, the one-byte state packs after the two-byte counter.
     private let sharedConfiguration: SharedConfiguration
     private(set) var sessions = SessionTable()
     private var authentication: Authentication = .none
     private var queue: Deque<ClientMessage> = []
+    /// Live pushes for the opening or replaying session, held until its replay is written.
+    private var held: [HeldPush] = []
+    /// The tick of the client's last input.
+    private var lastInputTick: UInt64 = 0
+    /// Before the first AUTH_OK: the tick at which the auth timeout is checked.
+    private var authDeadlineTick: UInt64 = 0
     private var nextSessionNumber: UInt16 = 1
     private(set) var state: State = .awaitingFirstAuth
 
@@ -211,8 +194,8 @@ struct ConnectionStateMachine {
 
     /// Whether session `number` is open but its replay is still being written.
     func isReplaying(_ number: UInt16) -> Bool {
-        guard case .replaying(let session) = self.authentication else { return false }
-        return session == number
+        guard case .replaying(let replay) = self.authentication else { return false }
+        return replay.session == number
     }
 
     /// Whether live messages for session `number` are held rather than written: it is
@@ -221,9 +204,12 @@ struct ConnectionStateMachine {
         switch self.authentication {
         case .none: false
         case .pending(let pending): pending.opening?.number == number
-        case .replaying(let session): session == number
+        case .replaying(let replay): replay.session == number
         }
     }
+
+    /// Live messages held for the opening or replaying session.
+    var heldPushCount: Int { self.held.count }
 
     /// The highest broadcast sequence written to the open session `number`; nil when it is
     /// not open.
@@ -262,12 +248,13 @@ struct ConnectionStateMachine {
     /// Messages waiting for a pending AUTH.
     var queuedMessageCount: Int { self.queue.count }
 
-    // MARK: Events
+    // MARK: Client input
 
     /// A message decoded from a frame.
     mutating func received(_ message: ClientMessage) -> Action {
         switch self.state {
         case .closing, .closed:
+            // The peer may go on sending until the close is done; the closing frame was the answer.
             return .none
         case .awaitingFirstAuth, .active:
             break
@@ -280,6 +267,7 @@ struct ConnectionStateMachine {
                     closeConnection: false
                 )
             }
+            // Answered when the handler takes it again with nextQueuedMessage().
             self.queue.append(message)
             return .none
         }
@@ -315,6 +303,7 @@ struct ConnectionStateMachine {
     mutating func protocolViolation(seq: UInt32, _ error: ProtocolError) -> Action {
         switch self.state {
         case .closing, .closed:
+            // The rest of a read, or a codec's error, after the closing frame: nothing to add.
             return .none
         case .awaitingFirstAuth, .active:
             self.startClosing()
@@ -322,30 +311,39 @@ struct ConnectionStateMachine {
         }
     }
 
-    /// The token verified: the session opens, indexed but holding its live messages until
-    /// ``replayLoaded(seq:plan:)``.
-    mutating func authVerified(seq: UInt32, token: VerifiedToken, since: Date = Date()) -> OpeningAction {
-        guard case .pending(var pending) = self.authentication, pending.seq == seq, pending.opening == nil else {
-            return .none
-        }
-        switch self.state {
-        case .closing, .closed:
-            return .none
-        case .awaitingFirstAuth, .active:
-            break
+    // MARK: Authentication
+
+    /// The token verified at `since`: the session opens, indexed but holding its live
+    /// messages until ``replayLoaded(seq:plan:)``.
+    mutating func authVerified(seq: UInt32, token: VerifiedToken, since: Date) -> OpeningAction {
+        // The handler verifies the token right after `.authenticate`, with nothing in between.
+        guard case .pending(var pending) = self.authentication, pending.seq == seq, pending.opening == nil,
+            self.state == .awaitingFirstAuth || self.state == .active
+        else {
+            self.unexpected("The token of AUTH \(seq) verified")
+            return .closeConnection
         }
         let session = Session(number: self.allocateSessionNumber(), token: token, since: since)
         pending.opening = session
         pending.endedWhileOpening = nil
         self.authentication = .pending(pending)
+        self.held = []
         return .loadReplay(session)
     }
 
     /// The opening session's replay plan is ready: it becomes open.
     mutating func replayLoaded(seq: UInt32, plan: ReplayPlan) -> AuthCompletionAction {
-        guard let (opening, ended) = self.finishPendingAuth(seq) else { return .none }
+        let opening: Session?
+        let ended: (session: Session, reason: GoAwayReason)?
+        switch self.finishPendingAuth(seq, event: "The replay of AUTH \(seq) loaded") {
+        case .stale: return .none
+        case .unexpected: return .closeConnection
+        case .finished(let session, let endedSession):
+            (opening, ended) = (session, endedSession)
+        }
         if let ended {
             // Ended while loading: the client still learns the session's number from AUTH_OK.
+            self.held = []
             let number = ended.session.number
             let authOK = self.authOK(for: ended.session, plan: plan)
             let close = self.sessions.isEmpty
@@ -357,7 +355,11 @@ struct ConnectionStateMachine {
                 closeConnection: close
             )
         }
-        guard var session = opening else { return .none }
+        guard var session = opening else {
+            // Only a drain forgets the opening session, and it leaves the connection closing.
+            self.unexpected("The replay of AUTH \(seq) loaded before its token verified")
+            return .closeConnection
+        }
         for push in plan.pushes where push.kind == .broadcast {
             session.writtenBroadcastSequence = max(session.writtenBroadcastSequence, push.seq)
         }
@@ -367,77 +369,256 @@ struct ConnectionStateMachine {
         }
         self.sessions[session.number] = session
         self.state = .active
-        if !plan.pushes.isEmpty {
-            self.authentication = .replaying(session: session.number)
+        let replay: ReplayAction
+        if plan.pushes.isEmpty {
+            replay = .writeHeld(self.releaseHeld(session: session.number, replayedUser: 0))
+        } else {
+            replay = self.nextReplayPage(Replay(session: session.number, pushes: plan.pushes))
         }
         return .sessionOpened(
             seq: seq,
             session,
             self.authOK(for: session, plan: plan),
-            replay: plan.pushes,
+            replay: replay,
             replaced: replaced
         )
     }
 
-    /// The last page of session `number`'s replay was written: its held messages go out, and
-    /// queued messages (a further AUTH) are taken again.
-    mutating func replayWritten(session number: UInt16) {
-        guard self.isReplaying(number) else { return }
-        self.authentication = .none
-    }
-
-    /// Both AUTH steps at once, for a plan known up front.
-    mutating func authSucceeded(seq: UInt32, token: VerifiedToken, plan: ReplayPlan, since: Date = Date())
-        -> AuthCompletionAction
-    {
-        guard case .loadReplay = self.authVerified(seq: seq, token: token, since: since) else { return .none }
-        return self.replayLoaded(seq: seq, plan: plan)
-    }
-
     /// The token was refused (or the replay could not be loaded).
     mutating func authFailed(seq: UInt32, _ error: ProtocolError) -> AuthCompletionAction {
-        guard let (abandoned, _) = self.finishPendingAuth(seq) else { return .none }
-        let close = error.code.closesConnection(hasSessions: self.hasSessions)
-        if close { self.startClosing() }
-        return .sendError(seq: seq, error, closeConnection: close, abandoned: abandoned)
-    }
-
-    /// Ends the pending AUTH `seq` and hands over its opening session; nil when `seq` is not
-    /// the pending AUTH or the connection is closing (a drain or close took care of it).
-    private mutating func finishPendingAuth(_ seq: UInt32)
-        -> (opening: Session?, ended: (session: Session, reason: GoAwayReason)?)?
-    {
-        guard case .pending(let pending) = self.authentication, pending.seq == seq else { return nil }
-        self.authentication = .none
-        switch self.state {
-        case .closing, .closed: return nil
-        case .awaitingFirstAuth, .active: return (pending.opening, pending.endedWhileOpening)
+        switch self.finishPendingAuth(seq, event: "AUTH \(seq) failed") {
+        case .stale:
+            return .none
+        case .unexpected:
+            return .closeConnection
+        case .finished(let abandoned, _):
+            self.held = []
+            let close = error.code.closesConnection(hasSessions: self.hasSessions)
+            if close { self.startClosing() }
+            return .sendError(seq: seq, error, closeConnection: close, abandoned: abandoned)
         }
     }
 
-    /// The auth timer fired: without an AUTH_OK yet, the connection ends with `auth_timeout`;
-    /// unless an AUTH is being verified: the client sent it in time, and a slow store lookup
-    /// is the server's delay, not the client's (the handler checks again later).
-    mutating func authTimedOut() -> Action {
-        guard self.state == .awaitingFirstAuth, self.pendingAuth == nil else { return .none }
-        self.startClosing()
-        return .sendError(
-            seq: 0,
-            ProtocolError(.authTimeout, "no successful AUTH within the auth timeout"),
-            closeConnection: true
-        )
+    private enum PendingAuthEnd {
+        case finished(opening: Session?, ended: (session: Session, reason: GoAwayReason)?)
+        /// The connection is closing or closed (a drain, an error or the close took care of
+        /// the AUTH): its answer is not wanted any more.
+        case stale
+        /// No such AUTH was pending (a bug).
+        case unexpected
     }
 
-    /// The server ends one session (kicked, or replaced by a session on another connection).
+    /// Ends the pending AUTH `seq` and hands over its opening session.
+    private mutating func finishPendingAuth(_ seq: UInt32, event: @autoclosure () -> String) -> PendingAuthEnd {
+        switch self.state {
+        case .closing, .closed:
+            if case .pending(let pending) = self.authentication, pending.seq == seq {
+                self.authentication = .none
+            }
+            return .stale
+        case .awaitingFirstAuth, .active:
+            // Each AUTH is answered once, and only the close or its answer ends it.
+            guard case .pending(let pending) = self.authentication, pending.seq == seq else {
+                self.unexpected(event())
+                return .unexpected
+            }
+            self.authentication = .none
+            return .finished(opening: pending.opening, ended: pending.endedWhileOpening)
+        }
+    }
+
+    // MARK: Replay
+
+    /// The page of session `number`'s replay that was written last went to the socket: the
+    /// next page, or the last.
+    mutating func replayPageWritten(session number: UInt16) -> ReplayAction {
+        guard case .replaying(let replay) = self.authentication, replay.session == number else {
+            // The replay ended meanwhile with its session (kicked, drained, closed).
+            return .none
+        }
+        return self.nextReplayPage(replay)
+    }
+
+    /// The last page of session `number`'s replay was written: the replay phase ends, the
+    /// held messages go out, and queued messages (a further AUTH) are taken again.
+    mutating func replayWritten(session number: UInt16) -> ReplayAction {
+        guard case .replaying(let replay) = self.authentication, replay.session == number else {
+            switch self.state {
+            case .closing, .closed:
+                // Writing the last page closed the connection (a slow consumer).
+                return .none
+            case .awaitingFirstAuth, .active:
+                self.unexpected("The replay of session \(number) was written")
+                return .none
+            }
+        }
+        assert(
+            replay.position == replay.pushes.count,
+            "The replay of session \(number) was written before its last page was handed out."
+        )
+        self.authentication = .none
+        var replayedUser: UInt32 = 0
+        for push in replay.pushes where push.kind == .user {
+            replayedUser = max(replayedUser, push.seq)
+        }
+        return .writeHeld(self.releaseHeld(session: number, replayedUser: replayedUser))
+    }
+
+    /// Hands out the next page of `replay`, about `replayPageBytes` of frames.
+    private mutating func nextReplayPage(_ replay: Replay) -> ReplayAction {
+        var replay = replay
+        let start = replay.position
+        var bytes = 0
+        while bytes < self.configuration.replayPageBytes, replay.position < replay.pushes.count {
+            let push = replay.pushes[replay.position]
+            bytes += Frame.headerSize + PushBody.fixedSize + push.payload.readableBytes
+            replay.position += 1
+        }
+        let page = replay.pushes[start..<replay.position]
+        let session = replay.session
+        let isLast = replay.position == replay.pushes.count
+        self.authentication = .replaying(replay)
+        return isLast ? .writeLastPage(session: session, page) : .writePage(session: session, page)
+    }
+
+    /// The held messages of `session`, less those its replay carried: user messages by inbox
+    /// sequence, broadcasts by the highest the session has (the replay's count as written).
+    private mutating func releaseHeld(session number: UInt16, replayedUser: UInt32) -> [ByteBuffer] {
+        let held = self.held
+        self.held = []
+        var frames: [ByteBuffer] = []
+        frames.reserveCapacity(held.count)
+        for push in held {
+            switch push.kind {
+            case .user where push.seq != 0 && push.seq <= replayedUser:
+                continue
+            case .broadcast:
+                let written = self.sessions.writtenBroadcastSequence(of: number) ?? 0
+                guard push.seq > written else { continue }
+                self.sessions.noteWrittenBroadcast(push.seq, of: number)
+            case .user, .topic:
+                break
+            }
+            frames.append(push.frame)
+        }
+        return frames
+    }
+
+    // MARK: Live messages
+
+    /// A live message for session `number`, written on its own (a user message).
+    mutating func livePush(_ push: HeldPush, session number: UInt16) -> PushAction {
+        if self.holdsPushes(for: number) {
+            return self.hold(push)
+        }
+        // A session that ended (or a connection that is closing) may still be in the
+        // shard's indexes for the rest of a pass.
+        guard self.acceptsPushes(for: number) else { return .drop }
+        if push.kind == .broadcast {
+            guard let written = self.sessions.writtenBroadcastSequence(of: number), push.seq > written else {
+                return .drop
+            }
+            self.sessions.noteWrittenBroadcast(push.seq, of: number)
+        }
+        return .write
+    }
+
+    /// Fan-out messages for session `number`. Broadcasts at or below the highest the session
+    /// already has (its replay carried them, or they reached the shard out of order) are left
+    /// out, so that each session sees broadcasts once and in sequence order.
+    mutating func liveBatch(_ batch: PushBatch, session number: UInt16) -> PushAction {
+        if self.holdsPushes(for: number) {
+            for push in batch.frames {
+                if case .closeSlowConsumer = self.hold(push) { return .closeSlowConsumer }
+            }
+            return .held
+        }
+        // As for a single message: the session may have ended during the pass.
+        guard self.acceptsPushes(for: number), let written = self.sessions.writtenBroadcastSequence(of: number)
+        else { return .drop }
+        if batch.highestBroadcast > written {
+            self.sessions.noteWrittenBroadcast(batch.highestBroadcast, of: number)
+        }
+        if batch.highestBroadcast == 0 || batch.lowestBroadcast > written {
+            return .write
+        }
+        let frames = batch.frames.filter { $0.kind != .broadcast || $0.seq > written }.map(\.frame)
+        return frames.isEmpty ? .drop : .writeFrames(frames)
+    }
+
+    private mutating func hold(_ push: HeldPush) -> PushAction {
+        guard self.held.count < self.configuration.maxHeldPushes else { return .closeSlowConsumer }
+        self.held.append(push)
+        return .held
+    }
+
+    // MARK: Time
+
+    /// The connection was admitted at tick `now`: the auth deadline is armed.
+    mutating func connectionStarted(now: UInt64) -> TimerAction {
+        self.lastInputTick = now
+        self.authDeadlineTick = now + self.configuration.authTimeoutTicks
+        return .armDeadline(.auth, at: self.authDeadlineTick)
+    }
+
+    /// Input from the client arrived at tick `now`. The idle deadline moves with it lazily:
+    /// the wheel entry armed earlier fires, and ``deadlineReached(now:)`` arms the new one.
+    mutating func inputReceived(now: UInt64) {
+        self.lastInputTick = now
+    }
+
+    /// A deadline armed earlier was reached at tick `now`: act on the one the state has, or
+    /// arm it again if it is later.
+    ///
+    /// Before the first AUTH_OK the connection ends with `auth_timeout`, unless an AUTH is
+    /// being verified: the client sent it in time, and a slow store lookup is the server's
+    /// delay, not the client's, so the check comes again one timeout later. An authenticated
+    /// connection ends without a frame when it sent nothing for the idle timeout; a closing
+    /// one when its last frame did not get out within the grace period.
+    mutating func deadlineReached(now: UInt64) -> TimerAction {
+        switch self.state {
+        case .closing, .closed:
+            return .close(.closeGrace)
+        case .awaitingFirstAuth:
+            guard now >= self.authDeadlineTick else { return .armDeadline(.auth, at: self.authDeadlineTick) }
+            if self.pendingAuth != nil {
+                self.authDeadlineTick = now + self.configuration.authTimeoutTicks
+                return .armDeadline(.auth, at: self.authDeadlineTick)
+            }
+            self.startClosing()
+            return .sendErrorAndClose(ProtocolError(.authTimeout, "no successful AUTH within the auth timeout"))
+        case .active:
+            let idleDeadline = self.lastInputTick + self.configuration.idleTimeoutTicks
+            guard now >= idleDeadline else { return .armDeadline(.idle, at: idleDeadline) }
+            return .close(.idle)
+        }
+    }
+
+    /// The frame that ends the connection was written at tick `now`: the close waits for it
+    /// for the grace period at most.
+    func lastFrameWritten(now: UInt64) -> TimerAction {
+        .armDeadline(.closeGrace, at: now + self.configuration.closeGraceTicks)
+    }
+
+    // MARK: Server events
+
+    /// The server ends one session (kicked, or replaced by a session on another connection or
+    /// node).
     mutating func endSession(_ number: UInt16, reason: GoAwayReason) -> SessionEndAction {
         if case .pending(var pending) = self.authentication, let opening = pending.opening, opening.number == number {
             pending.opening = nil
             pending.endedWhileOpening = (opening, reason)
             self.authentication = .pending(pending)
+            self.held = []
             return .openingEnded(opening)
         }
+        // A kick or a replace can race with the session's own end, or with the connection's.
         guard self.state == .active, let session = self.sessions.removeValue(forKey: number) else { return .none }
-        if self.isReplaying(number) { self.authentication = .none }
+        if self.isReplaying(number) {
+            // The rest of the replay, and what was held, are not for anyone now.
+            self.authentication = .none
+            self.held = []
+        }
         let close = self.sessions.isEmpty
         if close { self.startClosing() }
         return .sessionEnded(
@@ -451,12 +632,14 @@ struct ConnectionStateMachine {
     mutating func drain(retryAfterMs: Int) -> DrainAction {
         switch self.state {
         case .closing, .closed:
+            // The frame that ends the connection went out already.
             return .none
         case .awaitingFirstAuth, .active:
             var ended = self.sessions.values
             if let opening = self.opening { ended.append(opening) }
             self.dropOpening()
             if case .replaying = self.authentication { self.authentication = .none }
+            self.held = []
             self.sessions.removeAll()
             self.startClosing()
             return .goAway(
@@ -473,11 +656,35 @@ struct ConnectionStateMachine {
         self.authentication = .none
         self.sessions.removeAll()
         self.queue.removeAll()
+        self.held = []
         self.state = .closed
         return remaining
     }
 
     // MARK: Private
+
+    /// An event that cannot happen in the current state: a bug of the handler. Stops a debug
+    /// build; a release build closes the connection.
+    private mutating func unexpected(_ event: String) {
+        assertionFailure("\(event) while the connection was \(self.stateDescription).")
+        self.startClosing()
+    }
+
+    /// The state in words, for ``unexpected(_:)``.
+    private var stateDescription: String {
+        let phase: String
+        switch self.authentication {
+        case .none: phase = "no AUTH under way"
+        case .pending(let pending): phase = "AUTH \(pending.seq) pending"
+        case .replaying(let replay): phase = "the replay of session \(replay.session) under way"
+        }
+        switch self.state {
+        case .awaitingFirstAuth: return "awaiting its first AUTH_OK with \(phase)"
+        case .active: return "active with \(phase)"
+        case .closing: return "closing with \(phase)"
+        case .closed: return "closed"
+        }
+    }
 
     /// Forgets the opening session (the pending AUTH stays, so its answer is recognised).
     private mutating func dropOpening() {
@@ -547,11 +754,13 @@ struct ConnectionStateMachine {
         }
         switch message {
         case .ping, .auth:
-            return .none  // handled above
+            assertionFailure("A PING or AUTH reached the session checks, past its own answer.")
+            return .none
         case .ack(let seq, let ack):
             guard var session = self.sessions[ack.session] else {
                 return Self.unknownSession(seq: seq, ack.session)
             }
+            // A broadcast ACK is no cursor, and a lower one says nothing new.
             guard ack.kind == .user, seq > session.acknowledgedUserSequence else { return .none }
             session.acknowledgedUserSequence = seq
             self.sessions[ack.session] = session

@@ -1,8 +1,8 @@
 import HeraldWire
 import NIOCore
 
-/// A live PUSH for a session whose replay is still loading, kept with what it takes to drop
-/// it if the replay already carried it.
+/// A live PUSH for a session whose replay is loading or being written, held by the
+/// ``ConnectionStateMachine`` with what it takes to drop it if the replay carried it.
 struct HeldPush {
     var frame: ByteBuffer
     var kind: PushKind

@@ -44,15 +44,6 @@ final class GatewayEnvironment: Sendable {
         logger: Logger
     ) {
         self.configuration = configuration
-        self.machineConfiguration = ConnectionStateMachine.SharedConfiguration(
-            ConnectionStateMachine.Configuration(
-                maxSessions: configuration.maxSessionsPerConnection,
-                maxSubscriptionsPerSession: configuration.maxSubscriptionsPerSession,
-                maxQueuedMessages: 64,
-                heartbeatSeconds: configuration.heartbeat,
-                nodeID: configuration.nodeID
-            )
-        )
         self.verifier = TokenVerifier(apps: apps)
         self.frameDecoder = FrameDecoder(maximumLength: max(configuration.maxFrameLength, Frame.minimumLength))
         self.replay = replay
@@ -93,6 +84,20 @@ final class GatewayEnvironment: Sendable {
         self.idleTimeoutTicks = ticks(configuration.idleTimeout) + 1
         self.closeGraceTicks = max(ticks(.seconds(2)), 1)
         self.replayPageBytes = min(max(configuration.maxOutboundBytes / 4, 4096), 256 * 1024)
+        self.machineConfiguration = ConnectionStateMachine.SharedConfiguration(
+            ConnectionStateMachine.Configuration(
+                maxSessions: configuration.maxSessionsPerConnection,
+                maxSubscriptionsPerSession: configuration.maxSubscriptionsPerSession,
+                maxQueuedMessages: 64,
+                heartbeatSeconds: configuration.heartbeat,
+                nodeID: configuration.nodeID,
+                maxHeldPushes: 4096,
+                authTimeoutTicks: self.authTimeoutTicks,
+                idleTimeoutTicks: self.idleTimeoutTicks,
+                closeGraceTicks: self.closeGraceTicks,
+                replayPageBytes: self.replayPageBytes
+            )
+        )
     }
 
     /// The shard of `eventLoop`, if it belongs to the gateway's group.

@@ -16,7 +16,7 @@ final class PushBatch {
     let frames: [HeldPush]
     /// The lowest and highest broadcast sequence in the batch (0 and 0 without broadcasts):
     /// a session that already has a broadcast at or above the lowest must not get the batch
-    /// whole (see ``ConnectionHandler/writeBatch(_:session:)``).
+    /// whole (see ``ConnectionStateMachine/liveBatch(_:session:)``).
     let lowestBroadcast: UInt32
     let highestBroadcast: UInt32
 
