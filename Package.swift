@@ -167,6 +167,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HeraldTesting",
+            dependencies: [
+                "HeraldCore",
+                "HeraldWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HeraldCommandLine",
             dependencies: [
                 .product(name: "ArgumentParser", package: "swift-argument-parser")
@@ -208,7 +218,7 @@ let package = Package(
         .testTarget(
             name: "HeraldCoreTests",
             dependencies: [
-                "HeraldCore", "HeraldWire", "HeraldTestUtils",
+                "HeraldCore", "HeraldWire", "HeraldTestUtils", "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -219,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "HeraldGatewayTests",
             dependencies: [
-                "HeraldGateway", "HeraldCore", "HeraldWire", "HeraldTestUtils",
+                "HeraldGateway", "HeraldCore", "HeraldWire", "HeraldTestUtils", "HeraldTesting",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -227,7 +237,7 @@ let package = Package(
         .testTarget(
             name: "HeraldSQLiteTests",
             dependencies: [
-                "HeraldSQLite", "HeraldCore", "HeraldTestUtils",
+                "HeraldSQLite", "HeraldCore", "HeraldTestUtils", "HeraldTesting",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -249,7 +259,7 @@ let package = Package(
         .testTarget(
             name: "HeraldStoreContractTests",
             dependencies: [
-                "HeraldCore", "HeraldSQLite", "HeraldPostgres", "HeraldTestUtils",
+                "HeraldCore", "HeraldSQLite", "HeraldPostgres", "HeraldTestUtils", "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -259,7 +269,7 @@ let package = Package(
         .testTarget(
             name: "HeraldAPITests",
             dependencies: [
-                "HeraldAPI", "HeraldCore", "HeraldTestUtils",
+                "HeraldAPI", "HeraldCore", "HeraldTestUtils", "HeraldTesting",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

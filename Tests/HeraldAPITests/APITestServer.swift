@@ -1,6 +1,7 @@
 import Foundation
 import HeraldAPI
 import HeraldCore
+import HeraldTesting
 import Logging
 import NIOConcurrencyHelpers
 import Prometheus

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import HeraldCore
+import HeraldTesting
 import NIOConcurrencyHelpers
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldTesting
 import HeraldWire
 import NIOCore
 import NIOEmbedded

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldTesting
 import HeraldWire
 import Logging
 import NIOCore

@@ -1,5 +1,6 @@
 import Foundation
 import HeraldCore
+import HeraldTesting
 import Logging
 import NIOCore
 import NIOPosix

@@ -1,5 +1,6 @@
 import HeraldCore
 import HeraldSQLite
+import HeraldTesting
 
 /// Makes a fresh store of each kind for one test.
 enum StoreFactory {

@@ -1,3 +1,4 @@
+import HeraldCore
 import NIOConcurrencyHelpers
 
 /// A ``SessionDirectory`` in one process: a locked dictionary (tests, and a stand-in for a

@@ -1,3 +1,4 @@
+import HeraldCore
 import HeraldWire
 import NIOConcurrencyHelpers
 import NIOCore

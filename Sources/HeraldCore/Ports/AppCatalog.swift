@@ -7,8 +7,3 @@ public protocol AppCatalog: Sendable {
     /// Every app, ordered by id.
     func list() async throws -> [App]
 }
-
-/// Errors of an ``AppCatalog``.
-public enum AppCatalogError: Error, Sendable, Hashable {
-    case alreadyExists(String)
-}

@@ -1,3 +1,4 @@
+import HeraldCore
 import NIOConcurrencyHelpers
 
 /// An ``AppCatalog`` that lives in memory: for tests and throwaway nodes.

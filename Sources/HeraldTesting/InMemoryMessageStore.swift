@@ -1,3 +1,4 @@
+import HeraldCore
 import NIOConcurrencyHelpers
 import NIOCore
 

@@ -1,0 +1,4 @@
+/// Errors of an ``AppCatalog``.
+public enum AppCatalogError: Error, Sendable, Hashable {
+    case alreadyExists(String)
+}
