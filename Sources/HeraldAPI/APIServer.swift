@@ -19,6 +19,24 @@ public enum APIServer {
         logger: Logger = Logger(label: "herald.api"),
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some Service {
+        Self.makeHummingbirdApplication(
+            configuration: configuration,
+            dependencies: dependencies,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            onServerRunning: onServerRunning
+        )
+    }
+
+    /// ``makeApplication(configuration:dependencies:eventLoopGroup:logger:onServerRunning:)``
+    /// with its concrete type, which HummingbirdTesting drives.
+    static func makeHummingbirdApplication(
+        configuration: APIConfiguration,
+        dependencies: HeraldAPIDependencies,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "herald.api"),
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) -> Application<RouterResponder<BasicRequestContext>> {
         Application(
             router: Self.makeRouter(configuration: configuration, dependencies: dependencies),
             configuration: ApplicationConfiguration(
