@@ -65,7 +65,8 @@ struct RoutingTests {
             #expect(metrics.contains(#"herald_api_requests_total{route="unmatched",method="GET",status="404"} 1"#))
             #expect(metrics.contains(#"herald_api_requests_total{route="unmatched",method="PUT",status="405"} 1"#))
             #expect(
-                metrics.contains(#"herald_api_requests_total{route="/v1/apps/{app}/stats",method="GET",status="200"} 1"#),
+                metrics.contains(
+                    #"herald_api_requests_total{route="/v1/apps/{app}/stats",method="GET",status="200"} 1"#),
                 "\(metrics)"
             )
         }

@@ -26,7 +26,10 @@ struct StoreErrorMappingTests {
         case .unavailable:
             (503, "store_unavailable", "the store is unavailable, retry later")
         case .idempotencyConflict:
-            (409, "idempotency_conflict", "this Idempotency-Key was used within the last 24 hours for a different request")
+            (
+                409, "idempotency_conflict",
+                "this Idempotency-Key was used within the last 24 hours for a different request"
+            )
         case .sequenceExhausted:
             (
                 507, "sequence_exhausted",
