@@ -271,6 +271,7 @@ let package = Package(
             dependencies: [
                 "HeraldAPI", "HeraldCore", "HeraldTestUtils", "HeraldTesting",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

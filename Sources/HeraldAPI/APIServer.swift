@@ -19,6 +19,24 @@ public enum APIServer {
         logger: Logger = Logger(label: "herald.api"),
         onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
     ) -> some Service {
+        Self.makeHummingbirdApplication(
+            configuration: configuration,
+            dependencies: dependencies,
+            eventLoopGroup: eventLoopGroup,
+            logger: logger,
+            onServerRunning: onServerRunning
+        )
+    }
+
+    /// ``makeApplication(configuration:dependencies:eventLoopGroup:logger:onServerRunning:)``
+    /// with its concrete type, which HummingbirdTesting drives.
+    static func makeHummingbirdApplication(
+        configuration: APIConfiguration,
+        dependencies: HeraldAPIDependencies,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "herald.api"),
+        onServerRunning: @escaping @Sendable (_ port: Int) async -> Void = { _ in }
+    ) -> Application<RouterResponder<APIRequestContext>> {
         Application(
             router: Self.makeRouter(configuration: configuration, dependencies: dependencies),
             configuration: ApplicationConfiguration(
@@ -33,11 +51,11 @@ public enum APIServer {
         )
     }
 
-    /// The router with every ``APIRoute`` and the error and metrics middleware.
+    /// The router: the error and metrics middleware, then each group of routes behind its guard.
     static func makeRouter(
         configuration: APIConfiguration,
         dependencies: HeraldAPIDependencies
-    ) -> Router<BasicRequestContext> {
+    ) -> Router<APIRequestContext> {
         let metrics = APIMetrics(registry: dependencies.metrics)
         let handlers = APIHandlers(
             configuration: configuration,
@@ -45,13 +63,29 @@ public enum APIServer {
             metrics: metrics,
             openAPIDocument: OpenAPIDocument.load()
         )
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: APIRequestContext.self)
         // Middleware applies to routes added after it, and to the not-found answer.
         router.add(middleware: RequestMetricsMiddleware(metrics: metrics))
         router.add(middleware: JSONErrorMiddleware())
-        for route in APIRoute.allCases {
-            router.on(RouterPath(route.path), method: route.method) { request, context in
-                try await handlers.respond(route, request: request, context: context)
+
+        // A group's guard runs before every route added to it, so a route gets its check by
+        // being a case of its group's enum.
+        let open = router.group()
+        for route in PublicRoute.allCases {
+            open.on(RouterPath(route.path), method: route.method) { request, _ in
+                try await handlers.respond(to: route, request: request)
+            }
+        }
+        let admin = router.group().add(middleware: AdminKeyMiddleware(adminKey: dependencies.adminKey))
+        for route in AdminRoute.allCases {
+            admin.on(RouterPath(route.path), method: route.method) { request, _ in
+                try await handlers.respond(to: route, request: request)
+            }
+        }
+        let apps = router.group(RouterPath(AppRoute.prefix)).add(middleware: AppSecretMiddleware(handlers: handlers))
+        for route in AppRoute.allCases {
+            apps.on(RouterPath(route.subpath), method: route.method) { request, context in
+                try await handlers.respond(to: route, app: try context.requireApp(), request: request, context: context)
             }
         }
         return router

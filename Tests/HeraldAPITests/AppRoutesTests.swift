@@ -8,8 +8,8 @@ import Testing
 @Suite("API: apps and tokens")
 struct AppRoutesTests {
     @Test func createListAndDuplicate() async throws {
-        try await APITestServer.run { server in
-            let created = try await server.post("/v1/apps", json: ["id": "news"], bearer: APITestServer.adminKey)
+        try await APIHarness.run { server in
+            let created = try await server.post("/v1/apps", json: ["id": "news"], bearer: APIHarness.adminKey)
             #expect(created.status == 201, "\(created.text)")
             let secret = try #require(created.json?["secret"] as? String)
             #expect(secret.count == 64)
@@ -20,15 +20,15 @@ struct AppRoutesTests {
             let chosen = try await server.post(
                 "/v1/apps",
                 json: ["id": "chat", "secret": "chosen-secret-0123456789", "webhook": "https://example.com/hook"],
-                bearer: APITestServer.adminKey
+                bearer: APIHarness.adminKey
             )
             #expect(chosen.status == 201)
             #expect(chosen.json?["secret"] as? String == "chosen-secret-0123456789")
 
-            let duplicate = try await server.post("/v1/apps", json: ["id": "news"], bearer: APITestServer.adminKey)
+            let duplicate = try await server.post("/v1/apps", json: ["id": "news"], bearer: APIHarness.adminKey)
             expectError(duplicate, 409, "app_exists")
 
-            let list = try await server.get("/v1/apps", bearer: APITestServer.adminKey)
+            let list = try await server.get("/v1/apps", bearer: APIHarness.adminKey)
             #expect(list.status == 200)
             let ids = (list.json?["apps"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
             #expect(ids == ["chat", "demo", "news"])
@@ -36,8 +36,8 @@ struct AppRoutesTests {
     }
 
     @Test func createWithPolicy() async throws {
-        try await APITestServer.run { server in
-            let admin = APITestServer.adminKey
+        try await APIHarness.run { server in
+            let admin = APIHarness.adminKey
             let created = try await server.post(
                 "/v1/apps",
                 json: [
@@ -84,8 +84,8 @@ struct AppRoutesTests {
     }
 
     @Test func invalidPolicies() async throws {
-        try await APITestServer.run { server in
-            let admin = APITestServer.adminKey
+        try await APIHarness.run { server in
+            let admin = APIHarness.adminKey
             let cases: [(Any, String)] = [
                 (["inboxLimit": 0], "inboxLimit must be between"),
                 (["inboxLimit": 100_001], "inboxLimit must be between"),
@@ -122,19 +122,19 @@ struct AppRoutesTests {
     }
 
     @Test func adminKeyIsRequired() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             expectError(try await server.post("/v1/apps", json: ["id": "x"], bearer: nil), 401, "unauthorized")
             expectError(try await server.post("/v1/apps", json: ["id": "x"], bearer: "wrong"), 401, "unauthorized")
             // The app secret is not the admin key.
-            expectError(try await server.get("/v1/apps", bearer: APITestServer.appSecret), 401, "unauthorized")
+            expectError(try await server.get("/v1/apps", bearer: APIHarness.appSecret), 401, "unauthorized")
             expectError(try await server.request("GET", "/v1/apps", headers: ["Authorization": "Basic abc"]), 401)
             #expect(server.registry.app(id: "x") == nil)
         }
     }
 
     @Test func invalidAppRequests() async throws {
-        try await APITestServer.run { server in
-            let admin = APITestServer.adminKey
+        try await APIHarness.run { server in
+            let admin = APIHarness.adminKey
             expectError(try await server.post("/v1/apps", json: ["id": "bad id!"], bearer: admin), 400, "invalid_id")
             expectError(try await server.post("/v1/apps", json: ["secret": "x"], bearer: admin), 400)
             expectError(try await server.post("/v1/apps", json: ["id": 5], bearer: admin), 400, "invalid_field")
@@ -147,7 +147,7 @@ struct AppRoutesTests {
     }
 
     @Test func tokensVerifyWithTheAppSecret() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             // The token is signed at some moment of the request: on a busy machine the request
             // can take longer than the one second of slack the expiry check allows.
             let before = Int64(Date().timeIntervalSince1970)
@@ -174,7 +174,7 @@ struct AppRoutesTests {
     }
 
     @Test func tokenErrors() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             expectError(try await server.post("/v1/apps/demo/tokens", json: ["user": "a"], bearer: nil), 401)
             expectError(try await server.post("/v1/apps/demo/tokens", json: ["user": "a"], bearer: "nope"), 401)
             expectError(try await server.post("/v1/apps/ghost/tokens", json: ["user": "a"]), 404, "unknown_app")

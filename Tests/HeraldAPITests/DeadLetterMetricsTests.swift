@@ -8,7 +8,7 @@ struct DeadLetterMetricsTests {
     static let series = #"herald_dead_letters_total{reason="inbox_full"}"#
 
     /// The value of ``series`` in the `/metrics` text, nil when absent.
-    static func inboxFull(_ server: APITestServer) async throws -> Int? {
+    static func inboxFull(_ server: APIHarness) async throws -> Int? {
         let metrics = try await server.get("/metrics", bearer: nil)
         #expect(metrics.status == 200)
         let line = metrics.text.split(separator: "\n").first { $0.hasPrefix(Self.series + " ") }
@@ -16,7 +16,7 @@ struct DeadLetterMetricsTests {
     }
 
     @Test func countsMessagesPushedPastTheInboxBound() async throws {
-        try await APITestServer.run(policy: AppPolicy(inboxLimit: 2)) { server in
+        try await APIHarness.run(policy: AppPolicy(inboxLimit: 2)) { server in
             #expect(try await Self.inboxFull(server) == 0)
             for index in 1...5 {
                 let answer = try await server.post(
@@ -48,7 +48,7 @@ struct DeadLetterMetricsTests {
     }
 
     @Test func acknowledgedOrDroppedMessagesAreNotCounted() async throws {
-        try await APITestServer.run(policy: AppPolicy(inboxLimit: 1, deadLetters: .drop)) { server in
+        try await APIHarness.run(policy: AppPolicy(inboxLimit: 1, deadLetters: .drop)) { server in
             for payload in ["a", "b", "c"] {
                 let answer = try await server.post(
                     "/v1/apps/demo/messages", json: ["users": ["u"], "payload": payload, "qos": 1])
@@ -57,7 +57,7 @@ struct DeadLetterMetricsTests {
             #expect(try await Self.inboxFull(server) == 0)
         }
         let store = InMemoryMessageStore()
-        try await APITestServer.run(store: store, policy: AppPolicy(inboxLimit: 1)) { server in
+        try await APIHarness.run(store: store, policy: AppPolicy(inboxLimit: 1)) { server in
             let first = try await server.post(
                 "/v1/apps/demo/messages", json: ["users": ["u"], "payload": "a", "qos": 1])
             #expect(first.status == 200, "\(first.text)")

@@ -14,7 +14,7 @@ struct DeadLetterRoutesTests {
 
     @Test func listsNewestFirstAndPages() async throws {
         let store = InMemoryMessageStore()
-        try await APITestServer.run(store: store, policy: AppPolicy(inboxLimit: 2)) { server in
+        try await APIHarness.run(store: store, policy: AppPolicy(inboxLimit: 2)) { server in
             let payloads: [[String: Any]] = [
                 ["payload": "m1"], ["payloadBase64": Data([0xff, 0xfe]).base64EncodedString()], ["payload": "m3"],
                 ["payload": "m4"], ["payload": "m5"],
@@ -65,7 +65,7 @@ struct DeadLetterRoutesTests {
     }
 
     @Test func droppingPolicyKeepsNone() async throws {
-        try await APITestServer.run(policy: AppPolicy(inboxLimit: 1, deadLetters: .drop)) { server in
+        try await APIHarness.run(policy: AppPolicy(inboxLimit: 1, deadLetters: .drop)) { server in
             for payload in ["a", "b", "c"] {
                 _ = try await server.post(
                     "/v1/apps/demo/messages", json: ["users": ["u"], "payload": payload, "qos": 1])
@@ -78,7 +78,7 @@ struct DeadLetterRoutesTests {
     }
 
     @Test func badPagingParameters() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             for query in ["limit=0", "limit=501", "limit=abc", "limit=", "limit=1.5", "limit=-1"] {
                 expectError(try await server.get("\(Self.path)?\(query)"), 400, "invalid_limit")
             }

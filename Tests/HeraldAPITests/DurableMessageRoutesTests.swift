@@ -19,7 +19,7 @@ struct DurableMessageRoutesTests {
     @Test func qos1AnswersRealSequencesAfterStoring() async throws {
         let events = EventLog()
         let store = FaultyStore(events: events)
-        try await APITestServer.run(store: store, delivery: RecordingDelivery(events: events)) { server in
+        try await APIHarness.run(store: store, delivery: RecordingDelivery(events: events)) { server in
             let first = try await server.post(
                 Self.path,
                 json: ["users": ["a", "b", "a"], "payload": "one", "qos": 1]
@@ -65,7 +65,7 @@ struct DurableMessageRoutesTests {
     @Test func ttlBoundsComeFromThePolicy() async throws {
         let policy = AppPolicy(defaultTTL: 50, maxTTL: 100, broadcastTTL: 30, broadcastLimit: 2, deadLetters: .drop)
         let store = FaultyStore()
-        try await APITestServer.run(store: store, policy: policy) { server in
+        try await APIHarness.run(store: store, policy: policy) { server in
             let atMax = try await server.post(Self.path, json: ["users": ["a"], "payload": "x", "qos": 1, "ttl": 100])
             #expect(atMax.status == 200, "\(atMax.text)")
             let byDefault = try await server.post(Self.path, json: ["users": ["a"], "payload": "y", "qos": 1])
@@ -148,7 +148,7 @@ struct DurableMessageRoutesTests {
 
     @Test func collapseKeys() async throws {
         let store = FaultyStore()
-        try await APITestServer.run(store: store) { server in
+        try await APIHarness.run(store: store) { server in
             for score in ["1:0", "2:0", "2:1"] {
                 let answer = try await server.post(
                     Self.path,
@@ -192,7 +192,7 @@ struct DurableMessageRoutesTests {
     @Test func batchStoresQoS1EntriesInOneCall() async throws {
         let events = EventLog()
         let store = FaultyStore(events: events)
-        try await APITestServer.run(store: store, delivery: RecordingDelivery(events: events)) { server in
+        try await APIHarness.run(store: store, delivery: RecordingDelivery(events: events)) { server in
             let answer = try await server.post(
                 Self.batchPath,
                 json: [
@@ -238,7 +238,7 @@ struct DurableMessageRoutesTests {
 
     @Test func batchFailsWholeWhenItsStoreCallFails() async throws {
         let store = FaultyStore(fault: .sequenceExhausted(app: "demo"))
-        try await APITestServer.run(store: store) { server in
+        try await APIHarness.run(store: store) { server in
             let batch: [String: Any] = [
                 "messages": [
                     ["users": ["z"], "payload": "live"],
@@ -264,7 +264,7 @@ struct DurableMessageRoutesTests {
 
     @Test func storeErrorsMapToStatuses() async throws {
         let store = FaultyStore(fault: .unavailable("database is down"))
-        try await APITestServer.run(store: store) { server in
+        try await APIHarness.run(store: store) { server in
             let qos1: [String: Any] = ["users": ["a"], "payload": "x", "qos": 1]
             expectError(try await server.post(Self.path, json: qos1), 503, "store_unavailable")
             expectError(
@@ -292,7 +292,7 @@ struct DurableMessageRoutesTests {
 
     @Test func idempotentRetriesReplayTheOriginalSequences() async throws {
         let store = FaultyStore()
-        try await APITestServer.run(store: store) { server in
+        try await APIHarness.run(store: store) { server in
             let key = ["Idempotency-Key": "order-42"]
             let first = try await server.post(
                 Self.path,
@@ -310,7 +310,7 @@ struct DurableMessageRoutesTests {
                 "POST",
                 Self.path,
                 body: Data(#"{"ttl":60,"qos":1,"payloadBase64":"aGk=","users":["a","b","a"]}"#.utf8),
-                bearer: APITestServer.appSecret,
+                bearer: APIHarness.appSecret,
                 headers: key
             )
             #expect(retry.status == 200, "\(retry.text)")
@@ -338,7 +338,7 @@ struct DurableMessageRoutesTests {
 
     @Test func idempotentBatchRetry() async throws {
         let store = FaultyStore()
-        try await APITestServer.run(store: store) { server in
+        try await APIHarness.run(store: store) { server in
             let key = ["Idempotency-Key": "batch-1"]
             let batch: [String: Any] = [
                 "messages": [
@@ -381,7 +381,7 @@ struct DurableMessageRoutesTests {
 
     @Test func invalidIdempotencyKeys() async throws {
         let store = FaultyStore()
-        try await APITestServer.run(store: store) { server in
+        try await APIHarness.run(store: store) { server in
             let qos1: [String: Any] = ["users": ["a"], "payload": "x", "qos": 1]
             for bad in [String(repeating: "k", count: 256), "clé"] {
                 expectError(

@@ -7,7 +7,7 @@ import Testing
 @Suite("API: messages")
 struct MessageRoutesTests {
     @Test func sendsTextAndBase64Payloads() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let text = try await server.post(
                 "/v1/apps/demo/messages",
                 json: ["users": ["alice", "bob", "alice"], "payload": "héllo"]
@@ -33,7 +33,7 @@ struct MessageRoutesTests {
     }
 
     @Test func payloadMustFitOnePushFrame() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let limit = 65536 - 12
             let fits = try await server.post(
                 "/v1/apps/demo/messages",
@@ -62,7 +62,7 @@ struct MessageRoutesTests {
     }
 
     @Test func oversizedBodyIs413() async throws {
-        try await APITestServer.run(configure: { $0.maxRequestBodyBytes = 4096 }) { server in
+        try await APIHarness.run(configure: { $0.maxRequestBodyBytes = 4096 }) { server in
             let users = (0..<1000).map { "user-\($0)" }
             let answer = try await server.post("/v1/apps/demo/messages", json: ["users": users, "payload": "x"])
             expectError(answer, 413, "body_too_large")
@@ -71,7 +71,7 @@ struct MessageRoutesTests {
     }
 
     @Test func invalidMessages() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let path = "/v1/apps/demo/messages"
             expectError(
                 try await server.post(path, json: ["users": ["a"], "payload": "x", "payloadBase64": "eA=="]),
@@ -121,7 +121,7 @@ struct MessageRoutesTests {
     }
 
     @Test func authAndUnknownApp() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let body: [String: Any] = ["users": ["a"], "payload": "x"]
             expectError(try await server.post("/v1/apps/demo/messages", json: body, bearer: nil), 401, "unauthorized")
             expectError(
@@ -130,7 +130,7 @@ struct MessageRoutesTests {
                 "unauthorized"
             )
             expectError(
-                try await server.post("/v1/apps/demo/messages", json: body, bearer: APITestServer.appSecret + "x"),
+                try await server.post("/v1/apps/demo/messages", json: body, bearer: APIHarness.appSecret + "x"),
                 401
             )
             expectError(try await server.post("/v1/apps/ghost/messages", json: body), 404, "unknown_app")
@@ -139,7 +139,7 @@ struct MessageRoutesTests {
     }
 
     @Test func batchAnswersEachMessageInOrder() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let answer = try await server.post(
                 "/v1/apps/demo/messages/batch",
                 json: [
@@ -185,7 +185,7 @@ struct MessageRoutesTests {
     }
 
     @Test func broadcastsGetGrowingSequences() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let first = try await server.post("/v1/apps/demo/broadcasts", json: ["payload": "hi", "ttl": 60])
             #expect(first.status == 200, "\(first.text)")
             #expect(first.json?["seq"] as? Int == 1)
@@ -205,7 +205,7 @@ struct MessageRoutesTests {
     }
 
     @Test func storeFailureIs503() async throws {
-        try await APITestServer.run(store: FaultyStore(fault: .unavailable("database is down"))) { server in
+        try await APIHarness.run(store: FaultyStore(fault: .unavailable("database is down"))) { server in
             let answer = try await server.post("/v1/apps/demo/broadcasts", json: ["payload": "hi"])
             expectError(answer, 503, "store_unavailable")
             #expect(server.delivery.calls.isEmpty)
@@ -213,7 +213,7 @@ struct MessageRoutesTests {
     }
 
     @Test func topicMessages() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let answer = try await server.post("/v1/apps/demo/topics/scores%20live/messages", json: ["payload": "1:0"])
             #expect(answer.status == 200, "\(answer.text)")
             #expect(answer.json?["sessions"] as? Int == 2)

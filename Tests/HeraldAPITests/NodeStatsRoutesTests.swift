@@ -15,10 +15,10 @@ struct NodeStatsRoutesTests {
                 longestFanOutSliceSeconds: 0.0025
             )
         )
-        try await APITestServer.run(configureDependencies: { dependencies in
+        try await APIHarness.run(configureDependencies: { dependencies in
             dependencies.nodeStats = { stats.withLockedValue { $0 } }
         }) { server in
-            let answer = try await server.get("/v1/stats", bearer: APITestServer.adminKey)
+            let answer = try await server.get("/v1/stats", bearer: APIHarness.adminKey)
             #expect(answer.status == 200, "\(answer.text)")
             #expect(answer.headers["content-type"]?.hasPrefix("application/json") == true)
             #expect(answer.json?["node"] as? String == "node-a")
@@ -32,20 +32,20 @@ struct NodeStatsRoutesTests {
 
             // Read per request, and null when the platform does not tell the memory.
             stats.withLockedValue { $0 = NodeStats(connections: 0, sessions: 0, residentBytes: nil) }
-            let later = try await server.get("/v1/stats", bearer: APITestServer.adminKey)
+            let later = try await server.get("/v1/stats", bearer: APIHarness.adminKey)
             #expect(later.json?["connections"] as? Int == 0)
             #expect(later.json?.keys.contains("residentBytes") == true)
             #expect(later.json?["residentBytes"] is NSNull)
 
             expectError(try await server.get("/v1/stats", bearer: nil), 401, "unauthorized")
-            expectError(try await server.get("/v1/stats", bearer: APITestServer.appSecret), 401, "unauthorized")
-            expectError(try await server.request("POST", "/v1/stats", bearer: APITestServer.adminKey), 405)
+            expectError(try await server.get("/v1/stats", bearer: APIHarness.appSecret), 401, "unauthorized")
+            expectError(try await server.request("POST", "/v1/stats", bearer: APIHarness.adminKey), 405)
         }
     }
 
     @Test func nodeStatsDefaultToZero() async throws {
-        try await APITestServer.run { server in
-            let answer = try await server.get("/v1/stats", bearer: APITestServer.adminKey)
+        try await APIHarness.run { server in
+            let answer = try await server.get("/v1/stats", bearer: APIHarness.adminKey)
             #expect(answer.status == 200, "\(answer.text)")
             #expect(answer.json?["connections"] as? Int == 0)
             #expect(answer.json?["sessions"] as? Int == 0)

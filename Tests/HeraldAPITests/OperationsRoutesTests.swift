@@ -10,7 +10,7 @@ import Testing
 @Suite("API: users, stats, dispatch and operations")
 struct OperationsRoutesTests {
     @Test func userStatusAndKick() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let offline = try await server.get("/v1/apps/demo/users/alice")
             #expect(offline.status == 200, "\(offline.text)")
             #expect(offline.json?["online"] as? Bool == false)
@@ -30,14 +30,14 @@ struct OperationsRoutesTests {
             let kicked = try await server.request(
                 "DELETE",
                 "/v1/apps/demo/users/alice/sessions?device=phone",
-                bearer: APITestServer.appSecret
+                bearer: APIHarness.appSecret
             )
             #expect(kicked.status == 200, "\(kicked.text)")
             #expect(kicked.json?["kicked"] as? Int == 2)
             let all = try await server.request(
                 "DELETE",
                 "/v1/apps/demo/users/bob/sessions",
-                bearer: APITestServer.appSecret
+                bearer: APIHarness.appSecret
             )
             #expect(all.json?["kicked"] as? Int == 2)
             #expect(
@@ -52,7 +52,7 @@ struct OperationsRoutesTests {
     }
 
     @Test func statsCountSessionsAndMessages() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             server.directory.register(SessionInfo(app: "demo", user: "a", device: "d1", node: "n", since: Date()))
             server.directory.register(SessionInfo(app: "demo", user: "a", device: "d2", node: "n", since: Date()))
             server.directory.register(SessionInfo(app: "demo", user: "b", device: "d1", node: "n", since: Date()))
@@ -70,7 +70,7 @@ struct OperationsRoutesTests {
     }
 
     @Test func dispatch() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let answer = try await server.get("/v1/dispatch?app=demo&user=alice", bearer: nil)
             #expect(answer.status == 200, "\(answer.text)")
             let endpoints = try #require(answer.json?["endpoints"] as? [[String: Any]])
@@ -87,7 +87,7 @@ struct OperationsRoutesTests {
     }
 
     @Test func healthReadinessAndMetrics() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let health = try await server.get("/healthz", bearer: nil)
             #expect(health.status == 200)
             #expect(health.json?["status"] as? String == "ok")
@@ -108,7 +108,7 @@ struct OperationsRoutesTests {
     }
 
     @Test func unknownRoutesAndMethodsAreJSON() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             expectError(try await server.get("/nope", bearer: nil), 404, "not_found")
             expectError(try await server.get("/v1/apps/demo/unknown"), 404, "not_found")
             let wrongMethod = try await server.request("PUT", "/v1/apps/demo/messages", body: Data("{}".utf8))
@@ -119,7 +119,7 @@ struct OperationsRoutesTests {
     }
 
     @Test func openAPIDocumentMatchesTheRoutes() async throws {
-        try await APITestServer.run { server in
+        try await APIHarness.run { server in
             let answer = try await server.get("/openapi.yaml", bearer: nil)
             #expect(answer.status == 200)
             #expect(answer.text.hasPrefix("openapi: 3.1"))

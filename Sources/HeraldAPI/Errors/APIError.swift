@@ -52,31 +52,6 @@ extension APIError {
         APIError(.notFound, "unknown_app", "app \"\(Printable.clip(id))\" does not exist")
     }
 
-    static func unavailable(_ message: String) -> APIError {
-        APIError(.serviceUnavailable, "store_unavailable", message)
-    }
-
-    /// The answer to a ``MessageStoreError``: 503 (retry later), 409 (idempotency key
-    /// reused for another request) or 507 (an inbox or broadcast sequence reached its end).
-    static func store(_ error: MessageStoreError) -> APIError {
-        switch error {
-        case .unavailable:
-            return .unavailable("the store is unavailable, retry later")
-        case .idempotencyConflict:
-            return APIError(
-                .conflict,
-                "idempotency_conflict",
-                "this Idempotency-Key was used within the last 24 hours for a different request"
-            )
-        case .sequenceExhausted(let app):
-            return APIError(
-                .insufficientStorage,
-                "sequence_exhausted",
-                "a sequence of app \"\(Printable.clip(app))\" reached its end; nothing more can be stored under this epoch"
-            )
-        }
-    }
-
     /// An app policy that cannot be used; `message` says why.
     static func invalidPolicy(_ message: String) -> APIError {
         .badRequest(message, code: "invalid_policy")

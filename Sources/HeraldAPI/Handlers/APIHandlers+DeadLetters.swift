@@ -7,8 +7,7 @@ extension APIHandlers {
     static let defaultDeadLetterPage = 100
 
     /// The app's dead letters, newest first; `before` (the previous page's `next`) pages on.
-    func deadLetters(_ request: Request, context: some RequestContext) async throws -> Response {
-        let app = try await self.authorizedApp(request, context: context)
+    func deadLetters(_ request: Request, app: App) async throws -> Response {
         let query = request.uri.queryParameters
         var before: Int64?
         if let text = query["before"] {

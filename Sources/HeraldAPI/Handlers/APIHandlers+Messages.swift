@@ -17,8 +17,7 @@ extension APIHandlers {
 
     /// One message. QoS 1 is stored first and answered with its sequences only once the
     /// store has committed it; then it goes to the users' online sessions.
-    func sendMessages(_ request: Request, context: some RequestContext) async throws -> Response {
-        let app = try await self.authorizedApp(request, context: context)
+    func sendMessages(_ request: Request, app: App) async throws -> Response {
         let key = try self.idempotencyKey(request)
         let body = try await RequestDecoding.decode(
             MessageRequest.self,
@@ -52,8 +51,7 @@ extension APIHandlers {
     /// Several messages, each answered in order. The QoS 1 ones are stored together in one
     /// atomic store call before anything is sent; if that call fails the whole request
     /// fails and nothing is sent. An invalid entry gets its own error and the others go.
-    func sendBatch(_ request: Request, context: some RequestContext) async throws -> Response {
-        let app = try await self.authorizedApp(request, context: context)
+    func sendBatch(_ request: Request, app: App) async throws -> Response {
         let key = try self.idempotencyKey(request)
         let body = try await RequestDecoding.decode(
             BatchRequest.self,
@@ -149,8 +147,7 @@ extension APIHandlers {
         return replayed ? Self.replayed(response) : JSONResponse.make(.ok, response)
     }
 
-    func broadcast(_ request: Request, context: some RequestContext) async throws -> Response {
-        let app = try await self.authorizedApp(request, context: context)
+    func broadcast(_ request: Request, app: App) async throws -> Response {
         let body = try await RequestDecoding.decode(
             BroadcastRequest.self,
             from: request,
@@ -182,8 +179,7 @@ extension APIHandlers {
         return JSONResponse.make(.ok, BroadcastResponse(seq: seq, sessions: sessions))
     }
 
-    func publishTopic(_ request: Request, context: some RequestContext) async throws -> Response {
-        let app = try await self.authorizedApp(request, context: context)
+    func publishTopic(_ request: Request, app: App, context: some RequestContext) async throws -> Response {
         let topic = try self.pathParameter("topic", context: context)
         guard Topic.isValidName(topic) else {
             throw APIError.badRequest(

@@ -1,9 +1,9 @@
 import HeraldCore
 
 extension APIHandlers {
-    /// Runs a call to a store port. A ``MessageStoreError`` gets its own answer (503, 409,
-    /// 507); any other failure than the ones callers handle (a duplicate app) is answered
-    /// 503, since the request may succeed once the store is back.
+    /// Runs a call to a store port. A ``MessageStoreError`` gets its answer from
+    /// ``APIError/init(_:operation:)``; any other failure than the ones callers handle (a
+    /// duplicate app) is answered 503, since the request may succeed once the store is back.
     func storeCall<T: Sendable>(_ what: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
@@ -12,12 +12,9 @@ extension APIHandlers {
         } catch let error as APIError {
             throw error
         } catch let error as MessageStoreError {
-            if case .unavailable = error {
-                throw APIError.unavailable("the store is unavailable (\(what)), retry later")
-            }
-            throw APIError.store(error)
+            throw APIError(error, operation: what)
         } catch {
-            throw APIError.unavailable("the store is unavailable (\(what)), retry later")
+            throw APIError.storeUnavailable(operation: what)
         }
     }
 }

@@ -2,8 +2,7 @@ import HeraldCore
 import Hummingbird
 
 extension APIHandlers {
-    func userStatus(_ request: Request, context: some RequestContext) async throws -> Response {
-        let app = try await self.authorizedApp(request, context: context)
+    func userStatus(app: App, context: some RequestContext) async throws -> Response {
         let user = try self.pathParameter("user", context: context)
         try self.validateIdentifier(user, field: "user")
         let sessions = try await self.storeCall("session directory") {
@@ -22,8 +21,7 @@ extension APIHandlers {
         )
     }
 
-    func kickSessions(_ request: Request, context: some RequestContext) async throws -> Response {
-        let app = try await self.authorizedApp(request, context: context)
+    func kickSessions(_ request: Request, app: App, context: some RequestContext) async throws -> Response {
         let user = try self.pathParameter("user", context: context)
         try self.validateIdentifier(user, field: "user")
         let device = request.uri.queryParameters["device"].map(String.init)
@@ -32,8 +30,7 @@ extension APIHandlers {
         return JSONResponse.make(.ok, KickResponse(kicked: kicked))
     }
 
-    func appStats(_ request: Request, context: some RequestContext) async throws -> Response {
-        let app = try await self.authorizedApp(request, context: context)
+    func appStats(app: App) async throws -> Response {
         let counts = try await self.storeCall("session directory") {
             try await self.dependencies.directory.counts(app: app.id)
         }

@@ -16,22 +16,10 @@ struct APIHandlers: Sendable {
     /// `openapi.yaml`, loaded once; `nil` if the resource is missing from the build.
     let openAPIDocument: ByteBuffer?
 
-    /// Answers `request` on `route`; the exhaustive switch keeps every ``APIRoute`` handled.
-    func respond(_ route: APIRoute, request: Request, context: some RequestContext) async throws -> Response {
+    /// Answers a route anyone may call.
+    func respond(to route: PublicRoute, request: Request) async throws -> Response {
         switch route {
-        case .createApp: try await self.createApp(request)
-        case .listApps: try await self.listApps(request)
-        case .createToken: try await self.createToken(request, context: context)
-        case .sendMessages: try await self.sendMessages(request, context: context)
-        case .sendBatch: try await self.sendBatch(request, context: context)
-        case .broadcast: try await self.broadcast(request, context: context)
-        case .publishTopic: try await self.publishTopic(request, context: context)
-        case .userStatus: try await self.userStatus(request, context: context)
-        case .kickSessions: try await self.kickSessions(request, context: context)
-        case .appStats: try await self.appStats(request, context: context)
-        case .deadLetters: try await self.deadLetters(request, context: context)
         case .dispatch: try await self.dispatch(request)
-        case .nodeStats: try self.nodeStats(request)
         case .health: JSONResponse.make(.ok, StatusResponse(status: "ok"))
         case .readiness: self.readiness()
         case .metrics: self.metricsText()
@@ -39,36 +27,33 @@ struct APIHandlers: Sendable {
         }
     }
 
-    // MARK: Authentication
-
-    /// The credential of `Authorization: Bearer <credential>`.
-    func bearerCredential(_ request: Request) -> Substring? {
-        guard let header = request.headers[.authorization] else { return nil }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
-        return parts[1]
-    }
-
-    func requireAdmin(_ request: Request) throws {
-        guard let credential = self.bearerCredential(request) else {
-            throw APIError.unauthorized("admin endpoints need Authorization: Bearer <admin key>")
-        }
-        guard ConstantTime.equals(credential, self.dependencies.adminKey) else {
-            throw APIError.unauthorized("the admin key is wrong")
+    /// Answers an admin route, once ``AdminKeyMiddleware`` has checked the admin key.
+    func respond(to route: AdminRoute, request: Request) async throws -> Response {
+        switch route {
+        case .createApp: try await self.createApp(request)
+        case .listApps: try await self.listApps()
+        case .nodeStats: self.nodeStats()
         }
     }
 
-    /// The app named in the path, after checking the request carries its secret.
-    func authorizedApp(_ request: Request, context: some RequestContext) async throws -> App {
-        let credential = self.bearerCredential(request)
-        guard let credential else {
-            throw APIError.unauthorized("app endpoints need Authorization: Bearer <app secret>")
+    /// Answers a route of `app`, which ``AppSecretMiddleware`` has authenticated.
+    func respond(
+        to route: AppRoute,
+        app: App,
+        request: Request,
+        context: some RequestContext
+    ) async throws -> Response {
+        switch route {
+        case .createToken: try await self.createToken(request, app: app)
+        case .sendMessages: try await self.sendMessages(request, app: app)
+        case .sendBatch: try await self.sendBatch(request, app: app)
+        case .broadcast: try await self.broadcast(request, app: app)
+        case .publishTopic: try await self.publishTopic(request, app: app, context: context)
+        case .userStatus: try await self.userStatus(app: app, context: context)
+        case .kickSessions: try await self.kickSessions(request, app: app, context: context)
+        case .appStats: try await self.appStats(app: app)
+        case .deadLetters: try await self.deadLetters(request, app: app)
         }
-        let app = try await self.app(named: try self.pathParameter("app", context: context))
-        guard ConstantTime.equals(credential, app.secret) else {
-            throw APIError.unauthorized("the app secret is wrong")
-        }
-        return app
     }
 
     /// Looks an app up in the registry, then in the catalog (another node may have made it).

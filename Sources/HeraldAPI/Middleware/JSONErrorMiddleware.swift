@@ -22,11 +22,11 @@ struct JSONErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return Self.translate(error, request: request).response()
         } catch is NIOTooManyBytesError {
             return APIError(.contentTooLarge, "body_too_large", "request body is too large").response()
-        } catch MessageStoreError.unavailable(let reason) {
-            context.logger.debug("store unavailable", metadata: ["error.message": "\(reason)"])
-            return APIError.unavailable("the store is unavailable, retry later").response()
         } catch let error as MessageStoreError {
-            return APIError.store(error).response()
+            if case .unavailable(let reason) = error {
+                context.logger.debug("store unavailable", metadata: ["error.message": "\(reason)"])
+            }
+            return APIError(error).response()
         } catch {
             context.logger.error("unexpected error", metadata: ["error.type": "\(String(reflecting: type(of: error)))"])
             return APIError(.internalServerError, "internal", "internal error").response()

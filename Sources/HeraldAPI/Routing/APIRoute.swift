@@ -1,55 +1,32 @@
 import HTTPTypes
 
-/// Every route of the API, in one place: the router registers exactly these, and a test
-/// checks `openapi.yaml` against them in both directions.
-enum APIRoute: CaseIterable, Sendable {
-    case createApp
-    case listApps
-    case createToken
-    case sendMessages
-    case sendBatch
-    case broadcast
-    case publishTopic
-    case userStatus
-    case kickSessions
-    case appStats
-    case deadLetters
-    case dispatch
-    case nodeStats
-    case health
-    case readiness
-    case metrics
-    case openAPI
+/// Every route of the API, by who may call it: the router registers exactly these, each
+/// group behind its guard, and a test checks `openapi.yaml` against them in both directions.
+enum APIRoute: CaseIterable, Hashable, Sendable {
+    /// Anyone may call it.
+    case open(PublicRoute)
+    /// It needs the admin key.
+    case admin(AdminRoute)
+    /// It needs the secret of the app its path names.
+    case app(AppRoute)
+
+    static let allCases: [APIRoute] =
+        AdminRoute.allCases.map(Self.admin) + AppRoute.allCases.map(Self.app) + PublicRoute.allCases.map(Self.open)
 
     var method: HTTPRequest.Method {
         switch self {
-        case .createApp, .createToken, .sendMessages, .sendBatch, .broadcast, .publishTopic: .post
-        case .kickSessions: .delete
-        case .listApps, .userStatus, .appStats, .deadLetters, .dispatch, .nodeStats, .health, .readiness, .metrics,
-            .openAPI:
-            .get
+        case .open(let route): route.method
+        case .admin(let route): route.method
+        case .app(let route): route.method
         }
     }
 
-    /// The path template, in OpenAPI's `{parameter}` syntax (which Hummingbird's router also reads).
+    /// The path template, in OpenAPI's `{parameter}` syntax.
     var path: String {
         switch self {
-        case .createApp, .listApps: "/v1/apps"
-        case .createToken: "/v1/apps/{app}/tokens"
-        case .sendMessages: "/v1/apps/{app}/messages"
-        case .sendBatch: "/v1/apps/{app}/messages/batch"
-        case .broadcast: "/v1/apps/{app}/broadcasts"
-        case .publishTopic: "/v1/apps/{app}/topics/{topic}/messages"
-        case .userStatus: "/v1/apps/{app}/users/{user}"
-        case .kickSessions: "/v1/apps/{app}/users/{user}/sessions"
-        case .appStats: "/v1/apps/{app}/stats"
-        case .deadLetters: "/v1/apps/{app}/dead-letters"
-        case .dispatch: "/v1/dispatch"
-        case .nodeStats: "/v1/stats"
-        case .health: "/healthz"
-        case .readiness: "/readyz"
-        case .metrics: "/metrics"
-        case .openAPI: "/openapi.yaml"
+        case .open(let route): route.path
+        case .admin(let route): route.path
+        case .app(let route): route.path
         }
     }
 

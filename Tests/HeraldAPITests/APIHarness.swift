@@ -1,23 +1,24 @@
 import Foundation
-import HeraldAPI
+import HTTPTypes
 import HeraldCore
 import HeraldTesting
+import Hummingbird
+import HummingbirdTesting
 import Logging
 import NIOConcurrencyHelpers
+import NIOCore
 import Prometheus
-import ServiceLifecycle
 import Testing
 
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
+@testable import HeraldAPI
 
-/// The real API on 127.0.0.1 with a free port, with in-memory ports and a recording delivery.
-struct APITestServer {
+/// The real API, with in-memory ports and a recording delivery, driven by HummingbirdTesting:
+/// through the router alone (`.router`, the default) or over real sockets (`.live`).
+struct APIHarness: Sendable {
     static let adminKey = "test-admin-key-0123456789"
     static let appSecret = "demo-secret-0123456789abcdef"
 
-    let port: Int
+    let client: any TestClientProtocol
     let delivery: RecordingDelivery
     let directory: LocalSessionDirectory
     let catalog: InMemoryAppCatalog
@@ -29,6 +30,7 @@ struct APITestServer {
     /// An answer: status, headers, body bytes, and the body as a JSON object if it is one.
     struct Answer {
         var status: Int
+        /// Lowercased names; a repeated field's values joined with ", ".
         var headers: [String: String]
         var body: Data
         var json: [String: Any]? { (try? JSONSerialization.jsonObject(with: self.body)) as? [String: Any] }
@@ -37,14 +39,16 @@ struct APITestServer {
         var errorMessage: String? { (self.json?["error"] as? [String: Any])?["message"] as? String }
     }
 
-    /// Starts a server with the app `demo` (secret ``appSecret``, `policy`), runs `body`, and stops it.
+    /// Makes the API with the app `demo` (secret ``appSecret``, `policy`), runs `body` against
+    /// it in `setup`, and stops it.
     static func run(
+        _ setup: TestingSetup = .router,
         store: any MessageStore = InMemoryMessageStore(),
         delivery: RecordingDelivery = RecordingDelivery(),
         policy: AppPolicy = AppPolicy(),
         configure: (inout APIConfiguration) -> Void = { _ in },
         configureDependencies: (inout HeraldAPIDependencies) -> Void = { _ in },
-        _ body: (APITestServer) async throws -> Void
+        _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
         let app = App(id: "demo", secret: Self.appSecret, epoch: "epoch-1", createdAt: Date(), policy: policy)
         let catalog = InMemoryAppCatalog([app])
@@ -70,53 +74,29 @@ struct APITestServer {
             isReady: { ready.withLockedValue { $0 } }
         )
         configureDependencies(&dependencies)
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         var logger = Logger(label: "herald.api.test")
         logger.logLevel = .warning
-        let application = APIServer.makeApplication(
+        let application = APIServer.makeHummingbirdApplication(
             configuration: configuration,
             dependencies: dependencies,
-            logger: logger,
-            onServerRunning: { port in
-                portContinuation.yield(port)
-                portContinuation.finish()
-            }
+            logger: logger
         )
-        // Graceful shutdown rather than cancellation: the server finishes its connections quietly.
-        let serviceGroup = ServiceGroup(
-            configuration: ServiceGroupConfiguration(services: [application], logger: logger)
-        )
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await serviceGroup.run() }
-            var iterator = ports.makeAsyncIterator()
-            let port = try #require(await iterator.next())
-            let server = APITestServer(
-                port: port,
-                delivery: delivery,
-                directory: directory,
-                catalog: catalog,
-                registry: registry,
-                store: store,
-                ready: ready,
-                configuration: configuration
+        let finalConfiguration = configuration
+        try await application.test(setup) { client in
+            try await body(
+                APIHarness(
+                    client: client,
+                    delivery: delivery,
+                    directory: directory,
+                    catalog: catalog,
+                    registry: registry,
+                    store: store,
+                    ready: ready,
+                    configuration: finalConfiguration
+                )
             )
-            do {
-                try await body(server)
-            } catch {
-                await serviceGroup.triggerGracefulShutdown()
-                throw error
-            }
-            await serviceGroup.triggerGracefulShutdown()
-            try await group.waitForAll()
         }
     }
-
-    private static let session: URLSession = {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = 10
-        configuration.timeoutIntervalForResource = 20
-        return URLSession(configuration: configuration)
-    }()
 
     /// Sends one request; `body` is sent as given (so malformed JSON can be sent too).
     func request(
@@ -126,22 +106,29 @@ struct APITestServer {
         bearer: String? = nil,
         headers: [String: String] = [:]
     ) async throws -> Answer {
-        let url = try #require(URL(string: "http://127.0.0.1:\(self.port)\(path)"))
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        if let body {
-            request.httpBody = body
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        var fields = HTTPFields()
+        if body != nil { fields[.contentType] = "application/json" }
+        if let bearer { fields[.authorization] = "Bearer \(bearer)" }
+        for (name, value) in headers {
+            let name = try #require(HTTPField.Name(name))
+            fields[name] = value
         }
-        if let bearer { request.setValue("Bearer \(bearer)", forHTTPHeaderField: "Authorization") }
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let (data, response) = try await Self.session.data(for: request)
-        let http = try #require(response as? HTTPURLResponse)
-        var fields: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String { fields[name.lowercased()] = value }
+        let response = try await self.client.executeRequest(
+            uri: path,
+            method: HTTPRequest.Method(rawValue: method) ?? .get,
+            headers: fields,
+            body: body.map { ByteBuffer(bytes: $0) }
+        )
+        var answerHeaders: [String: String] = [:]
+        for field in response.headers {
+            let name = field.name.canonicalName
+            answerHeaders[name] = answerHeaders[name].map { "\($0), \(field.value)" } ?? field.value
         }
-        return Answer(status: http.statusCode, headers: fields, body: data)
+        return Answer(
+            status: response.status.code,
+            headers: answerHeaders,
+            body: Data(response.body.readableBytesView)
+        )
     }
 
     /// Sends `json` (any JSONSerialization value) with the demo app's secret unless told otherwise.
@@ -172,7 +159,7 @@ struct APITestServer {
 
 /// Checks an answer is the JSON error shape with `status` and `code`.
 func expectError(
-    _ answer: APITestServer.Answer,
+    _ answer: APIHarness.Answer,
     _ status: Int,
     _ code: String? = nil,
     sourceLocation: SourceLocation = #_sourceLocation
