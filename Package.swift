@@ -40,6 +40,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HeraldRESP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HeraldCore",
             dependencies: [
                 "HeraldWire",
@@ -213,6 +220,11 @@ let package = Package(
         .testTarget(
             name: "HeraldWireTests",
             dependencies: ["HeraldWire", "HeraldTestUtils", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HeraldRESPTests",
+            dependencies: ["HeraldRESP", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
