@@ -295,14 +295,16 @@ struct RedisConnectionStateMachine<Request> {
         case .push(let elements):
             return elements.first(where: { _ in true })?.string?.lowercased() ?? ""
         case .array(let elements) where ready.version == .resp2 && ready.subscribed:
-            guard let kind = elements.first(where: { _ in true })?.string?.lowercased(), Self.pubSubKinds.contains(kind) else { return nil }
+            guard let kind = elements.first(where: { _ in true })?.string?.lowercased(), pubSubKinds.contains(kind) else { return nil }
             return kind
         default:
             return nil
         }
     }
 
-    private static var pubSubKinds: Set<String> {
-        ["message", "pmessage", "smessage", "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]
-    }
 }
+
+/// The first element of a pub/sub array: what a RESP2 server sends in place of a push.
+private let pubSubKinds: Set<String> = [
+    "message", "pmessage", "smessage", "subscribe", "unsubscribe", "psubscribe", "punsubscribe", "ssubscribe", "sunsubscribe",
+]
