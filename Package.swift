@@ -40,6 +40,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HeraldRESP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HeraldRedis",
+            dependencies: [
+                "HeraldRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HeraldCore",
             dependencies: [
                 "HeraldWire",
@@ -213,6 +230,21 @@ let package = Package(
         .testTarget(
             name: "HeraldWireTests",
             dependencies: ["HeraldWire", "HeraldTestUtils", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HeraldRESPTests",
+            dependencies: ["HeraldRESP", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HeraldRedisTests",
+            dependencies: [
+                "HeraldRedis", "HeraldRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,148 @@
+# Sourced by scripts/test: a throwaway Redis for the Redis client's tests.
+#
+# herald_redis_start installs redis-server when it is missing (without letting the package's
+# own service run), writes a configuration in a temporary directory owned by an unprivileged
+# user, starts the server from it on a free loopback port, and exports:
+#   HERALD_TEST_REDIS_URL       redis://:PASSWORD@127.0.0.1:PORT (the default user, with a password)
+#   HERALD_TEST_REDIS_ACL_URL   redis://herald:PASSWORD@127.0.0.1:PORT (an ACL user)
+#   HERALD_TEST_REDIS_SERVER    the redis-server binary
+#   HERALD_TEST_REDIS_CONF      its configuration (daemonized, with a pid file): tests restart it from this
+#   HERALD_TEST_REDIS_USER      the user the server runs as
+# herald_redis_stop stops that server by PID and removes the directory; call it from a trap.
+
+herald_redis_dir=""
+
+herald_redis_install() {
+  echo "== installing Redis (apt-get install redis-server)"
+  export DEBIAN_FRONTEND=noninteractive
+  # The package starts its own service; a policy-rc.d that says no keeps it from starting
+  # (unless the machine already has one, which then decides).
+  local policy=/usr/sbin/policy-rc.d ours=""
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && ours=1
+  fi
+  local status=0
+  if ! apt-get install -y -q redis-server >/dev/null 2>&1; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q redis-server >/dev/null || status=$?
+  fi
+  [ -n "$ours" ] && rm -f "$policy"
+  # Should it have started all the same (systemd ignores policy-rc.d), stop and disable it.
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet redis-server 2>/dev/null; then
+    systemctl disable --now redis-server >/dev/null 2>&1 || true
+  fi
+  return "$status"
+}
+
+# Runs a command as $HERALD_TEST_REDIS_USER (or as ourselves when we are not root).
+herald_redis_as_user() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u "$HERALD_TEST_REDIS_USER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+herald_redis_free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
+  done
+  return 1
+}
+
+herald_redis_pid() {
+  [ -n "$herald_redis_dir" ] && [ -f "$herald_redis_dir/redis.pid" ] && head -n 1 "$herald_redis_dir/redis.pid"
+}
+
+herald_redis_start() {
+  local server
+  server=$(command -v redis-server || true)
+  if [ -z "$server" ]; then
+    herald_redis_install
+    server=$(command -v redis-server || true)
+  fi
+  [ -n "$server" ] || { echo "scripts/test: redis-server not found after installing" >&2; return 1; }
+
+  if [ "$(id -u)" -eq 0 ]; then
+    if id redis >/dev/null 2>&1; then
+      HERALD_TEST_REDIS_USER=redis
+    else
+      id herald-redis >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin herald-redis
+      HERALD_TEST_REDIS_USER=herald-redis
+    fi
+  else
+    HERALD_TEST_REDIS_USER=$(id -un)
+  fi
+  export HERALD_TEST_REDIS_USER HERALD_TEST_REDIS_SERVER="$server"
+
+  herald_redis_dir=$(mktemp -d /tmp/herald-redis.XXXXXX)
+  chmod 755 "$herald_redis_dir"
+  local password acl_password
+  password="herald-$RANDOM$RANDOM"
+  acl_password="acl-$RANDOM$RANDOM"
+  export HERALD_TEST_REDIS_CONF="$herald_redis_dir/redis.conf"
+
+  local port started=""
+  for _ in 1 2 3 4 5; do
+    port=$(herald_redis_free_port) || break
+    # DEBUG is allowed from loopback so that a test can stall the server (DEBUG SLEEP).
+    cat >"$HERALD_TEST_REDIS_CONF" <<CONF
+bind 127.0.0.1
+port $port
+protected-mode yes
+daemonize yes
+pidfile $herald_redis_dir/redis.pid
+logfile $herald_redis_dir/redis.log
+dir $herald_redis_dir
+save ""
+appendonly no
+requirepass $password
+user herald on >$acl_password ~* &* +@all
+enable-debug-command local
+CONF
+    [ "$(id -u)" -eq 0 ] && chown -R "$HERALD_TEST_REDIS_USER" "$herald_redis_dir"
+    if herald_redis_as_user "$server" "$HERALD_TEST_REDIS_CONF" >"$herald_redis_dir/start.log" 2>&1 </dev/null; then
+      for _ in $(seq 1 100); do
+        if REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
+          started=1
+          break
+        fi
+        sleep 0.1
+      done
+    fi
+    [ -n "$started" ] && break
+    herald_redis_kill
+  done
+  if [ -z "$started" ]; then
+    cat "$herald_redis_dir/start.log" "$herald_redis_dir/redis.log" >&2 2>/dev/null || true
+    echo "scripts/test: Redis did not start" >&2
+    return 1
+  fi
+  export HERALD_TEST_REDIS_URL="redis://:$password@127.0.0.1:$port"
+  export HERALD_TEST_REDIS_ACL_URL="redis://herald:$acl_password@127.0.0.1:$port"
+  echo "== Redis ready on 127.0.0.1:$port (pid $(herald_redis_pid))"
+}
+
+# Stops the server whose PID is in the pid file (a test may have restarted it).
+herald_redis_kill() {
+  local pid
+  pid=$(herald_redis_pid || true)
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$herald_redis_dir/redis.pid"
+}
+
+herald_redis_stop() {
+  [ -n "$herald_redis_dir" ] || return 0
+  herald_redis_kill
+  rm -rf "$herald_redis_dir"
+  herald_redis_dir=""
+}
