@@ -85,7 +85,8 @@ struct ConnectionStateMachine {
         let since: Date
         /// What the token's `topics` claim allows.
         let topics: TopicPermissions
-        var subscriptions: Set<String> = []
+        /// By bytes, as every id (``ByteString``).
+        var subscriptions: Set<ByteString> = []
 
         init(number: UInt16, token: VerifiedToken, since: Date) {
             self.number = number
@@ -101,8 +102,10 @@ struct ConnectionStateMachine {
             SessionInfo(app: self.app, user: self.user, device: self.device, node: node, since: self.since)
         }
 
+        /// Whether `other` is the same (app, user, device), byte for byte.
         func hasSameIdentity(as other: Session) -> Bool {
-            self.app == other.app && self.user == other.user && self.device == other.device
+            ByteString.same(self.app, other.app) && ByteString.same(self.user, other.user)
+                && ByteString.same(self.device, other.device)
         }
     }
 
@@ -784,24 +787,18 @@ struct ConnectionStateMachine {
             guard var session = self.sessions[request.session] else {
                 return Self.unknownSession(seq: seq, request.session)
             }
-            if let forbidden = request.topics.first(where: { !session.topics.allows($0) }) {
+            let limit = self.configuration.maxSubscriptionsPerSession
+            guard case .within(let added) = Self.newTopics(request.topics, of: session, limit: limit).result else {
                 return .sendError(
                     seq: seq,
-                    ProtocolError(.forbiddenTopic, "the token does not allow topic \"\(forbidden)\""),
+                    ProtocolError(.forbiddenTopic, "a session may hold at most \(limit) subscriptions"),
                     closeConnection: false
                 )
             }
-            var added: [String] = []
-            for topic in request.topics where !session.subscriptions.contains(topic) && !added.contains(topic) {
-                added.append(topic)
-            }
-            guard session.subscriptions.count + added.count <= self.configuration.maxSubscriptionsPerSession else {
+            if let forbidden = added.first(where: { !session.topics.allows($0.string) }) {
                 return .sendError(
                     seq: seq,
-                    ProtocolError(
-                        .forbiddenTopic,
-                        "a session may hold at most \(self.configuration.maxSubscriptionsPerSession) subscriptions"
-                    ),
+                    ProtocolError(.forbiddenTopic, "the token does not allow topic \"\(forbidden)\""),
                     closeConnection: false
                 )
             }
@@ -816,9 +813,9 @@ struct ConnectionStateMachine {
             guard var session = self.sessions[request.session] else {
                 return Self.unknownSession(seq: seq, request.session)
             }
-            var removed: [String] = []
-            for topic in request.topics where session.subscriptions.remove(topic) != nil {
-                removed.append(topic)
+            var removed: [ByteString] = []
+            for topic in request.topics where session.subscriptions.remove(ByteString(topic)) != nil {
+                removed.append(ByteString(topic))
             }
             self.sessions[request.session] = session
             return .unsubscribed(seq: seq, session: request.session, app: session.app, removed: removed)
