@@ -330,8 +330,9 @@ public final class Gateway: Service, PushDelivery {
     private func bindWebSocket() async throws -> [any Channel] {
         let environment = self.environment
         let path = self.configuration.webSocketPath
-        // The largest frame plus its length field and a little slack for the WebSocket layer.
-        let maxMessageSize = environment.frameDecoder.maximumLength + 4 + 64
+        let maxMessageSize = environment.maxWebSocketMessageSize
+        // Raised by the connection at its first AUTH_OK.
+        let maxMessageSizeBeforeAuth = environment.maxWebSocketMessageSizeBeforeAuth
         let fallbackName = "herald.http-fallback"
         let upgradeTimeout = max(self.configuration.authTimeout, .seconds(10))
         return try await self.bind(port: self.configuration.webSocketPort) { channel, shard in
@@ -344,7 +345,11 @@ public final class Gateway: Service, PushDelivery {
             let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
                 channel.close(promise: nil)
             }
-            let upgrader = WebSocketUpgrader(path: path, maxMessageSize: maxMessageSize) { channel in
+            let upgrader = WebSocketUpgrader(
+                path: path,
+                maxMessageSize: maxMessageSize,
+                maxMessageSizeBeforeAuth: maxMessageSizeBeforeAuth
+            ) { channel in
                 upgradeDeadline.cancel()
                 try channel.pipeline.syncOperations.addHandler(
                     ConnectionHandler(framing: .messages, environment: environment, shard: shard)

@@ -12,6 +12,8 @@ final class GatewayEnvironment: Sendable {
     let verifier: TokenVerifier
     /// Frames up to the configured largest length.
     let frameDecoder: FrameDecoder
+    /// Frames up to the smaller length allowed before the first AUTH_OK.
+    let frameDecoderBeforeAuth: FrameDecoder
     let replay: any ReplayProvider
     /// Where ACKs of QoS 1 messages go; nil drops them (a node without a store).
     let acknowledgements: (any AcknowledgementSink)?
@@ -45,7 +47,11 @@ final class GatewayEnvironment: Sendable {
     ) {
         self.configuration = configuration
         self.verifier = TokenVerifier(apps: apps)
-        self.frameDecoder = FrameDecoder(maximumLength: max(configuration.maxFrameLength, Frame.minimumLength))
+        let maximumLength = max(configuration.maxFrameLength, Frame.minimumLength)
+        self.frameDecoder = FrameDecoder(maximumLength: maximumLength)
+        self.frameDecoderBeforeAuth = FrameDecoder(
+            maximumLength: min(max(configuration.maxFrameLengthBeforeAuth, Frame.minimumLength), maximumLength)
+        )
         self.replay = replay
         self.acknowledgements = acknowledgements
         self.directory = directory
@@ -95,9 +101,22 @@ final class GatewayEnvironment: Sendable {
                 authTimeoutTicks: self.authTimeoutTicks,
                 idleTimeoutTicks: self.idleTimeoutTicks,
                 closeGraceTicks: self.closeGraceTicks,
-                replayPageBytes: self.replayPageBytes
+                replayPageBytes: self.replayPageBytes,
+                maxAuthAttempts: min(max(configuration.maxAuthAttemptsPerConnection, 1), Int(UInt16.max) - 1)
             )
         )
+    }
+
+    /// The largest WebSocket message accepted once authenticated: the largest frame plus its
+    /// length field and a little slack for the WebSocket layer.
+    var maxWebSocketMessageSize: Int { Self.webSocketMessageSize(for: self.frameDecoder) }
+
+    /// The largest WebSocket message accepted before the first AUTH_OK: the WebSocket layer
+    /// refuses a longer one from its header, before buffering it.
+    var maxWebSocketMessageSizeBeforeAuth: Int { Self.webSocketMessageSize(for: self.frameDecoderBeforeAuth) }
+
+    private static func webSocketMessageSize(for decoder: FrameDecoder) -> Int {
+        decoder.maximumLength + 4 + 64
     }
 
     /// The shard of `eventLoop`, if it belongs to the gateway's group.

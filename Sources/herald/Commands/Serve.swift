@@ -100,7 +100,9 @@ struct Serve: AsyncParsableCommand {
                 maxSessionsPerConnection: settings.maxSessions,
                 maxConnections: settings.maxConnections,
                 maxOutboundBytes: settings.maxOutboundBytes,
-                drainTimeout: .milliseconds(Int64(settings.drainTimeout * 1000))
+                drainTimeout: .milliseconds(Int64(settings.drainTimeout * 1000)),
+                maxFrameLengthBeforeAuth: settings.maxFrameBeforeAuth,
+                maxAuthAttemptsPerConnection: settings.maxAuthPerConnection
             ),
             eventLoopGroup: loops,
             apps: apps,

@@ -60,6 +60,12 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical [HERALD_LOG_LEVEL, default info].")
     var logLevel: String?
 
+    @Option(name: .customLong("max-frame-before-auth"), help: "Largest frame length accepted before a connection's first AUTH_OK [HERALD_MAX_FRAME_BEFORE_AUTH, default 8192].")
+    var maxFrameBeforeAuth: Int?
+
+    @Option(name: .customLong("max-auth-per-connection"), help: "AUTHs with a valid token one connection may make [HERALD_MAX_AUTH_PER_CONNECTION, default 16].")
+    var maxAuthPerConnection: Int?
+
     /// Every setting resolved and checked.
     func resolve() throws -> ServeSettings {
         let host = self.host ?? Environment.string("HERALD_HOST") ?? "0.0.0.0"
@@ -83,7 +89,10 @@ struct ServeOptions: ParsableArguments {
             publicHost: self.publicHost ?? Environment.string("HERALD_PUBLIC_HOST")
                 ?? (host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host),
             logLevel: self.logLevel ?? Environment.string("HERALD_LOG_LEVEL") ?? "info",
-            eventLoops: try self.eventLoops ?? Environment.int("HERALD_EVENT_LOOPS")
+            eventLoops: try self.eventLoops ?? Environment.int("HERALD_EVENT_LOOPS"),
+            maxFrameBeforeAuth: try self.maxFrameBeforeAuth ?? Environment.int("HERALD_MAX_FRAME_BEFORE_AUTH") ?? 8192,
+            maxAuthPerConnection: try self.maxAuthPerConnection ?? Environment.int("HERALD_MAX_AUTH_PER_CONNECTION")
+                ?? 16
         )
         try settings.validate()
         return settings
