@@ -52,6 +52,14 @@ public struct GatewayConfiguration: Sendable {
     /// 65,534); more are answered `rate_limited`. Each loads a replay, a re-AUTH of the same
     /// device too. A refused token closes a connection without sessions and costs little.
     public var maxAuthAttemptsPerConnection: Int
+    /// Open connections one source IP address may have; more are closed at accept (TCP) or
+    /// answered 503 (WebSocket). 0, the default, is no limit: many clients share an address
+    /// behind a carrier's or an office's NAT, so only the operator can choose the number.
+    public var maxConnectionsPerAddress: Int
+    /// Connections the node accepts per second, over every listener; more are refused as
+    /// above. 0, the default, is no limit: a node that restarts is reconnected to by all its
+    /// clients at once, whose backoff is what spreads them.
+    public var maxAcceptsPerSecond: Int
 
     /// Creates a configuration; every value has the protocol's default.
     public init(
@@ -76,7 +84,9 @@ public struct GatewayConfiguration: Sendable {
         fanOutSlicePause: Duration = .microseconds(100),
         fanOutQueueLimit: Int = 64,
         maxFrameLengthBeforeAuth: Int = 8 * 1024,
-        maxAuthAttemptsPerConnection: Int = 16
+        maxAuthAttemptsPerConnection: Int = 16,
+        maxConnectionsPerAddress: Int = 0,
+        maxAcceptsPerSecond: Int = 0
     ) {
         self.host = host
         self.tcpPort = tcpPort
@@ -100,6 +110,8 @@ public struct GatewayConfiguration: Sendable {
         self.fanOutQueueLimit = fanOutQueueLimit
         self.maxFrameLengthBeforeAuth = maxFrameLengthBeforeAuth
         self.maxAuthAttemptsPerConnection = maxAuthAttemptsPerConnection
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.maxAcceptsPerSecond = maxAcceptsPerSecond
     }
 
     /// Silence after which a connection is closed: `2 × heartbeat + 10` seconds.

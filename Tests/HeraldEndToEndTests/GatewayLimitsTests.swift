@@ -1,3 +1,4 @@
+import Foundation
 import HeraldTestUtils
 import HeraldWire
 import NIOCore
@@ -52,5 +53,37 @@ struct GatewayLimitsTests {
         try await client.ping(seq: 6)
         #expect(try await harness.api.push(harness.app, users: ["c"], payload: .text("still here")).sessions == 1)
         #expect(try await client.receivePush().body.session == 3)
+    }
+}
+
+/// Connections per source address, over both listeners.
+@Suite("Accept limits", .timeLimit(.minutes(1)))
+struct AcceptLimitsTests {
+    @Test("past --max-connections-per-address TCP is closed at once and WebSocket answered 503")
+    func connectionsPerAddress() async throws {
+        let harness = try await Harness.start(["--max-connections-per-address", "2"])
+        var held: [RawClient] = []
+        for transport in Transport.allCases {
+            let client = try await harness.connect(transport)
+            try await client.ping(seq: 1)
+            held.append(client)
+        }
+        let refused = try await harness.connect(.tcp)
+        #expect(try await refused.expectClosed() == 0, "closed without a frame")
+
+        let webSocketPort = try #require(URL(string: "http://127.0.0.1:\(harness.server.webSocketPort)"))
+        let http = APIClient(baseURL: webSocketPort, adminKey: "")
+        #expect(try await http.request("GET", "/ws").status == 503)
+
+        // A freed slot is usable again.
+        await held.removeLast().close()
+        let admitted = await eventually(timeout: .seconds(5)) {
+            guard let client = try? await harness.connect(.tcp) else { return false }
+            guard (try? await client.ping(seq: 2)) != nil else { return false }
+            held.append(client)
+            return true
+        }
+        #expect(admitted, "a connection must be admitted once another has closed")
+        _ = held
     }
 }

@@ -22,6 +22,8 @@ final class GatewayEnvironment: Sendable {
     let logger: Logger
     let metrics: GatewayMetrics
     let counters: GatewayCounters
+    /// Connections per address and accepts per second, checked at accept.
+    let acceptLimiter: AcceptLimiter
     /// One shard per event loop of the group, in the group's order.
     let shards: [EventLoopShard]
     private let shardsByLoop: [ObjectIdentifier: EventLoopShard]
@@ -60,6 +62,10 @@ final class GatewayEnvironment: Sendable {
         let counters = GatewayCounters()
         self.metrics = metrics
         self.counters = counters
+        self.acceptLimiter = AcceptLimiter(
+            maxConnectionsPerAddress: configuration.maxConnectionsPerAddress,
+            maxAcceptsPerSecond: configuration.maxAcceptsPerSecond
+        )
         let tick = TimeAmount(configuration.timerTick)
         let tickNanoseconds = max(tick.nanoseconds, 1)
         let sliceLimits = EventLoopShard.SliceLimits(configuration)

@@ -102,7 +102,9 @@ struct Serve: AsyncParsableCommand {
                 maxOutboundBytes: settings.maxOutboundBytes,
                 drainTimeout: .milliseconds(Int64(settings.drainTimeout * 1000)),
                 maxFrameLengthBeforeAuth: settings.maxFrameBeforeAuth,
-                maxAuthAttemptsPerConnection: settings.maxAuthPerConnection
+                maxAuthAttemptsPerConnection: settings.maxAuthPerConnection,
+                maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
+                maxAcceptsPerSecond: settings.maxAcceptsPerSecond
             ),
             eventLoopGroup: loops,
             apps: apps,

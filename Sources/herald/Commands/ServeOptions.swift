@@ -66,6 +66,12 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("max-auth-per-connection"), help: "AUTHs with a valid token one connection may make [HERALD_MAX_AUTH_PER_CONNECTION, default 16].")
     var maxAuthPerConnection: Int?
 
+    @Option(name: .customLong("max-connections-per-address"), help: "Open client connections one IP address may have; 0 is no limit [HERALD_MAX_CONNECTIONS_PER_ADDRESS, default 0].")
+    var maxConnectionsPerAddress: Int?
+
+    @Option(name: .customLong("max-accepts-per-second"), help: "Client connections the node accepts per second; 0 is no limit [HERALD_MAX_ACCEPTS_PER_SECOND, default 0].")
+    var maxAcceptsPerSecond: Int?
+
     /// Every setting resolved and checked.
     func resolve() throws -> ServeSettings {
         let host = self.host ?? Environment.string("HERALD_HOST") ?? "0.0.0.0"
@@ -92,7 +98,10 @@ struct ServeOptions: ParsableArguments {
             eventLoops: try self.eventLoops ?? Environment.int("HERALD_EVENT_LOOPS"),
             maxFrameBeforeAuth: try self.maxFrameBeforeAuth ?? Environment.int("HERALD_MAX_FRAME_BEFORE_AUTH") ?? 8192,
             maxAuthPerConnection: try self.maxAuthPerConnection ?? Environment.int("HERALD_MAX_AUTH_PER_CONNECTION")
-                ?? 16
+                ?? 16,
+            maxConnectionsPerAddress: try self.maxConnectionsPerAddress
+                ?? Environment.int("HERALD_MAX_CONNECTIONS_PER_ADDRESS") ?? 0,
+            maxAcceptsPerSecond: try self.maxAcceptsPerSecond ?? Environment.int("HERALD_MAX_ACCEPTS_PER_SECOND") ?? 0
         )
         try settings.validate()
         return settings

@@ -32,6 +32,8 @@ struct ServeSettings: Sendable {
     var eventLoops: Int?
     var maxFrameBeforeAuth: Int = 8192
     var maxAuthPerConnection: Int = 16
+    var maxConnectionsPerAddress: Int = 0
+    var maxAcceptsPerSecond: Int = 0
 
     var loggerLevel: Logger.Level {
         Logger.Level(rawValue: self.logLevel) ?? .info
@@ -68,6 +70,8 @@ struct ServeSettings: Sendable {
         guard (1...65_534).contains(self.maxAuthPerConnection) else {
             throw CLIError("--max-auth-per-connection must be 1 to 65534")
         }
+        guard self.maxConnectionsPerAddress >= 0 else { throw CLIError("--max-connections-per-address must be 0 or more") }
+        guard self.maxAcceptsPerSecond >= 0 else { throw CLIError("--max-accepts-per-second must be 0 or more") }
     }
 
     /// Whether `store` names a PostgreSQL server.
