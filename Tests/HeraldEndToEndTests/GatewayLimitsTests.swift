@@ -8,7 +8,10 @@ import Testing
 /// AUTH_OK and the AUTHs per connection.
 @Suite("Gateway limits", .timeLimit(.minutes(1)))
 struct GatewayLimitsTests {
-    @Test("before AUTH_OK a frame above --max-frame-before-auth is frame_too_large and a close", arguments: Transport.allCases)
+    @Test(
+        "before AUTH_OK a frame above --max-frame-before-auth is frame_too_large and a close",
+        arguments: Transport.allCases
+    )
     func frameBeforeAuth(transport: Transport) async throws {
         let harness = try await Harness.start(["--max-frame-before-auth", "1024"])
         // Just above the limit: on WebSocket the message itself fits the WebSocket layer's
@@ -35,7 +38,10 @@ struct GatewayLimitsTests {
         try await client.ping(seq: 8)
     }
 
-    @Test("AUTHs past --max-auth-per-connection are rate_limited and the connection stays", arguments: Transport.allCases)
+    @Test(
+        "AUTHs past --max-auth-per-connection are rate_limited and the connection stays",
+        arguments: Transport.allCases
+    )
     func authsPerConnection(transport: Transport) async throws {
         let harness = try await Harness.start(["--max-auth-per-connection", "3"])
         let client = try await harness.connect(transport)

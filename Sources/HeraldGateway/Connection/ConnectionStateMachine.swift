@@ -765,13 +765,11 @@ struct ConnectionStateMachine {
                 )
             }
             // Session numbers taken so far: one per AUTH whose token verified.
-            guard Int(self.nextSessionNumber) - 1 < self.configuration.maxAuthAttempts else {
+            let maxAuths = self.configuration.maxAuthAttempts
+            guard Int(self.nextSessionNumber) - 1 < maxAuths else {
                 return .sendError(
                     seq: seq,
-                    ProtocolError(
-                        .rateLimited,
-                        "this connection made its \(self.configuration.maxAuthAttempts) AUTH attempts; open a new connection"
-                    ),
+                    ProtocolError(.rateLimited, "this connection made its \(maxAuths) AUTHs; open a new connection"),
                     closeConnection: false
                 )
             }

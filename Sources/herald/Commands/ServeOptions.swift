@@ -33,7 +33,7 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("auth-timeout"), help: "Seconds a connection has to authenticate [HERALD_AUTH_TIMEOUT, default 10].")
     var authTimeout: Double?
 
-    @Option(name: .customLong("max-connections"), help: "Client connections this node accepts [HERALD_MAX_CONNECTIONS, default 1000000].")
+    @Option(name: .customLong("max-connections"), help: "Client connections this node accepts [HERALD_MAX_CONNECTIONS, default the open-file limit less 256].")
     var maxConnections: Int?
 
     @Option(name: .customLong("max-sessions"), help: "Sessions per connection [HERALD_MAX_SESSIONS, default 8].")
@@ -86,7 +86,8 @@ struct ServeOptions: ParsableArguments {
             nodeID: self.nodeID ?? Environment.string("HERALD_NODE_ID") ?? ServeSettings.defaultNodeID(),
             heartbeat: try self.heartbeat ?? Environment.int("HERALD_HEARTBEAT") ?? 30,
             authTimeout: try self.authTimeout ?? Environment.double("HERALD_AUTH_TIMEOUT") ?? 10,
-            maxConnections: try self.maxConnections ?? Environment.int("HERALD_MAX_CONNECTIONS") ?? 1_000_000,
+            maxConnections: try self.maxConnections ?? Environment.int("HERALD_MAX_CONNECTIONS")
+                ?? DescriptorLimit.connections(allowedBy: DescriptorLimit.current),
             maxSessions: try self.maxSessions ?? Environment.int("HERALD_MAX_SESSIONS") ?? 8,
             maxFrame: try self.maxFrame ?? Environment.int("HERALD_MAX_FRAME") ?? 65_536,
             maxOutboundBytes: try self.maxOutboundBytes ?? Environment.int("HERALD_MAX_OUTBOUND_BYTES") ?? 1_048_576,
