@@ -15,7 +15,7 @@ import NIOCore
 /// the loop changes them under `indexLock` and reads them without it (it is their only
 /// writer); every other thread reads them under the lock (the `count…` methods).
 final class EventLoopShard: @unchecked Sendable {
-    // Ids are keys by their bytes (``ByteString``), as the stores compare them.
+    // Keyed by the ids' bytes (``ByteString``), as the stores compare them.
     private struct UserKey: Hashable {
         var app: ByteString
         var user: ByteString
@@ -420,8 +420,9 @@ final class EventLoopShard: @unchecked Sendable {
     func sendToUsers(app: String, users: [String], payload: ByteBuffer) -> Int {
         self.eventLoop.assertInEventLoop()
         var targets: [SessionKey] = []
-        for user in Set(users.lazy.map { ByteString($0) }).lazy.map(\.string) {
-            if let sessions = self.byUser[UserKey(app: app, user: user)] {
+        // Each user once, however often listed: by bytes, like the index.
+        for user in Set(users.map { ByteString($0) }) {
+            if let sessions = self.byUser[UserKey(app: app, user: user.string)] {
                 targets.append(contentsOf: sessions.lazy.map(\.key))
             }
         }
