@@ -17,12 +17,12 @@ extension Gateway: SessionLookup {
     }
 
     /// The node's counts from the loops' own: sessions add up, users are counted once.
-    static func merge(_ perShard: [(sessions: Int, users: Set<String>)]) -> SessionCounts {
+    static func merge(_ perShard: [(sessions: Int, users: Set<ByteString>)]) -> SessionCounts {
         let sessions = perShard.reduce(0) { $0 + $1.sessions }
         if perShard.count == 1, let only = perShard.first {
             return SessionCounts(sessions: sessions, users: only.users.count)
         }
-        var users = Set<String>()
+        var users = Set<ByteString>()
         for shard in perShard { users.formUnion(shard.users) }
         return SessionCounts(sessions: sessions, users: users.count)
     }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import HeraldCore
 import HeraldWire
 import Logging
@@ -298,12 +299,15 @@ public final class Gateway: Service, PushDelivery {
     }
 
     /// Listeners on `port` whose accepted channels are configured, given their loop's shard,
-    /// and handed to `setUp`.
+    /// and handed to `setUp`; or, over the accept limits, handed to `refuse` at once.
     private func bind(
         port: Int,
+        refuse: @escaping @Sendable (any Channel, AcceptLimiter.Verdict) throws -> Void,
         setUp: @escaping @Sendable (any Channel, EventLoopShard) throws -> Void
     ) async throws -> [any Channel] {
         let environment = self.environment
+        let limiter = environment.acceptLimiter
+        let logger = self.logger
         let maxOutboundBytes = self.configuration.maxOutboundBytes
         let options = GatewayListeners.Options(
             host: self.configuration.host, port: port, backlog: self.configuration.backlog)
@@ -311,6 +315,24 @@ public final class Gateway: Service, PushDelivery {
             channel.eventLoop.makeCompletedFuture {
                 guard let shard = environment.shard(for: channel.eventLoop) else {
                     throw StartError("connection on an event loop outside the gateway's group")
+                }
+                if limiter.isActive {
+                    let address = channel.remoteAddress
+                    let verdict = limiter.admit(address)
+                    guard verdict == .admit else {
+                        environment.counters.connectionRefused()
+                        environment.metrics.connectionsRefused.increment()
+                        logger.debug(
+                            "Refused a connection over the accept limits.",
+                            metadata: ["gateway.refusal": "\(verdict)", "peer": "\(address?.ipAddress ?? "unknown")"]
+                        )
+                        try refuse(channel, verdict)
+                        return
+                    }
+                    if limiter.countsAddresses {
+                        // Only with that limit set does every connection keep this callback.
+                        channel.closeFuture.whenComplete { _ in limiter.release(address) }
+                    }
                 }
                 try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
                 try setUp(channel, shard)
@@ -320,7 +342,10 @@ public final class Gateway: Service, PushDelivery {
 
     private func bindTCP() async throws -> [any Channel] {
         let environment = self.environment
-        return try await self.bind(port: self.configuration.tcpPort) { channel, shard in
+        return try await self.bind(
+            port: self.configuration.tcpPort,
+            refuse: { channel, _ in channel.close(promise: nil) }
+        ) { channel, shard in
             try channel.pipeline.syncOperations.addHandler(
                 ConnectionHandler(framing: .stream, environment: environment, shard: shard)
             )
@@ -330,11 +355,18 @@ public final class Gateway: Service, PushDelivery {
     private func bindWebSocket() async throws -> [any Channel] {
         let environment = self.environment
         let path = self.configuration.webSocketPath
-        // The largest frame plus its length field and a little slack for the WebSocket layer.
-        let maxMessageSize = environment.frameDecoder.maximumLength + 4 + 64
+        let maxMessageSize = environment.maxWebSocketMessageSize
+        // Raised by the connection at its first AUTH_OK.
+        let maxMessageSizeBeforeAuth = environment.maxWebSocketMessageSizeBeforeAuth
         let fallbackName = "herald.http-fallback"
         let upgradeTimeout = max(self.configuration.authTimeout, .seconds(10))
-        return try await self.bind(port: self.configuration.webSocketPort) { channel, shard in
+        let refuse: @Sendable (any Channel, AcceptLimiter.Verdict) throws -> Void = { channel, verdict in
+            // Answered 503 once the request is read; closed meanwhile if none comes.
+            channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) { channel.close(promise: nil) }
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+            try channel.pipeline.syncOperations.addHandler(ServiceUnavailableHandler(reason: verdict.reason))
+        }
+        return try await self.bind(port: self.configuration.webSocketPort, refuse: refuse) { channel, shard in
             // A connection that never completes its upgrade must not hold a socket
             // forever. Not the auth timeout itself: that starts again after the
             // upgrade, and a short one would cut off upgrades slowed by load.
@@ -344,7 +376,11 @@ public final class Gateway: Service, PushDelivery {
             let upgradeDeadline = channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) {
                 channel.close(promise: nil)
             }
-            let upgrader = WebSocketUpgrader(path: path, maxMessageSize: maxMessageSize) { channel in
+            let upgrader = WebSocketUpgrader(
+                path: path,
+                maxMessageSize: maxMessageSize,
+                maxMessageSizeBeforeAuth: maxMessageSizeBeforeAuth
+            ) { channel in
                 upgradeDeadline.cancel()
                 try channel.pipeline.syncOperations.addHandler(
                     ConnectionHandler(framing: .messages, environment: environment, shard: shard)

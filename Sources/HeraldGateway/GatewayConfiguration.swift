@@ -44,6 +44,22 @@ public struct GatewayConfiguration: Sendable {
     /// Broadcasts and topic messages that may wait for an event loop's next fan-out pass; a
     /// message handed over past that waits for the running pass to end.
     public var fanOutQueueLimit: Int
+    /// The largest frame `length` field accepted before the connection's first AUTH_OK
+    /// (8 KiB by default; docs/protocol.md, "Frames"), so that an unauthenticated connection
+    /// cannot make the node hold a large frame for the whole auth timeout.
+    public var maxFrameLengthBeforeAuth: Int
+    /// AUTHs whose token verified that one connection may make (16 by default, at most
+    /// 65,534); more are answered `rate_limited`. Each loads a replay, a re-AUTH of the same
+    /// device too. A refused token closes a connection without sessions and costs little.
+    public var maxAuthAttemptsPerConnection: Int
+    /// Open connections one source IP address may have; more are closed at accept (TCP) or
+    /// answered 503 (WebSocket). 0, the default, is no limit: many clients share an address
+    /// behind a carrier's or an office's NAT, so only the operator can choose the number.
+    public var maxConnectionsPerAddress: Int
+    /// Connections the node accepts per second, over every listener; more are refused as
+    /// above. 0, the default, is no limit: a node that restarts is reconnected to by all its
+    /// clients at once, whose backoff is what spreads them.
+    public var maxAcceptsPerSecond: Int
 
     /// Creates a configuration; every value has the protocol's default.
     public init(
@@ -66,7 +82,11 @@ public struct GatewayConfiguration: Sendable {
         fanOutSliceConnections: Int = 2048,
         fanOutSliceDuration: Duration = .milliseconds(1),
         fanOutSlicePause: Duration = .microseconds(100),
-        fanOutQueueLimit: Int = 64
+        fanOutQueueLimit: Int = 64,
+        maxFrameLengthBeforeAuth: Int = 8 * 1024,
+        maxAuthAttemptsPerConnection: Int = 16,
+        maxConnectionsPerAddress: Int = 0,
+        maxAcceptsPerSecond: Int = 0
     ) {
         self.host = host
         self.tcpPort = tcpPort
@@ -88,6 +108,10 @@ public struct GatewayConfiguration: Sendable {
         self.fanOutSliceDuration = fanOutSliceDuration
         self.fanOutSlicePause = fanOutSlicePause
         self.fanOutQueueLimit = fanOutQueueLimit
+        self.maxFrameLengthBeforeAuth = maxFrameLengthBeforeAuth
+        self.maxAuthAttemptsPerConnection = maxAuthAttemptsPerConnection
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.maxAcceptsPerSecond = maxAcceptsPerSecond
     }
 
     /// Silence after which a connection is closed: `2 × heartbeat + 10` seconds.

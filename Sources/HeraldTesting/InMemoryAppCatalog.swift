@@ -3,26 +3,27 @@ import NIOConcurrencyHelpers
 
 /// An ``AppCatalog`` that lives in memory: for tests and throwaway nodes.
 public final class InMemoryAppCatalog: AppCatalog {
-    private let apps = NIOLockedValueBox<[String: App]>([:])
+    private let apps = NIOLockedValueBox<[ByteString: App]>([:])
 
     public init(_ apps: [App] = []) {
         self.apps.withLockedValue { storage in
-            for app in apps { storage[app.id] = app }
+            for app in apps { storage[ByteString(app.id)] = app }
         }
     }
 
     public func create(_ app: App) async throws {
         try self.apps.withLockedValue { storage in
-            guard storage[app.id] == nil else { throw AppCatalogError.alreadyExists(app.id) }
-            storage[app.id] = app
+            let id = ByteString(app.id)
+            guard storage[id] == nil else { throw AppCatalogError.alreadyExists(app.id) }
+            storage[id] = app
         }
     }
 
     public func app(id: String) async throws -> App? {
-        self.apps.withLockedValue { $0[id] }
+        self.apps.withLockedValue { $0[ByteString(id)] }
     }
 
     public func list() async throws -> [App] {
-        self.apps.withLockedValue { $0.values.sorted { $0.id < $1.id } }
+        self.apps.withLockedValue { $0.values.sorted { ByteString($0.id) < ByteString($1.id) } }
     }
 }

@@ -14,9 +14,15 @@ import NIOCore
 /// it too), except that nothing survives the process. One lock guards the whole state,
 /// so every call is atomic.
 public final class InMemoryMessageStore: MessageStore {
+    /// By bytes, as the durable stores key their rows (``ByteString``).
     fileprivate struct IdempotencyRecordKey: Hashable {
-        var app: String
-        var key: String
+        var app: ByteString
+        var key: ByteString
+
+        init(app: String, key: String) {
+            self.app = ByteString(app)
+            self.key = ByteString(key)
+        }
     }
 
     fileprivate struct InboxEntry {
@@ -33,7 +39,7 @@ public final class InMemoryMessageStore: MessageStore {
         var lostThrough: UInt32 = 0
         /// Kept messages in sequence order.
         var entries: [InboxEntry] = []
-        var cursors: [String: UInt32] = [:]
+        var cursors: [ByteString: UInt32] = [:]
 
         var maxCursor: UInt32 { self.cursors.values.max() ?? 0 }
     }
@@ -59,7 +65,7 @@ public final class InMemoryMessageStore: MessageStore {
 
     fileprivate struct State {
         var inboxes: [InboxKey: Inbox] = [:]
-        var broadcasts: [String: BroadcastLog] = [:]
+        var broadcasts: [ByteString: BroadcastLog] = [:]
         /// In id order (oldest first).
         var deadLetters: [DeadLetter] = []
         var nextDeadLetterID: Int64 = 1
@@ -110,7 +116,7 @@ public final class InMemoryMessageStore: MessageStore {
             guard let inbox = state.inboxes[InboxKey(app: app, user: user)] else {
                 return InboxReplay(messages: [], cursor: 0, lastSequence: 0, lostThrough: 0)
             }
-            let cursor = inbox.cursors[device] ?? 0
+            let cursor = inbox.cursors[ByteString(device)] ?? 0
             let floor = max(cursor, after)
             var lostThrough = inbox.lostThrough
             var messages: [StoredMessage] = []
@@ -132,8 +138,9 @@ public final class InMemoryMessageStore: MessageStore {
                 let key = InboxKey(app: ack.app, user: ack.user)
                 // An unknown user has sent nothing: there is nothing to acknowledge.
                 guard var inbox = state.inboxes[key], inbox.lastSeq > 0 else { continue }
-                let current = inbox.cursors[ack.device] ?? 0
-                inbox.cursors[ack.device] = max(current, min(ack.seq, inbox.lastSeq))
+                let device = ByteString(ack.device)
+                let current = inbox.cursors[device] ?? 0
+                inbox.cursors[device] = max(current, min(ack.seq, inbox.lastSeq))
                 state.inboxes[key] = inbox
             }
         }
@@ -147,7 +154,7 @@ public final class InMemoryMessageStore: MessageStore {
         -> UInt32
     {
         try self.state.withLockedValue { state in
-            var log = state.broadcasts[app] ?? BroadcastLog()
+            var log = state.broadcasts[ByteString(app)] ?? BroadcastLog()
             guard log.seq < UInt32.max else { throw MessageStoreError.sequenceExhausted(app: app) }
             log.seq += 1
             log.entries.append(
@@ -159,14 +166,14 @@ public final class InMemoryMessageStore: MessageStore {
                 }
                 log.entries.removeFirst(overflow)
             }
-            state.broadcasts[app] = log
+            state.broadcasts[ByteString(app)] = log
             return log.seq
         }
     }
 
     public func broadcasts(app: String, after: UInt32, now: Date) async throws -> BroadcastReplay {
         self.state.withLockedValue { state in
-            guard let log = state.broadcasts[app] else {
+            guard let log = state.broadcasts[ByteString(app)] else {
                 return BroadcastReplay(messages: [], lastSequence: 0, trimmedThrough: 0)
             }
             var trimmedThrough = log.trimmedThrough
@@ -183,7 +190,7 @@ public final class InMemoryMessageStore: MessageStore {
     }
 
     public func lastBroadcastSequence(app: String) async throws -> UInt32 {
-        self.state.withLockedValue { $0.broadcasts[app]?.seq ?? 0 }
+        self.state.withLockedValue { $0.broadcasts[ByteString(app)]?.seq ?? 0 }
     }
 
     public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
@@ -191,7 +198,7 @@ public final class InMemoryMessageStore: MessageStore {
             var report = PurgeReport()
 
             // Sorted, so dead letters get ids in the same order as in the SQL stores.
-            let keys = state.inboxes.keys.sorted { ($0.app, $0.user) < ($1.app, $1.user) }
+            let keys = state.inboxes.keys.sorted()
             for key in keys {
                 guard var inbox = state.inboxes[key], inbox.entries.contains(where: { $0.expiresAt <= now }) else {
                     continue
@@ -222,10 +229,10 @@ public final class InMemoryMessageStore: MessageStore {
 
             // Keep the newest `deadLetterLimit` per app.
             let limit = max(0, deadLetterLimit)
-            var keptPerApp: [String: Int] = [:]
+            var keptPerApp: [ByteString: Int] = [:]
             var keep = [Bool](repeating: false, count: state.deadLetters.count)
             for index in state.deadLetters.indices.reversed() {
-                let app = state.deadLetters[index].app
+                let app = ByteString(state.deadLetters[index].app)
                 let kept = keptPerApp[app, default: 0]
                 if kept < limit {
                     keep[index] = true
@@ -249,7 +256,7 @@ public final class InMemoryMessageStore: MessageStore {
             let limit = max(0, limit)
             var page: [DeadLetter] = []
             var more = false
-            for letter in state.deadLetters.reversed() where letter.app == app {
+            for letter in state.deadLetters.reversed() where ByteString.same(letter.app, app) {
                 if let before, letter.id >= before { continue }
                 if page.count == limit {
                     more = true

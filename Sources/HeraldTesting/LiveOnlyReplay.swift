@@ -9,13 +9,14 @@ import NIOCore
 /// A client that resumes from the app's current epoch at the app's newest broadcast
 /// sequence has missed nothing; one below it has missed broadcasts that are not kept.
 public final class LiveOnlyReplay: ReplayProvider {
-    private let broadcastSequences = NIOLockedValueBox<[String: UInt32]>([:])
+    private let broadcastSequences = NIOLockedValueBox<[ByteString: UInt32]>([:])
 
     public init() {}
 
     /// Records the newest broadcast sequence of an app (after a broadcast, and at start).
     public func noteBroadcast(app: String, seq: UInt32) {
         self.broadcastSequences.withLockedValue { sequences in
+            let app = ByteString(app)
             sequences[app] = max(sequences[app] ?? 0, seq)
         }
     }
@@ -34,7 +35,7 @@ public final class LiveOnlyReplay: ReplayProvider {
                 ReplayPlan(epoch: epoch, recovered: AuthOK.Recovered(inbox: false, broadcast: false))
             )
         }
-        let newest = self.broadcastSequences.withLockedValue { $0[token.app.id] ?? 0 }
+        let newest = self.broadcastSequences.withLockedValue { $0[ByteString(token.app.id)] ?? 0 }
         let resumedAt = resume.broadcast ?? 0
         let missedBroadcasts = resumedAt > 0 && resumedAt < newest
         return eventLoop.makeSucceededFuture(

@@ -21,6 +21,21 @@ import Testing
         #expect(try await directory.counts(app: "demo") == SessionCounts(sessions: 0, users: 0))
     }
 
+    @Test func canonicallyEquivalentUsersAndDevicesStayApart() async throws {
+        let directory = LocalSessionDirectory()
+        let composed = Self.session("demo", "zo\u{EB}", "\u{C5}", at: 1)
+        let decomposed = Self.session("demo", "zoe\u{308}", "\u{C5}", at: 2)
+        let otherDevice = Self.session("demo", "zo\u{EB}", "\u{212B}", at: 3)
+        for session in [composed, decomposed, otherDevice] { directory.register(session) }
+        #expect(composed != otherDevice)
+        #expect(try await directory.counts(app: "demo") == SessionCounts(sessions: 3, users: 2))
+        let composedSessions = try await directory.sessions(app: "demo", user: "zo\u{EB}")
+        #expect(composedSessions.map(\.since) == [composed.since, otherDevice.since])
+        #expect(try await directory.sessions(app: "demo", user: "zoe\u{308}").map(\.since) == [decomposed.since])
+        directory.unregister(otherDevice)
+        #expect(try await directory.sessions(app: "demo", user: "zo\u{EB}").map(\.since) == [composed.since])
+    }
+
     @Test func severalUsersDevicesAndApps() async throws {
         let directory = LocalSessionDirectory()
         let alicePhone = Self.session("demo", "alice", "phone", at: 1)

@@ -118,6 +118,15 @@ extension ConnectionHandlerTests {
         let harness = Harness(acknowledgements: acknowledgements)
         let channel = try harness.makeChannel()
         let ok = try #require(try harness.authenticate(channel, user: "alice", device: "tablet"))
+        // The session was sent up to 6: an ACK above what it was sent would be clamped.
+        let sent = harness.shard.sendStored(
+            app: "demo",
+            deliveries: [UserSequence(user: "alice", seq: 6)],
+            payload: Fixtures.buffer("m6")
+        )
+        #expect(sent == 1)
+        harness.loop.run()
+        #expect(try harness.output(channel).count == 1)
         for seq: UInt32 in [4, 2, 6] {
             try channel.writeInbound(Fixtures.bytes(.ack(seq: seq, AckBody(session: ok.session, kind: .user))))
         }

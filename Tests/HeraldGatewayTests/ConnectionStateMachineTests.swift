@@ -290,6 +290,8 @@ import Testing
     @Test func ackOfUserKindRecordsTheHighestSequence() {
         var machine = Machine()
         let session = Self.open(&machine)
+        // The session was sent up to 9: ACKs up to it are taken as they are.
+        #expect(machine.livePush(Self.push(.user, 9), session: session) == .write)
         var handedOn: [UInt32] = []
         for seq: UInt32 in [5, 3, 9, 7] {
             switch machine.received(.ack(seq: seq, AckBody(session: session, kind: .user))) {

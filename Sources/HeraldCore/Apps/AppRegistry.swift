@@ -6,7 +6,7 @@ import NIOConcurrencyHelpers
 /// apps from this snapshot. ``load(from:)`` fills it at start; the API adds an app here
 /// right after the catalog stored it.
 public final class AppRegistry: Sendable {
-    private let apps = NIOLockedValueBox<[String: App]>([:])
+    private let apps = NIOLockedValueBox<[ByteString: App]>([:])
 
     public init(_ apps: [App] = []) {
         self.replaceAll(with: apps)
@@ -18,16 +18,16 @@ public final class AppRegistry: Sendable {
     }
 
     public func replaceAll(with apps: [App]) {
-        let byID = Dictionary(apps.map { ($0.id, $0) }, uniquingKeysWith: { _, last in last })
+        let byID = Dictionary(apps.map { (ByteString($0.id), $0) }, uniquingKeysWith: { _, last in last })
         self.apps.withLockedValue { $0 = byID }
     }
 
     public func upsert(_ app: App) {
-        self.apps.withLockedValue { $0[app.id] = app }
+        self.apps.withLockedValue { $0[ByteString(app.id)] = app }
     }
 
     public func app(id: String) -> App? {
-        self.apps.withLockedValue { $0[id] }
+        self.apps.withLockedValue { $0[ByteString(id)] }
     }
 
     public var count: Int {

@@ -20,4 +20,19 @@ public struct SessionInfo: Sendable, Hashable, Codable {
         self.node = node
         self.since = since
     }
+
+    /// By bytes for the ids, as every index of them (``ByteString``).
+    public static func == (lhs: SessionInfo, rhs: SessionInfo) -> Bool {
+        ByteString.same(lhs.app, rhs.app) && ByteString.same(lhs.user, rhs.user)
+            && ByteString.same(lhs.device, rhs.device) && ByteString.same(lhs.node, rhs.node)
+            && lhs.since == rhs.since
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(ByteString(self.app))
+        hasher.combine(ByteString(self.user))
+        hasher.combine(ByteString(self.device))
+        hasher.combine(ByteString(self.node))
+        hasher.combine(self.since)
+    }
 }

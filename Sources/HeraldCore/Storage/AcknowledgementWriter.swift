@@ -10,10 +10,17 @@ import ServiceLifecycle
 /// unacknowledged one. Until a cursor is written, ``pendingCursor(app:user:device:)``
 /// answers it, so a reconnect in between is not replayed what it acknowledged.
 public final class AcknowledgementWriter: AcknowledgementSink, Service {
+    /// By bytes, as the stores key cursors (``ByteString``).
     private struct DeviceKey: Hashable, Sendable {
-        var app: String
-        var user: String
-        var device: String
+        var app: ByteString
+        var user: ByteString
+        var device: ByteString
+
+        init(app: String, user: String, device: String) {
+            self.app = ByteString(app)
+            self.user = ByteString(user)
+            self.device = ByteString(device)
+        }
     }
 
     private let store: any MessageStore
@@ -52,7 +59,11 @@ public final class AcknowledgementWriter: AcknowledgementSink, Service {
         let batch = self.pending.withLockedValue { $0 }
         guard !batch.isEmpty else { return }
         try await self.store.acknowledge(
-            batch.map { InboxAcknowledgement(app: $0.key.app, user: $0.key.user, device: $0.key.device, seq: $0.value) }
+            batch.map {
+                InboxAcknowledgement(
+                    app: $0.key.app.string, user: $0.key.user.string, device: $0.key.device.string, seq: $0.value
+                )
+            }
         )
         self.pending.withLockedValue { pending in
             // Keep what rose while the batch was being written.

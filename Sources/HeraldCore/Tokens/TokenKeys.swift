@@ -16,21 +16,21 @@ public struct TokenKeys {
     /// bound on what a node with many apps keeps per loop.
     static let capacity = 1024
 
-    private var entries: [String: Entry] = [:]
+    private var entries: [ByteString: Entry] = [:]
 
     public init() {}
 
     /// An authenticator keyed with `app`'s secret, with nothing authenticated yet. A secret
     /// that changed is keyed afresh.
     mutating func authenticator(for app: App) -> HMAC<SHA256> {
-        if let entry = self.entries[app.id], entry.secret == app.secret {
+        if let entry = self.entries[ByteString(app.id)], entry.secret == app.secret {
             return entry.authenticator
         }
         if self.entries.count >= Self.capacity {
             self.entries.removeAll(keepingCapacity: true)
         }
         let authenticator = HMAC<SHA256>(key: SymmetricKey(data: Array(app.secret.utf8)))
-        self.entries[app.id] = Entry(secret: app.secret, authenticator: authenticator)
+        self.entries[ByteString(app.id)] = Entry(secret: app.secret, authenticator: authenticator)
         return authenticator
     }
 

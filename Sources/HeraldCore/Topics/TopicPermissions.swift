@@ -1,15 +1,16 @@
-/// What a token's `topics` claim allows: exact names, and prefixes written with a trailing `*`.
+/// What a token's `topics` claim allows: exact names, and prefixes written with a trailing `*`,
+/// both matched by bytes, as topics are told apart everywhere (``ByteString``).
 ///
 /// One word wide: every open session keeps its permissions, and most tokens carry no claim.
 public struct TopicPermissions: Sendable, Hashable {
     /// The claim's patterns, split; shared by copies, immutable.
     private final class Rules: Sendable, Hashable {
-        let exact: Set<String>
-        let prefixes: [String]
+        let exact: Set<ByteString>
+        let prefixes: [ByteString]
 
         init(_ patterns: [String]) {
-            self.exact = Set(patterns.filter { !$0.hasSuffix("*") })
-            self.prefixes = patterns.filter { $0.hasSuffix("*") }.map { String($0.dropLast()) }
+            self.exact = Set(patterns.filter { !$0.hasSuffix("*") }.map { ByteString($0) })
+            self.prefixes = patterns.filter { $0.hasSuffix("*") }.map { ByteString(String($0.dropLast())) }
         }
 
         static func == (lhs: Rules, rhs: Rules) -> Bool {
@@ -34,6 +35,7 @@ public struct TopicPermissions: Sendable, Hashable {
 
     public func allows(_ topic: String) -> Bool {
         guard let rules = self.rules else { return true }
-        return rules.exact.contains(topic) || rules.prefixes.contains { topic.hasPrefix($0) }
+        return rules.exact.contains(ByteString(topic))
+            || rules.prefixes.contains { topic.utf8.starts(with: $0.string.utf8) }
     }
 }

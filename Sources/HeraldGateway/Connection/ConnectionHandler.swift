@@ -112,7 +112,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         switch self.framing {
         case .messages:
             do {
-                let frame = try self.environment.frameDecoder.single(from: incoming)
+                let frame = try self.frameDecoder.single(from: incoming)
                 self.handle(frame)
             } catch {
                 self.apply(self.stateMachine.protocolViolation(seq: 0, error))
@@ -306,10 +306,24 @@ final class ConnectionHandler: ChannelInboundHandler {
         self.environment.metrics.connections.decrement()
     }
 
+    /// Until the first AUTH_OK, frames are held to the smaller limit (docs/protocol.md, "Frames").
+    private var frameDecoder: FrameDecoder {
+        self.stateMachine.isAuthenticated ? self.environment.frameDecoder : self.environment.frameDecoderBeforeAuth
+    }
+
+    /// Lifts the WebSocket layer's message limit to the authenticated one: until then it
+    /// refuses a message longer than the smaller frame limit from its header.
+    private func raiseWebSocketMessageLimit() {
+        guard self.framing == .messages, let context,
+            let codec = try? context.pipeline.syncOperations.handler(type: WebSocketFrameCodec.self)
+        else { return }
+        codec.raiseMessageLimit(to: self.environment.maxWebSocketMessageSize)
+    }
+
     private func decodeStream(_ incoming: ByteBuffer, allocator: ByteBufferAllocator) {
         var buffer = self.partial.joined(with: incoming)
         do {
-            while self.isOpen, let frame = try self.environment.frameDecoder.next(from: &buffer) {
+            while self.isOpen, let frame = try self.frameDecoder.next(from: &buffer) {
                 self.handle(frame)
             }
         } catch {
@@ -408,6 +422,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if let abandoned { self.unindex(abandoned) }
             self.sendError(seq: seq, error, closeConnection: closeConnection)
         case .sessionOpenedAndEnded(let seq, let authOK, let goAway, let closeConnection):
+            self.raiseWebSocketMessageLimit()
             self.write(.authOK(seq: seq, authOK))
             if closeConnection {
                 self.writeAndClose(.goaway(goAway))
@@ -415,6 +430,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 self.write(.goaway(goAway))
             }
         case .sessionOpened(let seq, _, let authOK, let replay, let replaced):
+            self.raiseWebSocketMessageLimit()
             self.write(.authOK(seq: seq, authOK))
             if let replaced {
                 self.write(.goaway(GoAway(session: replaced.number, reason: .replaced, reconnect: false)))

@@ -16,9 +16,9 @@ extension ConnectionStateMachine {
         /// Write ERROR; when `closeConnection`, flush it and close.
         case sendError(seq: UInt32, ProtocolError, closeConnection: Bool)
         /// Index the newly added topics of the session, then write OK.
-        case subscribed(seq: UInt32, session: UInt16, app: String, added: [String])
+        case subscribed(seq: UInt32, session: UInt16, app: String, added: [ByteString])
         /// Remove the topics from the index, then write OK.
-        case unsubscribed(seq: UInt32, session: UInt16, app: String, removed: [String])
+        case unsubscribed(seq: UInt32, session: UInt16, app: String, removed: [ByteString])
     }
 
     /// What the handler does when an AUTH's token verified.

@@ -57,6 +57,10 @@ struct ConnectionStateMachine {
         var closeGraceTicks: UInt64 = 20
         /// Bytes of replay written at a time (a page ends with the push that reaches it).
         var replayPageBytes: Int = 64 * 1024
+        /// AUTHs whose token verified that one connection may make (below `UInt16.max`); more
+        /// are answered `rate_limited`. Each loads a replay, and a re-AUTH of the same device
+        /// loads it again.
+        var maxAuthAttempts: Int = 16
     }
 
     /// The configuration, shared: every connection's machine holds it, and inline it would
@@ -78,6 +82,10 @@ struct ConnectionStateMachine {
         /// Highest broadcast (kind 1) sequence written to the session, by its replay or live:
         /// a broadcast at or below it is a duplicate or would arrive out of order.
         var writtenBroadcastSequence: UInt32 = 0
+        /// Highest user-message sequence sent to the session (its replay, live messages, or
+        /// what its AUTH's `resume.inbox` says the device has): an ACK above it is clamped to it.
+        /// Fills the padding before `app`, so the session is no larger.
+        var sentUserSequence: UInt32 = 0
         /// The app's id as the app registry holds it, so its storage is shared.
         let app: String
         let user: String
@@ -85,7 +93,8 @@ struct ConnectionStateMachine {
         let since: Date
         /// What the token's `topics` claim allows.
         let topics: TopicPermissions
-        var subscriptions: Set<String> = []
+        /// By bytes, as every id (``ByteString``).
+        var subscriptions: Set<ByteString> = []
 
         init(number: UInt16, token: VerifiedToken, since: Date) {
             self.number = number
@@ -101,8 +110,10 @@ struct ConnectionStateMachine {
             SessionInfo(app: self.app, user: self.user, device: self.device, node: node, since: self.since)
         }
 
+        /// Whether `other` is the same (app, user, device), byte for byte.
         func hasSameIdentity(as other: Session) -> Bool {
-            self.app == other.app && self.user == other.user && self.device == other.device
+            ByteString.same(self.app, other.app) && ByteString.same(self.user, other.user)
+                && ByteString.same(self.device, other.device)
         }
     }
 
@@ -110,6 +121,8 @@ struct ConnectionStateMachine {
     /// AUTH, and inline it would cost every connection two sessions' worth of bytes.
     private struct PendingAuth: Sendable {
         var seq: UInt32
+        /// The AUTH's `resume.inbox`: what the device says it was sent before.
+        var resumedInbox: UInt32 = 0
         /// The session whose token verified and whose replay is loading.
         var opening: Session?
         /// The opening session, if the server ended it before its replay loaded, and why.
@@ -154,6 +167,9 @@ struct ConnectionStateMachine {
     private var lastInputTick: UInt64 = 0
     /// Before the first AUTH_OK: the tick at which the auth timeout is checked.
     private var authDeadlineTick: UInt64 = 0
+    /// Also counts the AUTHs whose token verified: each takes the next number, and the AUTH
+    /// limit (below `UInt16.max`) stops them before the counter wraps. No field of its own:
+    /// every idle connection keeps this machine.
     private var nextSessionNumber: UInt16 = 1
     private(set) var state: State = .awaitingFirstAuth
 
@@ -323,7 +339,8 @@ struct ConnectionStateMachine {
             self.unexpected("The token of AUTH \(seq) verified")
             return .closeConnection
         }
-        let session = Session(number: self.allocateSessionNumber(), token: token, since: since)
+        var session = Session(number: self.allocateSessionNumber(), token: token, since: since)
+        session.sentUserSequence = pending.resumedInbox
         pending.opening = session
         pending.endedWhileOpening = nil
         self.authentication = .pending(pending)
@@ -360,8 +377,12 @@ struct ConnectionStateMachine {
             self.unexpected("The replay of AUTH \(seq) loaded before its token verified")
             return .closeConnection
         }
-        for push in plan.pushes where push.kind == .broadcast {
-            session.writtenBroadcastSequence = max(session.writtenBroadcastSequence, push.seq)
+        for push in plan.pushes {
+            switch push.kind {
+            case .broadcast: session.writtenBroadcastSequence = max(session.writtenBroadcastSequence, push.seq)
+            case .user: session.sentUserSequence = max(session.sentUserSequence, push.seq)
+            case .topic: break
+            }
         }
         var replaced: Session?
         if let old = self.sessions.first(where: { $0.hasSameIdentity(as: session) }) {
@@ -492,6 +513,8 @@ struct ConnectionStateMachine {
             switch push.kind {
             case .user where push.seq != 0 && push.seq <= replayedUser:
                 continue
+            case .user where push.seq != 0:
+                self.sessions.noteSentUser(push.seq, of: number)
             case .broadcast:
                 let written = self.sessions.writtenBroadcastSequence(of: number) ?? 0
                 guard push.seq > written else { continue }
@@ -519,6 +542,8 @@ struct ConnectionStateMachine {
                 return .drop
             }
             self.sessions.noteWrittenBroadcast(push.seq, of: number)
+        } else if push.kind == .user, push.seq != 0 {
+            self.sessions.noteSentUser(push.seq, of: number)
         }
         return .write
     }
@@ -739,7 +764,16 @@ struct ConnectionStateMachine {
                     closeConnection: false
                 )
             }
-            self.authentication = .pending(PendingAuth(seq: seq))
+            // Session numbers taken so far: one per AUTH whose token verified.
+            let maxAuths = self.configuration.maxAuthAttempts
+            guard Int(self.nextSessionNumber) - 1 < maxAuths else {
+                return .sendError(
+                    seq: seq,
+                    ProtocolError(.rateLimited, "this connection made its \(maxAuths) AUTHs; open a new connection"),
+                    closeConnection: false
+                )
+            }
+            self.authentication = .pending(PendingAuth(seq: seq, resumedInbox: request.resume?.inbox ?? 0))
             return .authenticate(seq: seq, request)
         case .ack, .upstream, .subscribe, .unsubscribe:
             break
@@ -760,12 +794,14 @@ struct ConnectionStateMachine {
             guard var session = self.sessions[ack.session] else {
                 return Self.unknownSession(seq: seq, ack.session)
             }
-            // A broadcast ACK is no cursor, and a lower one says nothing new.
-            guard ack.kind == .user, seq > session.acknowledgedUserSequence else { return .none }
-            session.acknowledgedUserSequence = seq
+            // A broadcast ACK is no cursor, and a lower one says nothing new. One above what the
+            // session was sent is clamped here, at once, rather than trusted until the store.
+            let acknowledged = min(seq, session.sentUserSequence)
+            guard ack.kind == .user, acknowledged > session.acknowledgedUserSequence else { return .none }
+            session.acknowledgedUserSequence = acknowledged
             self.sessions[ack.session] = session
             return .acknowledge(
-                InboxAcknowledgement(app: session.app, user: session.user, device: session.device, seq: seq)
+                InboxAcknowledgement(app: session.app, user: session.user, device: session.device, seq: acknowledged)
             )
         case .upstream(let seq, let upstream):
             guard self.sessions[upstream.session] != nil else {
@@ -784,24 +820,18 @@ struct ConnectionStateMachine {
             guard var session = self.sessions[request.session] else {
                 return Self.unknownSession(seq: seq, request.session)
             }
-            if let forbidden = request.topics.first(where: { !session.topics.allows($0) }) {
+            let limit = self.configuration.maxSubscriptionsPerSession
+            guard case .within(let added) = Self.newTopics(request.topics, of: session, limit: limit).result else {
                 return .sendError(
                     seq: seq,
-                    ProtocolError(.forbiddenTopic, "the token does not allow topic \"\(forbidden)\""),
+                    ProtocolError(.forbiddenTopic, "a session may hold at most \(limit) subscriptions"),
                     closeConnection: false
                 )
             }
-            var added: [String] = []
-            for topic in request.topics where !session.subscriptions.contains(topic) && !added.contains(topic) {
-                added.append(topic)
-            }
-            guard session.subscriptions.count + added.count <= self.configuration.maxSubscriptionsPerSession else {
+            if let forbidden = added.first(where: { !session.topics.allows($0.string) }) {
                 return .sendError(
                     seq: seq,
-                    ProtocolError(
-                        .forbiddenTopic,
-                        "a session may hold at most \(self.configuration.maxSubscriptionsPerSession) subscriptions"
-                    ),
+                    ProtocolError(.forbiddenTopic, "the token does not allow topic \"\(forbidden)\""),
                     closeConnection: false
                 )
             }
@@ -816,9 +846,9 @@ struct ConnectionStateMachine {
             guard var session = self.sessions[request.session] else {
                 return Self.unknownSession(seq: seq, request.session)
             }
-            var removed: [String] = []
-            for topic in request.topics where session.subscriptions.remove(topic) != nil {
-                removed.append(topic)
+            var removed: [ByteString] = []
+            for topic in request.topics where session.subscriptions.remove(ByteString(topic)) != nil {
+                removed.append(ByteString(topic))
             }
             self.sessions[request.session] = session
             return .unsubscribed(seq: seq, session: request.session, app: session.app, removed: removed)

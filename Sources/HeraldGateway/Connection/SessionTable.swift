@@ -52,6 +52,17 @@ struct SessionTable: Sendable, Hashable {
         }
     }
 
+    /// Raises the highest user-message sequence sent to session `number` to `seq`.
+    mutating func noteSentUser(_ seq: UInt32, of number: UInt16) {
+        if self.first?.number == number {
+            if let sent = self.first?.sentUserSequence, seq > sent {
+                self.first?.sentUserSequence = seq
+            }
+        } else if let sent = self.others[number]?.sentUserSequence, seq > sent {
+            self.others[number]?.sentUserSequence = seq
+        }
+    }
+
     /// The first session that matches, if any.
     func first(where predicate: (Session) -> Bool) -> Session? {
         if let first = self.first, predicate(first) { return first }

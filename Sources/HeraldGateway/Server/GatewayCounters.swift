@@ -16,6 +16,11 @@ final class GatewayCounters: Sendable {
         }
     }
 
+    /// Counts a connection refused at accept (the per-address or accept-rate limit).
+    func connectionRefused() {
+        self.state.withLockedValue { $0.refusedConnections += 1 }
+    }
+
     func connectionClosed() {
         self.state.withLockedValue { $0.connections -= 1 }
     }

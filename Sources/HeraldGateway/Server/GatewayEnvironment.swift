@@ -12,6 +12,8 @@ final class GatewayEnvironment: Sendable {
     let verifier: TokenVerifier
     /// Frames up to the configured largest length.
     let frameDecoder: FrameDecoder
+    /// Frames up to the smaller length allowed before the first AUTH_OK.
+    let frameDecoderBeforeAuth: FrameDecoder
     let replay: any ReplayProvider
     /// Where ACKs of QoS 1 messages go; nil drops them (a node without a store).
     let acknowledgements: (any AcknowledgementSink)?
@@ -20,6 +22,8 @@ final class GatewayEnvironment: Sendable {
     let logger: Logger
     let metrics: GatewayMetrics
     let counters: GatewayCounters
+    /// Connections per address and accepts per second, checked at accept.
+    let acceptLimiter: AcceptLimiter
     /// One shard per event loop of the group, in the group's order.
     let shards: [EventLoopShard]
     private let shardsByLoop: [ObjectIdentifier: EventLoopShard]
@@ -45,7 +49,11 @@ final class GatewayEnvironment: Sendable {
     ) {
         self.configuration = configuration
         self.verifier = TokenVerifier(apps: apps)
-        self.frameDecoder = FrameDecoder(maximumLength: max(configuration.maxFrameLength, Frame.minimumLength))
+        let maximumLength = max(configuration.maxFrameLength, Frame.minimumLength)
+        self.frameDecoder = FrameDecoder(maximumLength: maximumLength)
+        self.frameDecoderBeforeAuth = FrameDecoder(
+            maximumLength: min(max(configuration.maxFrameLengthBeforeAuth, Frame.minimumLength), maximumLength)
+        )
         self.replay = replay
         self.acknowledgements = acknowledgements
         self.directory = directory
@@ -54,6 +62,10 @@ final class GatewayEnvironment: Sendable {
         let counters = GatewayCounters()
         self.metrics = metrics
         self.counters = counters
+        self.acceptLimiter = AcceptLimiter(
+            maxConnectionsPerAddress: configuration.maxConnectionsPerAddress,
+            maxAcceptsPerSecond: configuration.maxAcceptsPerSecond
+        )
         let tick = TimeAmount(configuration.timerTick)
         let tickNanoseconds = max(tick.nanoseconds, 1)
         let sliceLimits = EventLoopShard.SliceLimits(configuration)
@@ -95,9 +107,22 @@ final class GatewayEnvironment: Sendable {
                 authTimeoutTicks: self.authTimeoutTicks,
                 idleTimeoutTicks: self.idleTimeoutTicks,
                 closeGraceTicks: self.closeGraceTicks,
-                replayPageBytes: self.replayPageBytes
+                replayPageBytes: self.replayPageBytes,
+                maxAuthAttempts: min(max(configuration.maxAuthAttemptsPerConnection, 1), Int(UInt16.max) - 1)
             )
         )
+    }
+
+    /// The largest WebSocket message accepted once authenticated: the largest frame plus its
+    /// length field and a little slack for the WebSocket layer.
+    var maxWebSocketMessageSize: Int { Self.webSocketMessageSize(for: self.frameDecoder) }
+
+    /// The largest WebSocket message accepted before the first AUTH_OK: the WebSocket layer
+    /// refuses a longer one from its header, before buffering it.
+    var maxWebSocketMessageSizeBeforeAuth: Int { Self.webSocketMessageSize(for: self.frameDecoderBeforeAuth) }
+
+    private static func webSocketMessageSize(for decoder: FrameDecoder) -> Int {
+        decoder.maximumLength + 4 + 64
     }
 
     /// The shard of `eventLoop`, if it belongs to the gateway's group.

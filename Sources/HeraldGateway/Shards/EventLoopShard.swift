@@ -15,14 +15,29 @@ import NIOCore
 /// the loop changes them under `indexLock` and reads them without it (it is their only
 /// writer); every other thread reads them under the lock (the `count…` methods).
 final class EventLoopShard: @unchecked Sendable {
+    // Keyed by the ids' bytes (``ByteString``), as the stores compare them.
     private struct UserKey: Hashable {
-        var app: String
-        var user: String
+        var app: ByteString
+        var user: ByteString
+
+        init(app: String, user: String) {
+            self.app = ByteString(app)
+            self.user = ByteString(user)
+        }
     }
 
     private struct TopicKey: Hashable {
-        var app: String
-        var topic: String
+        var app: ByteString
+        var topic: ByteString
+
+        init(app: ByteString, topic: ByteString) {
+            self.app = app
+            self.topic = topic
+        }
+
+        init(app: String, topic: String) {
+            self.init(app: ByteString(app), topic: ByteString(topic))
+        }
     }
 
     /// How the fan-out pass shares the loop (see ``GatewayConfiguration``).
@@ -60,14 +75,14 @@ final class EventLoopShard: @unchecked Sendable {
     private var nextConnectionID: UInt64 = 1
     private struct UserSession: Hashable {
         var key: SessionKey
-        var device: String
+        var device: ByteString
         var generation: UInt64
     }
 
     /// Sessions by (app, user), with each session's device and generation. A user has one
     /// or a few sessions: an array costs far less per user than a dictionary.
     private var byUser: [UserKey: [UserSession]] = [:]
-    private var byApp: [String: Set<SessionKey>] = [:]
+    private var byApp: [ByteString: Set<SessionKey>] = [:]
     private var byTopic: [TopicKey: Set<SessionKey>] = [:]
     private var touched: [ConnectionHandler] = []
     /// The apps' token keys, readied once per loop rather than for every AUTH.
@@ -198,7 +213,7 @@ final class EventLoopShard: @unchecked Sendable {
 
     func addSession(_ key: SessionKey, app: String, user: String, device: String, generation: UInt64) {
         self.eventLoop.assertInEventLoop()
-        let session = UserSession(key: key, device: device, generation: generation)
+        let session = UserSession(key: key, device: ByteString(device), generation: generation)
         let userKey = UserKey(app: app, user: user)
         self.indexLock.withLock {
             if let index = self.byUser[userKey]?.firstIndex(where: { $0.key == key }) {
@@ -206,18 +221,19 @@ final class EventLoopShard: @unchecked Sendable {
             } else {
                 self.byUser[userKey, default: []].append(session)
             }
-            self.byApp[app, default: []].insert(key)
+            self.byApp[ByteString(app), default: []].insert(key)
         }
     }
 
-    func removeSession(_ key: SessionKey, app: String, user: String, topics: Set<String>) {
+    func removeSession(_ key: SessionKey, app: String, user: String, topics: Set<ByteString>) {
         self.eventLoop.assertInEventLoop()
         let userKey = UserKey(app: app, user: user)
         self.indexLock.withLock {
             self.byUser[userKey]?.removeAll { $0.key == key }
             if self.byUser[userKey]?.isEmpty == true { self.byUser[userKey] = nil }
-            self.byApp[app]?.remove(key)
-            if self.byApp[app]?.isEmpty == true { self.byApp[app] = nil }
+            let appKey = ByteString(app)
+            self.byApp[appKey]?.remove(key)
+            if self.byApp[appKey]?.isEmpty == true { self.byApp[appKey] = nil }
         }
         self.unsubscribe(key, app: app, topics: topics)
     }
@@ -233,30 +249,33 @@ final class EventLoopShard: @unchecked Sendable {
 
     /// The app's sessions on this loop, and its users (to count across loops without
     /// counting twice a user who is on both).
-    func onlineCounts(app: String) -> (sessions: Int, users: Set<String>) {
+    func onlineCounts(app: String) -> (sessions: Int, users: Set<ByteString>) {
         self.eventLoop.assertInEventLoop()
-        var users = Set<String>()
-        for key in self.byUser.keys where key.app == app {
+        let appKey = ByteString(app)
+        var users = Set<ByteString>()
+        for key in self.byUser.keys where key.app == appKey {
             users.insert(key.user)
         }
-        return (self.byApp[app]?.count ?? 0, users)
+        return (self.byApp[appKey]?.count ?? 0, users)
     }
 
-    func subscribe(_ key: SessionKey, app: String, topics: some Sequence<String>) {
+    func subscribe(_ key: SessionKey, app: String, topics: some Sequence<ByteString>) {
         self.eventLoop.assertInEventLoop()
+        let appKey = ByteString(app)
         self.indexLock.withLock {
             for topic in topics {
-                self.byTopic[TopicKey(app: app, topic: topic), default: []].insert(key)
+                self.byTopic[TopicKey(app: appKey, topic: topic), default: []].insert(key)
             }
         }
     }
 
-    func unsubscribe(_ key: SessionKey, app: String, topics: some Sequence<String>) {
+    func unsubscribe(_ key: SessionKey, app: String, topics: some Sequence<ByteString>) {
         self.eventLoop.assertInEventLoop()
         guard !self.byTopic.isEmpty else { return }
+        let appKey = ByteString(app)
         self.indexLock.withLock {
             for topic in topics {
-                let topicKey = TopicKey(app: app, topic: topic)
+                let topicKey = TopicKey(app: appKey, topic: topic)
                 self.byTopic[topicKey]?.remove(key)
                 if self.byTopic[topicKey]?.isEmpty == true { self.byTopic[topicKey] = nil }
             }
@@ -267,7 +286,7 @@ final class EventLoopShard: @unchecked Sendable {
 
     /// The app's sessions on this loop, open or opening.
     func countSessions(app: String) -> Int {
-        self.indexLock.withLock { self.byApp[app]?.count ?? 0 }
+        self.indexLock.withLock { self.byApp[ByteString(app)]?.count ?? 0 }
     }
 
     /// The sessions of the users on this loop, each user counted once however often listed.
@@ -277,9 +296,9 @@ final class EventLoopShard: @unchecked Sendable {
             if users.count == 1, let user = users.first {
                 return self.byUser[UserKey(app: app, user: user)]?.count ?? 0
             }
-            var seen = Set<String>()
+            var seen = Set<ByteString>()
             var total = 0
-            for user in users where seen.insert(user).inserted {
+            for user in users where seen.insert(ByteString(user)).inserted {
                 total += self.byUser[UserKey(app: app, user: user)]?.count ?? 0
             }
             return total
@@ -401,8 +420,9 @@ final class EventLoopShard: @unchecked Sendable {
     func sendToUsers(app: String, users: [String], payload: ByteBuffer) -> Int {
         self.eventLoop.assertInEventLoop()
         var targets: [SessionKey] = []
-        for user in Set(users) {
-            if let sessions = self.byUser[UserKey(app: app, user: user)] {
+        // Each user once, however often listed: by bytes, like the index.
+        for user in Set(users.map { ByteString($0) }) {
+            if let sessions = self.byUser[UserKey(app: app, user: user.string)] {
                 targets.append(contentsOf: sessions.lazy.map(\.key))
             }
         }
@@ -447,7 +467,7 @@ final class EventLoopShard: @unchecked Sendable {
     func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
         await self.handOff(
             .init(seq: seq, kind: .broadcast, topic: "", payload: payload),
-            for: .app(app),
+            for: .app(ByteString(app)),
             sessions: { $0.countSessions(app: app) }
         )
     }
@@ -458,7 +478,7 @@ final class EventLoopShard: @unchecked Sendable {
     func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
         await self.handOff(
             .init(seq: 0, kind: .topic, topic: topic, payload: payload),
-            for: .topic(app: app, topic: topic),
+            for: .topic(app: ByteString(app), topic: ByteString(topic)),
             sessions: { $0.countSubscribers(app: app, topic: topic) }
         )
     }
@@ -468,7 +488,7 @@ final class EventLoopShard: @unchecked Sendable {
     func broadcastOnLoop(app: String, seq: UInt32, payload: ByteBuffer) -> Int {
         self.queueOnLoop(
             .init(seq: seq, kind: .broadcast, topic: "", payload: payload),
-            for: .app(app),
+            for: .app(ByteString(app)),
             sessions: self.countSessions(app: app)
         )
     }
@@ -477,7 +497,7 @@ final class EventLoopShard: @unchecked Sendable {
     func publishOnLoop(app: String, topic: String, payload: ByteBuffer) -> Int {
         self.queueOnLoop(
             .init(seq: 0, kind: .topic, topic: topic, payload: payload),
-            for: .topic(app: app, topic: topic),
+            for: .topic(app: ByteString(app), topic: ByteString(topic)),
             sessions: self.countSubscribers(app: app, topic: topic)
         )
     }
@@ -516,6 +536,7 @@ final class EventLoopShard: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         guard let sessions = self.byUser[UserKey(app: app, user: user)] else { return 0 }
         // Collected first: ending a session edits the index.
+        let device = device.map { ByteString($0) }
         let targets = sessions.compactMap { session -> SessionKey? in
             guard session.generation < generation, device == nil || device == session.device,
                 session.key.connection != spared

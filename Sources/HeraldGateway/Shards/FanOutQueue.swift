@@ -1,3 +1,4 @@
+import HeraldCore
 import HeraldWire
 import NIOCore
 
@@ -14,9 +15,9 @@ struct FanOutQueue {
     /// Whom a group of queued messages goes to.
     enum Target: Hashable {
         /// Every session of the app (broadcasts).
-        case app(String)
+        case app(ByteString)
         /// The sessions of the app subscribed to the topic.
-        case topic(app: String, topic: String)
+        case topic(app: ByteString, topic: ByteString)
     }
 
     /// One queued message.

@@ -39,6 +39,12 @@ final class WebSocketFrameCodec: ChannelDuplexHandler {
         self.parser = WebSocketFrameParser(maxMessageSize: maxMessageSize)
     }
 
+    /// Accepts messages up to `size` from now on (the connection's first AUTH_OK lifts the
+    /// smaller limit of an unauthenticated connection). Never lowers the limit.
+    func raiseMessageLimit(to size: Int) {
+        self.parser.maxMessageSize = max(self.parser.maxMessageSize, size)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !self.stopped else { return }
         var buffer = self.partial.joined(with: Self.unwrapInboundIn(data))

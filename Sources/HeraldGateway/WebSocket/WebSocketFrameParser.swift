@@ -27,7 +27,8 @@ struct WebSocketFrameParser: Sendable {
         var reason: String
     }
 
-    let maxMessageSize: Int
+    /// Raised once the connection authenticated (``WebSocketFrameCodec/raiseMessageLimit(to:)``).
+    var maxMessageSize: Int
     /// The fragments of a binary message so far, while it is incomplete.
     private var fragments: ByteBuffer?
 

@@ -14,8 +14,17 @@ final class WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
 
     /// - Parameters:
     ///   - path: The only request path that upgrades (a query string is ignored).
+    ///   - maxMessageSize: The largest message once authenticated.
+    ///   - maxMessageSizeBeforeAuth: The codec's limit until the connection raises it at its
+    ///     first AUTH_OK (``WebSocketFrameCodec/raiseMessageLimit(to:)``).
     ///   - upgraded: Adds the handlers behind the codec; runs on the channel's loop.
-    init(path: String, maxMessageSize: Int, upgraded: @escaping @Sendable (any Channel) throws -> Void) {
+    init(
+        path: String,
+        maxMessageSize: Int,
+        maxMessageSizeBeforeAuth: Int? = nil,
+        upgraded: @escaping @Sendable (any Channel) throws -> Void
+    ) {
+        let initialMessageSize = min(maxMessageSizeBeforeAuth ?? maxMessageSize, maxMessageSize)
         self.handshake = NIOWebSocketServerUpgrader(
             maxFrameSize: maxMessageSize,
             shouldUpgrade: { channel, head in
@@ -28,7 +37,7 @@ final class WebSocketUpgrader: HTTPServerProtocolUpgrader, Sendable {
         self.supportedProtocol = self.handshake.supportedProtocol
         self.requiredUpgradeHeaders = self.handshake.requiredUpgradeHeaders
         self.upgraded = { channel in
-            try channel.pipeline.syncOperations.addHandler(WebSocketFrameCodec(maxMessageSize: maxMessageSize))
+            try channel.pipeline.syncOperations.addHandler(WebSocketFrameCodec(maxMessageSize: initialMessageSize))
             try upgraded(channel)
         }
     }

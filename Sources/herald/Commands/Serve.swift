@@ -36,6 +36,14 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "herald")
+        let descriptors = DescriptorLimit.current
+        if let shortfall = DescriptorLimit.shortfall(maxConnections: settings.maxConnections, limit: descriptors) {
+            logger.warning("\(shortfall)")
+        } else if let descriptors {
+            logger.info(
+                "Client connections are capped at \(settings.maxConnections); the open-file limit is \(descriptors)."
+            )
+        }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -100,7 +108,11 @@ struct Serve: AsyncParsableCommand {
                 maxSessionsPerConnection: settings.maxSessions,
                 maxConnections: settings.maxConnections,
                 maxOutboundBytes: settings.maxOutboundBytes,
-                drainTimeout: .milliseconds(Int64(settings.drainTimeout * 1000))
+                drainTimeout: .milliseconds(Int64(settings.drainTimeout * 1000)),
+                maxFrameLengthBeforeAuth: settings.maxFrameBeforeAuth,
+                maxAuthAttemptsPerConnection: settings.maxAuthPerConnection,
+                maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
+                maxAcceptsPerSecond: settings.maxAcceptsPerSecond
             ),
             eventLoopGroup: loops,
             apps: apps,

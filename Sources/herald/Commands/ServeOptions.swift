@@ -33,7 +33,7 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("auth-timeout"), help: "Seconds a connection has to authenticate [HERALD_AUTH_TIMEOUT, default 10].")
     var authTimeout: Double?
 
-    @Option(name: .customLong("max-connections"), help: "Client connections this node accepts [HERALD_MAX_CONNECTIONS, default 1000000].")
+    @Option(name: .customLong("max-connections"), help: "Client connections this node accepts [HERALD_MAX_CONNECTIONS, default the open-file limit less 256].")
     var maxConnections: Int?
 
     @Option(name: .customLong("max-sessions"), help: "Sessions per connection [HERALD_MAX_SESSIONS, default 8].")
@@ -60,6 +60,18 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical [HERALD_LOG_LEVEL, default info].")
     var logLevel: String?
 
+    @Option(name: .customLong("max-frame-before-auth"), help: "Largest frame length accepted before a connection's first AUTH_OK [HERALD_MAX_FRAME_BEFORE_AUTH, default 8192].")
+    var maxFrameBeforeAuth: Int?
+
+    @Option(name: .customLong("max-auth-per-connection"), help: "AUTHs with a valid token one connection may make [HERALD_MAX_AUTH_PER_CONNECTION, default 16].")
+    var maxAuthPerConnection: Int?
+
+    @Option(name: .customLong("max-connections-per-address"), help: "Open client connections one IP address may have; 0 is no limit [HERALD_MAX_CONNECTIONS_PER_ADDRESS, default 0].")
+    var maxConnectionsPerAddress: Int?
+
+    @Option(name: .customLong("max-accepts-per-second"), help: "Client connections the node accepts per second; 0 is no limit [HERALD_MAX_ACCEPTS_PER_SECOND, default 0].")
+    var maxAcceptsPerSecond: Int?
+
     /// Every setting resolved and checked.
     func resolve() throws -> ServeSettings {
         let host = self.host ?? Environment.string("HERALD_HOST") ?? "0.0.0.0"
@@ -74,7 +86,8 @@ struct ServeOptions: ParsableArguments {
             nodeID: self.nodeID ?? Environment.string("HERALD_NODE_ID") ?? ServeSettings.defaultNodeID(),
             heartbeat: try self.heartbeat ?? Environment.int("HERALD_HEARTBEAT") ?? 30,
             authTimeout: try self.authTimeout ?? Environment.double("HERALD_AUTH_TIMEOUT") ?? 10,
-            maxConnections: try self.maxConnections ?? Environment.int("HERALD_MAX_CONNECTIONS") ?? 1_000_000,
+            maxConnections: try self.maxConnections ?? Environment.int("HERALD_MAX_CONNECTIONS")
+                ?? DescriptorLimit.connections(allowedBy: DescriptorLimit.current),
             maxSessions: try self.maxSessions ?? Environment.int("HERALD_MAX_SESSIONS") ?? 8,
             maxFrame: try self.maxFrame ?? Environment.int("HERALD_MAX_FRAME") ?? 65_536,
             maxOutboundBytes: try self.maxOutboundBytes ?? Environment.int("HERALD_MAX_OUTBOUND_BYTES") ?? 1_048_576,
@@ -83,7 +96,13 @@ struct ServeOptions: ParsableArguments {
             publicHost: self.publicHost ?? Environment.string("HERALD_PUBLIC_HOST")
                 ?? (host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host),
             logLevel: self.logLevel ?? Environment.string("HERALD_LOG_LEVEL") ?? "info",
-            eventLoops: try self.eventLoops ?? Environment.int("HERALD_EVENT_LOOPS")
+            eventLoops: try self.eventLoops ?? Environment.int("HERALD_EVENT_LOOPS"),
+            maxFrameBeforeAuth: try self.maxFrameBeforeAuth ?? Environment.int("HERALD_MAX_FRAME_BEFORE_AUTH") ?? 8192,
+            maxAuthPerConnection: try self.maxAuthPerConnection ?? Environment.int("HERALD_MAX_AUTH_PER_CONNECTION")
+                ?? 16,
+            maxConnectionsPerAddress: try self.maxConnectionsPerAddress
+                ?? Environment.int("HERALD_MAX_CONNECTIONS_PER_ADDRESS") ?? 0,
+            maxAcceptsPerSecond: try self.maxAcceptsPerSecond ?? Environment.int("HERALD_MAX_ACCEPTS_PER_SECOND") ?? 0
         )
         try settings.validate()
         return settings

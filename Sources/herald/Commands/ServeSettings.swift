@@ -30,6 +30,10 @@ struct ServeSettings: Sendable {
     var logLevel: String
     /// Gateway event loops; nil: one per core.
     var eventLoops: Int?
+    var maxFrameBeforeAuth: Int = 8192
+    var maxAuthPerConnection: Int = 16
+    var maxConnectionsPerAddress: Int = 0
+    var maxAcceptsPerSecond: Int = 0
 
     var loggerLevel: Logger.Level {
         Logger.Level(rawValue: self.logLevel) ?? .info
@@ -60,6 +64,14 @@ struct ServeSettings: Sendable {
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else { throw CLIError("unknown --log-level \(self.logLevel)") }
         guard !self.nodeID.isEmpty, self.nodeID.utf8.count <= 128 else { throw CLIError("--node-id must be 1 to 128 bytes") }
+        guard (64...self.maxFrame).contains(self.maxFrameBeforeAuth) else {
+            throw CLIError("--max-frame-before-auth must be 64 to --max-frame (\(self.maxFrame))")
+        }
+        guard (1...65_534).contains(self.maxAuthPerConnection) else {
+            throw CLIError("--max-auth-per-connection must be 1 to 65534")
+        }
+        guard self.maxConnectionsPerAddress >= 0 else { throw CLIError("--max-connections-per-address must be 0 or more") }
+        guard self.maxAcceptsPerSecond >= 0 else { throw CLIError("--max-accepts-per-second must be 0 or more") }
     }
 
     /// Whether `store` names a PostgreSQL server.

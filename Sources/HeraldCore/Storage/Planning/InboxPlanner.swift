@@ -70,7 +70,7 @@ public struct InboxPlanner: Sendable {
                         self.copies[key] = 1
                         self.limits[key] = limit
                     }
-                    if let collapseKey = message.collapseKey, !(self.collapseKeys[key] ?? []).contains(collapseKey) {
+                    if let collapseKey = message.collapseKey, !(self.collapseKeys[key] ?? []).contains(where: { ByteString.same($0, collapseKey) }) {
                         self.collapseKeys[key, default: []].append(collapseKey)
                     }
                 }

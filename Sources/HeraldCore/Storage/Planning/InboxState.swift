@@ -19,6 +19,16 @@ public struct InboxState: Sendable {
             self.app = app
             self.key = key
         }
+
+        /// By bytes, as the stores key records (``ByteString``).
+        public static func == (lhs: RecordKey, rhs: RecordKey) -> Bool {
+            ByteString(lhs.app) == ByteString(rhs.app) && ByteString(lhs.key) == ByteString(rhs.key)
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(ByteString(self.app))
+            hasher.combine(ByteString(self.key))
+        }
     }
 
     /// An idempotency record as stored.
