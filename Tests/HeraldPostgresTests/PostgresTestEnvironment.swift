@@ -42,6 +42,9 @@ enum PostgresTestEnvironment {
         let schema = "herald_test_" + UUID().uuidString.lowercased().filter { $0 != "-" }
         var configuration = try PostgresStore.Configuration(url: url)
         configuration.schema = schema  // created by migrate()
+        // The suites run many stores at once: on a loaded machine a new connection can take
+        // longer than the production default of 3 s. Tests of the timeout set their own.
+        configuration.leaseTimeout = .seconds(15)
         do {
             let result = try await body(configuration)
             try await self.dropSchema(schema)

@@ -27,7 +27,11 @@ private func postgresURL(schema: String?) throws -> String {
 /// task group to put it in) and migrates; the cleanup cancels the pool's task and waits.
 private func openPostgresStore(url: String) async throws -> (PostgresStore, cleanup: @Sendable () async throws -> Void)
 {
-    let store = try PostgresStore(url: url)
+    var configuration = try PostgresStore.Configuration(url: url)
+    // Many stores run at once: on a loaded machine a connection can take longer than the
+    // production default of 3 s.
+    configuration.leaseTimeout = .seconds(15)
+    let store = PostgresStore(configuration: configuration)
     let pool = Task { try await store.run() }
     let cleanup: @Sendable () async throws -> Void = {
         pool.cancel()
