@@ -22,7 +22,7 @@ actor FakeRedisCluster: RedisClusterTransport {
     private var bouncing: [RedisClusterNode: RedisClusterNode] = [:]
     private(set) var calls: [Call] = []
     /// Whether `CLUSTER SHARDS` is refused as an unknown subcommand, as before Redis 7.
-    var refusesShards = false
+    private var refusesShards = false
 
     /// A cluster of `count` nodes that share the slots evenly, in order.
     init(count: Int = 3) {
@@ -53,6 +53,10 @@ actor FakeRedisCluster: RedisClusterTransport {
             self.stores[node, default: [:]][key] = self.stores[from]?[key]
             self.stores[from]?[key] = nil
         }
+    }
+
+    func setRefusesShards(_ refuses: Bool) {
+        self.refusesShards = refuses
     }
 
     func setUnreachable(_ node: RedisClusterNode) {

@@ -191,9 +191,3 @@ struct RedisClusterClientTests {
         }
     }
 }
-
-extension FakeRedisCluster {
-    func setRefusesShards(_ refuses: Bool) {
-        self.refusesShards = refuses
-    }
-}
