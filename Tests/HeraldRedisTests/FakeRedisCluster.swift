@@ -23,6 +23,9 @@ actor FakeRedisCluster: RedisClusterTransport {
     private(set) var calls: [Call] = []
     /// Whether `CLUSTER SHARDS` is refused as an unknown subcommand, as before Redis 7.
     private var refusesShards = false
+    /// While set, `CLUSTER SHARDS` waits for ``releaseShards()``.
+    private var holdsShards = false
+    private var heldShards: [CheckedContinuation<Void, Never>] = []
 
     /// A cluster of `count` nodes that share the slots evenly, in order.
     init(count: Int = 3) {
@@ -59,6 +62,20 @@ actor FakeRedisCluster: RedisClusterTransport {
         self.refusesShards = refuses
     }
 
+    /// Makes `CLUSTER SHARDS` wait until ``releaseShards()``.
+    func holdShards() {
+        self.holdsShards = true
+    }
+
+    func releaseShards() {
+        self.holdsShards = false
+        let held = self.heldShards
+        self.heldShards = []
+        for continuation in held {
+            continuation.resume()
+        }
+    }
+
     func setUnreachable(_ node: RedisClusterNode) {
         self.unreachable.insert(node)
     }
@@ -80,6 +97,9 @@ actor FakeRedisCluster: RedisClusterTransport {
         self.calls.append(Call(node: node, commands: commands.flatMap { $0.arguments.map(Self.text) }, asking: asking))
         guard !self.unreachable.contains(node) else {
             throw RedisClientError(.connectFailed, message: "\(node) could not be reached")
+        }
+        if self.holdsShards, commands.contains(RESPCommand("CLUSTER", "SHARDS")) {
+            await withCheckedContinuation { self.heldShards.append($0) }
         }
         return commands.map { self.execute($0, asking: asking, on: node) }
     }

@@ -94,6 +94,32 @@ struct RedisClusterClientTests {
         await client.close()
     }
 
+    @Test("the map is read once at a time: redirects met during a read start no other")
+    func oneReadAtATime() async throws {
+        let cluster = FakeRedisCluster()
+        let client = self.client(cluster, minimumRefreshInterval: .zero)
+        _ = try await client.currentSlotMap()
+        let keys = self.keys(12)
+        for key in keys {
+            let slot = RedisClusterKeySlot.slot(forKey: key)
+            let owner = await cluster.owner(ofSlot: slot)
+            await cluster.move(slot: slot, to: try #require(cluster.nodes.first { $0 != owner }))
+        }
+        await cluster.holdShards()
+        let read = Task { try await client.refreshSlotMap() }
+        while await cluster.calls(of: "SHARDS").count < 2 {
+            await Task.yield()
+        }
+        // Each of these meets MOVED while the read is held.
+        for key in keys {
+            #expect(try await client.send(RESPCommand("SET", .string(key), "1"), keyAt: 1).string == "OK")
+        }
+        await cluster.releaseShards()
+        _ = try await read.value
+        #expect(await cluster.calls(of: "SHARDS").count == 2)
+        await client.close()
+    }
+
     @Test("a command bounced between nodes fails after the allowed number of redirects, with a clear error")
     func redirectLimit() async throws {
         let cluster = FakeRedisCluster()
