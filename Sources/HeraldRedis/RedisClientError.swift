@@ -17,6 +17,8 @@ public struct RedisClientError: Error, Hashable, Sendable, CustomStringConvertib
             case unexpectedReply
             case invalidConfiguration
             case clientClosed
+            case tooManyRedirects
+            case slotNotServed
         }
 
         private let base: Base
@@ -47,6 +49,10 @@ public struct RedisClientError: Error, Hashable, Sendable, CustomStringConvertib
         public static let invalidConfiguration = Code(.invalidConfiguration)
         /// The client or subscriber was closed.
         public static let clientClosed = Code(.clientClosed)
+        /// A Redis Cluster redirected the command more often than the client allows.
+        public static let tooManyRedirects = Code(.tooManyRedirects)
+        /// No node of the Redis Cluster serves the command's slot, or no node could be asked which does.
+        public static let slotNotServed = Code(.slotNotServed)
 
         public var description: String {
             switch self.base {
@@ -61,6 +67,8 @@ public struct RedisClientError: Error, Hashable, Sendable, CustomStringConvertib
             case .unexpectedReply: "Redis sent a reply nothing was waiting for"
             case .invalidConfiguration: "the Redis configuration is invalid"
             case .clientClosed: "the Redis client is closed"
+            case .tooManyRedirects: "the Redis Cluster redirected the command too many times"
+            case .slotNotServed: "no node of the Redis Cluster serves the slot"
             }
         }
     }

@@ -146,3 +146,116 @@ herald_redis_stop() {
   rm -rf "$herald_redis_dir"
   herald_redis_dir=""
 }
+
+# herald_redis_cluster_start starts a three-master Redis Cluster (no replicas, to keep start-up
+# short) on free loopback ports in a temporary directory, as the same user as the server above
+# (call herald_redis_start first), joins it with `redis-cli --cluster create` and exports:
+#   HERALD_TEST_REDIS_CLUSTER_URL   redis+cluster://:PASSWORD@127.0.0.1:PORT1,127.0.0.1:PORT2,127.0.0.1:PORT3
+# herald_redis_cluster_stop stops the three servers by PID and removes the directory.
+
+herald_redis_cluster_dir=""
+
+# A port whose cluster bus port (port + 10000) is free too.
+herald_redis_cluster_free_port() {
+  local port
+  for _ in $(seq 1 50); do
+    port=$((20000 + RANDOM % 35000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null &&
+      ! (exec 3<>"/dev/tcp/127.0.0.1/$((port + 10000))") 2>/dev/null; then
+      echo "$port"
+      return 0
+    fi
+  done
+  return 1
+}
+
+herald_redis_cluster_start() {
+  local server="${HERALD_TEST_REDIS_SERVER:-$(command -v redis-server || true)}"
+  [ -n "$server" ] || { echo "scripts/test: redis-server not found" >&2; return 1; }
+  local user="${HERALD_TEST_REDIS_USER:-$(id -un)}"
+  herald_redis_cluster_dir=$(mktemp -d /tmp/herald-redis-cluster.XXXXXX)
+  chmod 755 "$herald_redis_cluster_dir"
+  local password="cluster-$RANDOM$RANDOM" ports=() port node
+  for node in 1 2 3; do
+    port=$(herald_redis_cluster_free_port) || { echo "scripts/test: no free port for Redis Cluster" >&2; return 1; }
+    ports+=("$port")
+    mkdir -p "$herald_redis_cluster_dir/$node"
+    cat >"$herald_redis_cluster_dir/$node/redis.conf" <<CONF
+bind 127.0.0.1
+port $port
+protected-mode yes
+daemonize yes
+pidfile $herald_redis_cluster_dir/$node/redis.pid
+logfile $herald_redis_cluster_dir/$node/redis.log
+dir $herald_redis_cluster_dir/$node
+save ""
+appendonly no
+requirepass $password
+masterauth $password
+cluster-enabled yes
+cluster-config-file nodes.conf
+cluster-node-timeout 2000
+enable-debug-command local
+CONF
+  done
+  [ "$(id -u)" -eq 0 ] && chown -R "$user" "$herald_redis_cluster_dir"
+  for node in 1 2 3; do
+    if [ "$(id -u)" -eq 0 ]; then
+      runuser -u "$user" -- "$server" "$herald_redis_cluster_dir/$node/redis.conf" >/dev/null 2>&1 </dev/null
+    else
+      "$server" "$herald_redis_cluster_dir/$node/redis.conf" >/dev/null 2>&1 </dev/null
+    fi
+  done
+  local addresses=() up
+  for port in "${ports[@]}"; do
+    up=""
+    for _ in $(seq 1 100); do
+      if REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
+        up=1
+        break
+      fi
+      sleep 0.1
+    done
+    [ -n "$up" ] || { cat "$herald_redis_cluster_dir"/*/redis.log >&2 2>/dev/null; echo "scripts/test: a Redis Cluster node did not start" >&2; return 1; }
+    addresses+=("127.0.0.1:$port")
+  done
+  if ! REDISCLI_AUTH="$password" redis-cli --no-auth-warning --cluster create "${addresses[@]}" --cluster-yes \
+    >"$herald_redis_cluster_dir/create.log" 2>&1; then
+    cat "$herald_redis_cluster_dir/create.log" >&2
+    echo "scripts/test: redis-cli --cluster create failed" >&2
+    return 1
+  fi
+  # Every node must see every slot served before the tests start.
+  for port in "${ports[@]}"; do
+    for _ in $(seq 1 100); do
+      REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning cluster info 2>/dev/null |
+        grep -q "cluster_state:ok" && break
+      sleep 0.1
+    done
+  done
+  local joined
+  joined=$(IFS=,; echo "${addresses[*]}")
+  export HERALD_TEST_REDIS_CLUSTER_URL="redis+cluster://:$password@$joined"
+  echo "== Redis Cluster ready on $joined"
+}
+
+herald_redis_cluster_stop() {
+  [ -n "$herald_redis_cluster_dir" ] || return 0
+  local pidfile pid
+  for pidfile in "$herald_redis_cluster_dir"/*/redis.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(head -n 1 "$pidfile")
+    [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pidfile in "$herald_redis_cluster_dir"/*/redis.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(head -n 1 "$pidfile")
+    for _ in $(seq 1 100); do
+      [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -rf "$herald_redis_cluster_dir"
+  herald_redis_cluster_dir=""
+}
