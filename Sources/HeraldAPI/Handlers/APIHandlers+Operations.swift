@@ -31,8 +31,12 @@ extension APIHandlers {
         )
     }
 
-    func metricsText() -> Response {
-        let bytes = self.dependencies.metrics.emitToBuffer()
+    /// The node's metrics; the per-app series only with the admin key.
+    func metricsText(_ request: Request) -> Response {
+        var bytes = self.dependencies.metrics.emitToBuffer()
+        if let credential = request.bearerCredential, ConstantTime.equals(credential, self.dependencies.adminKey) {
+            bytes += self.metrics.perApp.emitToBuffer()
+        }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         headers[.contentLength] = String(bytes.count)

@@ -30,6 +30,12 @@ struct ServeSettings: Sendable {
     var logLevel: String
     /// Gateway event loops; nil: one per core.
     var eventLoops: Int?
+    var apiHost: String
+    var apiIdleTimeout: Double
+    var apiHeadTimeout: Double
+    var maxAPIConnections: Int
+    var apiMaxHeaderBytes: Int
+    var apiMaxHeaders: Int
 
     var loggerLevel: Logger.Level {
         Logger.Level(rawValue: self.logLevel) ?? .info
@@ -60,6 +66,21 @@ struct ServeSettings: Sendable {
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else { throw CLIError("unknown --log-level \(self.logLevel)") }
         guard !self.nodeID.isEmpty, self.nodeID.utf8.count <= 128 else { throw CLIError("--node-id must be 1 to 128 bytes") }
+        try self.validateAPILimits()
+    }
+
+    private func validateAPILimits() throws {
+        guard self.apiIdleTimeout > 0, self.apiIdleTimeout <= 86_400 else {
+            throw CLIError("--api-idle-timeout must be above 0 and at most 86400 seconds")
+        }
+        guard self.apiHeadTimeout > 0, self.apiHeadTimeout <= 3600 else {
+            throw CLIError("--api-head-timeout must be above 0 and at most 3600 seconds")
+        }
+        guard self.maxAPIConnections >= 1 else { throw CLIError("--max-api-connections must be at least 1") }
+        guard (1024...1_048_576).contains(self.apiMaxHeaderBytes) else {
+            throw CLIError("--api-max-header-bytes must be 1024 to 1048576")
+        }
+        guard (8...10_000).contains(self.apiMaxHeaders) else { throw CLIError("--api-max-headers must be 8 to 10000") }
     }
 
     /// Whether `store` names a PostgreSQL server.
