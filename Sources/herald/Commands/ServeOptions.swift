@@ -78,6 +78,12 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("api-max-headers"), help: "Most header fields in an API request; more get 431 [HERALD_API_MAX_HEADERS, default 100].")
     var apiMaxHeaders: Int?
 
+    @Option(name: .customLong("admin-key-file"), help: "File holding the admin key, at least 32 characters [HERALD_ADMIN_KEY_FILE, else HERALD_ADMIN_KEY, else <data-dir>/admin.key].")
+    var adminKeyFile: String?
+
+    @Option(name: .customLong("postgres-password-file"), help: "File holding the PostgreSQL password for a --store URL without one [HERALD_POSTGRES_PASSWORD_FILE].")
+    var postgresPasswordFile: String?
+
     /// Every setting resolved and checked.
     func resolve() throws -> ServeSettings {
         let host = self.host ?? Environment.string("HERALD_HOST") ?? "0.0.0.0"
@@ -107,7 +113,9 @@ struct ServeOptions: ParsableArguments {
             apiHeadTimeout: try self.apiHeadTimeout ?? Environment.double("HERALD_API_HEAD_TIMEOUT") ?? 10,
             maxAPIConnections: try self.maxAPIConnections ?? Environment.int("HERALD_MAX_API_CONNECTIONS") ?? 1024,
             apiMaxHeaderBytes: try self.apiMaxHeaderBytes ?? Environment.int("HERALD_API_MAX_HEADER_BYTES") ?? 16_384,
-            apiMaxHeaders: try self.apiMaxHeaders ?? Environment.int("HERALD_API_MAX_HEADERS") ?? 100
+            apiMaxHeaders: try self.apiMaxHeaders ?? Environment.int("HERALD_API_MAX_HEADERS") ?? 100,
+            adminKeyFile: self.adminKeyFile ?? Environment.string("HERALD_ADMIN_KEY_FILE"),
+            postgresPasswordFile: self.postgresPasswordFile ?? Environment.string("HERALD_POSTGRES_PASSWORD_FILE")
         )
         try settings.validate()
         return settings

@@ -36,6 +36,10 @@ struct ServeSettings: Sendable {
     var maxAPIConnections: Int
     var apiMaxHeaderBytes: Int
     var apiMaxHeaders: Int
+    /// A file holding the admin key, read instead of `HERALD_ADMIN_KEY` and the data directory's.
+    var adminKeyFile: String?
+    /// A file holding the PostgreSQL password of `store`.
+    var postgresPasswordFile: String?
 
     var loggerLevel: Logger.Level {
         Logger.Level(rawValue: self.logLevel) ?? .info
@@ -67,6 +71,9 @@ struct ServeSettings: Sendable {
         guard Logger.Level(rawValue: self.logLevel) != nil else { throw CLIError("unknown --log-level \(self.logLevel)") }
         guard !self.nodeID.isEmpty, self.nodeID.utf8.count <= 128 else { throw CLIError("--node-id must be 1 to 128 bytes") }
         try self.validateAPILimits()
+        if self.postgresPasswordFile != nil, !self.usesPostgres {
+            throw CLIError("--postgres-password-file needs a postgres:// URL in --store")
+        }
     }
 
     private func validateAPILimits() throws {
