@@ -95,11 +95,11 @@ public enum APIServer {
         // being a case of its group's enum.
         let open = router.group()
         for route in PublicRoute.allCases {
-            open.on(RouterPath(route.path), method: route.method) { request, _ in
-                try await handlers.respond(to: route, request: request)
+            open.on(RouterPath(route.path), method: route.method) { request, context in
+                try await handlers.respond(to: route, request: request, context: context)
             }
         }
-        let admin = router.group().add(middleware: AdminKeyMiddleware(adminKey: dependencies.adminKey))
+        let admin = router.group().add(middleware: AdminKeyMiddleware(adminKey: dependencies.adminKey, authFailures: handlers.authFailures))
         for route in AdminRoute.allCases {
             admin.on(RouterPath(route.path), method: route.method) { request, _ in
                 try await handlers.respond(to: route, request: request)

@@ -34,6 +34,12 @@ public struct APIConfiguration: Sendable {
     public var maxHeaderBytes: Int
     /// Most header fields in one request; more get 431.
     public var maxHeaderCount: Int
+    /// Failed authentications a source address may make in a row before it gets 429.
+    public var authFailureBurst: Int
+    /// The time that gives an address limited for failed authentications one more try.
+    public var authFailureRefillInterval: Duration
+    /// Most source addresses tracked for failed authentications at once.
+    public var authFailureMaxAddresses: Int
 
     /// Creates a configuration; every limit has a default.
     public init(
@@ -52,7 +58,10 @@ public struct APIConfiguration: Sendable {
         headTimeout: Duration = .seconds(10),
         maxConnections: Int = 1024,
         maxHeaderBytes: Int = 16 * 1024,
-        maxHeaderCount: Int = 100
+        maxHeaderCount: Int = 100,
+        authFailureBurst: Int = 20,
+        authFailureRefillInterval: Duration = .seconds(2),
+        authFailureMaxAddresses: Int = 10_000
     ) {
         self.host = host
         self.port = port
@@ -70,6 +79,9 @@ public struct APIConfiguration: Sendable {
         self.maxConnections = maxConnections
         self.maxHeaderBytes = maxHeaderBytes
         self.maxHeaderCount = maxHeaderCount
+        self.authFailureBurst = authFailureBurst
+        self.authFailureRefillInterval = authFailureRefillInterval
+        self.authFailureMaxAddresses = authFailureMaxAddresses
     }
 
     /// Largest payload of a PUSH frame whose topic is `topicBytes` long.

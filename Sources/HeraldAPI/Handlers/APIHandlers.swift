@@ -15,14 +15,33 @@ struct APIHandlers: Sendable {
     let startedAt = ContinuousClock.now
     /// `openapi.yaml`, loaded once; `nil` if the resource is missing from the build.
     let openAPIDocument: ByteBuffer?
+    /// Failed authentications per source address, shared by every guard.
+    let authFailures: AuthFailureLimiter
+
+    init(
+        configuration: APIConfiguration,
+        dependencies: HeraldAPIDependencies,
+        metrics: APIMetrics,
+        openAPIDocument: ByteBuffer?
+    ) {
+        self.configuration = configuration
+        self.dependencies = dependencies
+        self.metrics = metrics
+        self.openAPIDocument = openAPIDocument
+        self.authFailures = AuthFailureLimiter(
+            burst: configuration.authFailureBurst,
+            refillInterval: configuration.authFailureRefillInterval,
+            maxAddresses: configuration.authFailureMaxAddresses
+        )
+    }
 
     /// Answers a route anyone may call.
-    func respond(to route: PublicRoute, request: Request) async throws -> Response {
+    func respond(to route: PublicRoute, request: Request, context: APIRequestContext) async throws -> Response {
         switch route {
         case .dispatch: try await self.dispatch(request)
         case .health: JSONResponse.make(.ok, StatusResponse(status: "ok"))
         case .readiness: self.readiness()
-        case .metrics: self.metricsText(request)
+        case .metrics: try self.metricsText(request, context: context)
         case .openAPI: try self.openAPI()
         }
     }

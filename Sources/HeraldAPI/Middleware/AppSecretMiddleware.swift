@@ -7,7 +7,8 @@ import Hummingbird
 ///
 /// The credential is checked for presence before the app is looked up, so a request without
 /// one never reaches the catalog. An app that does not exist gets the same answer as a wrong
-/// secret, after a comparison of the same cost, so app ids cannot be probed.
+/// secret, after a comparison of the same cost, so app ids cannot be probed. A source
+/// address that failed too often gets 429 (``AuthFailureLimiter``).
 struct AppSecretMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
 
@@ -25,9 +26,11 @@ struct AppSecretMiddleware: RouterMiddleware {
         guard let credential = request.bearerCredential else {
             throw APIError.unauthorized("app endpoints need Authorization: Bearer <app secret>")
         }
+        try self.handlers.authFailures.check(context)
         let app = try await self.handlers.knownApp(named: try self.handlers.pathParameter("app", context: context))
         let matches = ConstantTime.equals(credential, app?.secret ?? Self.placeholderSecret)
         guard let app, matches else {
+            self.handlers.authFailures.recordFailure(context)
             throw APIError.unauthorized("the app id or its secret is wrong")
         }
         var context = context
