@@ -67,7 +67,8 @@ struct AuthFailureLimiterTests {
             ] {
                 let limited = try await server.get(path, bearer: bearer)
                 expectError(limited, 429, "too_many_failed_authentications")
-                #expect(limited.headers["retry-after"] == "3600", "\(limited.headers)")
+                let retryAfter = try #require(limited.headers["retry-after"].flatMap { Int($0) }, "\(limited.headers)")
+                #expect((1...3600).contains(retryAfter))
             }
             // Public routes stay open.
             #expect(try await server.get("/healthz", bearer: nil).status == 200)
