@@ -1,5 +1,6 @@
 import HeraldCore
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -39,6 +40,7 @@ public enum APIServer {
     ) -> Application<RouterResponder<APIRequestContext>> {
         Application(
             router: Self.makeRouter(configuration: configuration, dependencies: dependencies),
+            server: Self.makeServer(configuration: configuration),
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port),
                 serverName: nil
@@ -49,6 +51,27 @@ public enum APIServer {
             eventLoopGroupProvider: .shared(eventLoopGroup),
             logger: logger
         )
+    }
+
+    /// HTTP/1 with the API's connection limits: idle timeout and header limits are
+    /// Hummingbird's settings, the head deadline and the connection cap ``APIChildChannel``'s.
+    static func makeServer(configuration: APIConfiguration) -> HTTPServerBuilder {
+        let connections = APIConnectionCounter(limit: configuration.maxConnections)
+        let http1 = HTTP1Channel.Configuration(
+            idleTimeout: TimeAmount(configuration.idleTimeout),
+            httpDecoderConfiguration: .init(
+                maxHeaderFieldSize: configuration.maxHeaderBytes,
+                maxHeaderListSize: configuration.maxHeaderBytes,
+                maxHeaderFieldCount: configuration.maxHeaderCount
+            )
+        )
+        return HTTPServerBuilder { responder in
+            APIChildChannel(
+                http1: HTTP1Channel(responder: responder, configuration: http1),
+                connections: connections,
+                headTimeout: TimeAmount(configuration.headTimeout)
+            )
+        }
     }
 
     /// The router: the error and metrics middleware, then each group of routes behind its guard.
@@ -72,11 +95,11 @@ public enum APIServer {
         // being a case of its group's enum.
         let open = router.group()
         for route in PublicRoute.allCases {
-            open.on(RouterPath(route.path), method: route.method) { request, _ in
-                try await handlers.respond(to: route, request: request)
+            open.on(RouterPath(route.path), method: route.method) { request, context in
+                try await handlers.respond(to: route, request: request, context: context)
             }
         }
-        let admin = router.group().add(middleware: AdminKeyMiddleware(adminKey: dependencies.adminKey))
+        let admin = router.group().add(middleware: AdminKeyMiddleware(adminKey: dependencies.adminKey, authFailures: handlers.authFailures))
         for route in AdminRoute.allCases {
             admin.on(RouterPath(route.path), method: route.method) { request, _ in
                 try await handlers.respond(to: route, request: request)

@@ -177,7 +177,7 @@ struct AppRoutesTests {
         try await APIHarness.run { server in
             expectError(try await server.post("/v1/apps/demo/tokens", json: ["user": "a"], bearer: nil), 401)
             expectError(try await server.post("/v1/apps/demo/tokens", json: ["user": "a"], bearer: "nope"), 401)
-            expectError(try await server.post("/v1/apps/ghost/tokens", json: ["user": "a"]), 404, "unknown_app")
+            expectError(try await server.post("/v1/apps/ghost/tokens", json: ["user": "a"]), 401, "unauthorized")
             expectError(try await server.post("/v1/apps/demo/tokens", json: ["device": "a"]), 400, "invalid_user")
             expectError(try await server.post("/v1/apps/demo/tokens", json: ["user": ""]), 400, "invalid_user")
             expectError(

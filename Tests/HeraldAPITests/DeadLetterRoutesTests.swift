@@ -87,7 +87,7 @@ struct DeadLetterRoutesTests {
             }
             #expect(try await server.get("\(Self.path)?limit=500&before=9223372036854775807").status == 200)
             expectError(try await server.get(Self.path, bearer: nil), 401, "unauthorized")
-            expectError(try await server.get("/v1/apps/ghost/dead-letters"), 404, "unknown_app")
+            expectError(try await server.get("/v1/apps/ghost/dead-letters"), 401, "unauthorized")
         }
     }
 }

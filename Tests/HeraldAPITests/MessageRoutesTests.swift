@@ -133,7 +133,7 @@ struct MessageRoutesTests {
                 try await server.post("/v1/apps/demo/messages", json: body, bearer: APIHarness.appSecret + "x"),
                 401
             )
-            expectError(try await server.post("/v1/apps/ghost/messages", json: body), 404, "unknown_app")
+            expectError(try await server.post("/v1/apps/ghost/messages", json: body), 401, "unauthorized")
             #expect(server.delivery.calls.isEmpty)
         }
     }
@@ -168,7 +168,7 @@ struct MessageRoutesTests {
                 ]
             )
             // Counted once for the batch: three accepted, 2 + 2 + 4 sessions.
-            let metrics = try await server.get("/metrics", bearer: nil)
+            let metrics = try await server.get("/metrics", bearer: APIHarness.adminKey)
             #expect(
                 metrics.text.contains(#"herald_messages_accepted_total{app="demo",kind="user"} 3"#), "\(metrics.text)")
             #expect(metrics.text.contains(#"herald_deliveries_total{app="demo",kind="user"} 8"#))

@@ -46,7 +46,7 @@ struct OperationsRoutesTests {
                 ]
             )
             expectError(try await server.request("DELETE", "/v1/apps/demo/users/bob/sessions"), 401)
-            expectError(try await server.get("/v1/apps/ghost/users/bob"), 404, "unknown_app")
+            expectError(try await server.get("/v1/apps/ghost/users/bob"), 401, "unauthorized")
             expectError(try await server.get("/v1/apps/demo/users/\(String(repeating: "u", count: 300))"), 400)
         }
     }
@@ -97,7 +97,8 @@ struct OperationsRoutesTests {
             #expect(try await server.get("/healthz", bearer: nil).status == 200)
 
             _ = try await server.post("/v1/apps/demo/messages", json: ["users": ["a"], "payload": "x"])
-            let metrics = try await server.get("/metrics", bearer: nil)
+            // Per-app series are for the admin key only.
+            let metrics = try await server.get("/metrics", bearer: APIHarness.adminKey)
             #expect(metrics.status == 200)
             #expect(metrics.headers["content-type"]?.hasPrefix("text/plain") == true)
             #expect(metrics.text.contains("herald_api_requests_total{"))

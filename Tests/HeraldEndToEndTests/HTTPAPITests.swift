@@ -35,14 +35,16 @@ struct HTTPAPITests {
         expectError(try await harness.api.request("GET", "/v1/apps"), status: 401)
     }
 
-    @Test("an unknown app is 404 JSON")
+    @Test("an unknown app is 401 JSON, the same answer as a wrong secret")
     func unknownApp() async throws {
         let harness = try await Harness.make()
         let body: JSONValue = ["users": ["alice"], "payload": "x", "qos": 0]
-        expectError(
-            try await harness.api.request("POST", "/v1/apps/no-such-app/messages", bearer: harness.app.secret, json: body),
-            status: 404
-        )
+        let unknown = try await harness.api.request(
+            "POST", "/v1/apps/no-such-app/messages", bearer: harness.app.secret, json: body)
+        let wrongSecret = try await harness.api.request(
+            "POST", "/v1/apps/\(harness.app.id)/messages", bearer: "wrong", json: body)
+        expectError(unknown, status: 401)
+        #expect(unknown.body == wrongSecret.body)
     }
 
     @Test("malformed JSON is 400 JSON", arguments: [

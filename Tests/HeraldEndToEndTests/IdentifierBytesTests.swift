@@ -26,6 +26,10 @@ struct IdentifierBytesTests {
             // GOAWAY replaced), this would read that instead.
             #expect(try await a.receivePush().body.payloadBytes == Array("to a".utf8))
             #expect(try await b.receivePush().body.payloadBytes == Array("to b".utf8))
+            // One push naming both spellings is for two users, not one named twice.
+            #expect(try await harness.api.push(harness.app, users: [first, second], payload: .text("both")).sessions == 2)
+            #expect(try await a.receivePush().body.payloadBytes == Array("both".utf8))
+            #expect(try await b.receivePush().body.payloadBytes == Array("both".utf8))
             try await a.ping(seq: 9)
             try await b.ping(seq: 9)
         }

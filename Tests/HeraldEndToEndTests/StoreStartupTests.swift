@@ -12,6 +12,8 @@ struct StoreStartupTests {
             try? FileManager.default.removeItem(atPath: database.path + suffix)
         }
         try make(database)
+        // Private, as herald serve requires, so that the store's own check is what refuses it.
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: database.path)
     }
 
     static func expectRefusedStart(_ server: HeraldProcess, mentioning words: [String]) async throws {

@@ -23,7 +23,7 @@ herald_start() {
   local binary=$1 work=$2 key=$3
   shift 3
   local data="$work/data-$RANDOM"
-  mkdir -p "$data"
+  mkdir -p -m 700 "$data"
   : >"$work/server.out"
   HERALD_ADMIN_KEY=$key "$binary" serve --host 127.0.0.1 --tcp-port 0 --ws-port 0 --api-port 0 \
     --data-dir "$data" --log-level warning "$@" >"$work/server.out" 2>"$work/server.err" &

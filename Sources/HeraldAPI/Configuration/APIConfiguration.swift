@@ -24,10 +24,26 @@ public struct APIConfiguration: Sendable {
     public var dispatchEndpoints: [DispatchEndpoint]
     /// The backoff `/v1/dispatch` tells clients to use.
     public var reconnect: ReconnectPolicy
+    /// How long a connection may sit between requests (or stall inside one) before it is closed.
+    public var idleTimeout: Duration
+    /// How long a new connection has to send its first complete request head.
+    public var headTimeout: Duration
+    /// Most connections open at once; the next one is answered 503 and closed.
+    public var maxConnections: Int
+    /// Largest request head (request line and header fields); a larger one gets 431.
+    public var maxHeaderBytes: Int
+    /// Most header fields in one request; more get 431.
+    public var maxHeaderCount: Int
+    /// Failed authentications a source address may make in a row before it gets 429.
+    public var authFailureBurst: Int
+    /// The time that gives an address limited for failed authentications one more try.
+    public var authFailureRefillInterval: Duration
+    /// Most source addresses tracked for failed authentications at once.
+    public var authFailureMaxAddresses: Int
 
     /// Creates a configuration; every limit has a default.
     public init(
-        host: String = "0.0.0.0",
+        host: String = "127.0.0.1",
         port: Int = 8080,
         nodeID: String,
         maxRequestBodyBytes: Int = 1 << 20,
@@ -37,7 +53,15 @@ public struct APIConfiguration: Sendable {
         defaultTokenTTL: Duration = .seconds(3600),
         maxTokenTTL: Duration = .seconds(7 * 24 * 3600),
         dispatchEndpoints: [DispatchEndpoint] = [],
-        reconnect: ReconnectPolicy = ReconnectPolicy()
+        reconnect: ReconnectPolicy = ReconnectPolicy(),
+        idleTimeout: Duration = .seconds(60),
+        headTimeout: Duration = .seconds(10),
+        maxConnections: Int = 1024,
+        maxHeaderBytes: Int = 16 * 1024,
+        maxHeaderCount: Int = 100,
+        authFailureBurst: Int = 20,
+        authFailureRefillInterval: Duration = .seconds(2),
+        authFailureMaxAddresses: Int = 10_000
     ) {
         self.host = host
         self.port = port
@@ -50,6 +74,14 @@ public struct APIConfiguration: Sendable {
         self.maxTokenTTL = maxTokenTTL
         self.dispatchEndpoints = dispatchEndpoints
         self.reconnect = reconnect
+        self.idleTimeout = idleTimeout
+        self.headTimeout = headTimeout
+        self.maxConnections = maxConnections
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxHeaderCount = maxHeaderCount
+        self.authFailureBurst = authFailureBurst
+        self.authFailureRefillInterval = authFailureRefillInterval
+        self.authFailureMaxAddresses = authFailureMaxAddresses
     }
 
     /// Largest payload of a PUSH frame whose topic is `topicBytes` long.

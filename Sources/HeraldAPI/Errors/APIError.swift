@@ -48,6 +48,17 @@ extension APIError {
         APIError(.unauthorized, "unauthorized", message, headers: [.wwwAuthenticate: "Bearer"])
     }
 
+    /// 429 for a source address that failed to authenticate too often; `retryAfter` is rounded up to seconds.
+    static func tooManyFailedAuthentications(retryAfter: Duration) -> APIError {
+        let seconds = max(1, retryAfter.components.seconds + (retryAfter.components.attoseconds > 0 ? 1 : 0))
+        return APIError(
+            .tooManyRequests,
+            "too_many_failed_authentications",
+            "too many failed authentications from this address; retry after \(seconds) seconds",
+            headers: [.retryAfter: String(seconds)]
+        )
+    }
+
     static func unknownApp(_ id: String) -> APIError {
         APIError(.notFound, "unknown_app", "app \"\(Printable.clip(id))\" does not exist")
     }

@@ -225,9 +225,10 @@ extension APIHandlers {
             }
         }
         let payload = try body.payload.bytes(limit: self.configuration.maxPayloadBytes())
-        // A user named twice gets the message once.
-        var seen = Set<String>()
-        let unique = users.filter { seen.insert($0).inserted }
+        // A user named twice gets the message once; ids are the same only byte for byte, as
+        // the stores and the gateway compare them (`zoë` composed and decomposed are two users).
+        var seen = Set<ByteString>()
+        let unique = users.filter { seen.insert(ByteString($0)).inserted }
         guard qos == 1 else { return ValidatedMessage(users: unique, payload: payload, delivery: .live) }
 
         let ttl = body.ttl ?? policy.defaultTTL

@@ -31,8 +31,18 @@ extension APIHandlers {
         )
     }
 
-    func metricsText() -> Response {
-        let bytes = self.dependencies.metrics.emitToBuffer()
+    /// The node's metrics; the per-app series only with the admin key, which counts as a try
+    /// of the admin key for ``AuthFailureLimiter`` when it is wrong.
+    func metricsText(_ request: Request, context: APIRequestContext) throws -> Response {
+        var bytes = self.dependencies.metrics.emitToBuffer()
+        if let credential = request.bearerCredential {
+            try self.authFailures.check(context)
+            if ConstantTime.equals(credential, self.dependencies.adminKey) {
+                bytes += self.metrics.perApp.emitToBuffer()
+            } else {
+                self.authFailures.recordFailure(context)
+            }
+        }
         var headers = HTTPFields()
         headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
         headers[.contentLength] = String(bytes.count)

@@ -15,14 +15,33 @@ struct APIHandlers: Sendable {
     let startedAt = ContinuousClock.now
     /// `openapi.yaml`, loaded once; `nil` if the resource is missing from the build.
     let openAPIDocument: ByteBuffer?
+    /// Failed authentications per source address, shared by every guard.
+    let authFailures: AuthFailureLimiter
+
+    init(
+        configuration: APIConfiguration,
+        dependencies: HeraldAPIDependencies,
+        metrics: APIMetrics,
+        openAPIDocument: ByteBuffer?
+    ) {
+        self.configuration = configuration
+        self.dependencies = dependencies
+        self.metrics = metrics
+        self.openAPIDocument = openAPIDocument
+        self.authFailures = AuthFailureLimiter(
+            burst: configuration.authFailureBurst,
+            refillInterval: configuration.authFailureRefillInterval,
+            maxAddresses: configuration.authFailureMaxAddresses
+        )
+    }
 
     /// Answers a route anyone may call.
-    func respond(to route: PublicRoute, request: Request) async throws -> Response {
+    func respond(to route: PublicRoute, request: Request, context: APIRequestContext) async throws -> Response {
         switch route {
         case .dispatch: try await self.dispatch(request)
         case .health: JSONResponse.make(.ok, StatusResponse(status: "ok"))
         case .readiness: self.readiness()
-        case .metrics: self.metricsText()
+        case .metrics: try self.metricsText(request, context: context)
         case .openAPI: try self.openAPI()
         }
     }
@@ -56,14 +75,19 @@ struct APIHandlers: Sendable {
         }
     }
 
-    /// Looks an app up in the registry, then in the catalog (another node may have made it).
+    /// Looks an app up in the registry, which reloads from the catalog at most once per
+    /// refresh interval (another node may have made it); an unknown id never reads the store.
     func app(named id: String) async throws -> App {
-        guard App.isValidID(id) else { throw APIError.unknownApp(id) }
-        if let app = self.dependencies.apps.app(id: id) { return app }
-        guard let app = try await self.storeCall("look up app", { try await self.dependencies.catalog.app(id: id) })
-        else { throw APIError.unknownApp(id) }
-        self.dependencies.apps.upsert(app)
+        guard let app = try await self.knownApp(named: id) else { throw APIError.unknownApp(id) }
         return app
+    }
+
+    /// ``app(named:)``, with nil for an id that names no app.
+    func knownApp(named id: String) async throws -> App? {
+        guard App.isValidID(id) else { return nil }
+        let registry = self.dependencies.apps
+        let catalog = self.dependencies.catalog
+        return try await self.storeCall("look up app") { try await registry.lookup(id: id, in: catalog) }
     }
 
     /// A percent-decoded path parameter.

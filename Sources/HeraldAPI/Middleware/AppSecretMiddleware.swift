@@ -6,12 +6,17 @@ import Hummingbird
 /// and hands that app to the route in ``APIRequestContext/app``.
 ///
 /// The credential is checked for presence before the app is looked up, so a request without
-/// one never reaches the catalog.
+/// one never reaches the catalog. An app that does not exist gets the same answer as a wrong
+/// secret, after a comparison of the same cost, so app ids cannot be probed. A source
+/// address that failed too often gets 429 (``AuthFailureLimiter``).
 struct AppSecretMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
 
     /// Looks apps up (registry, then catalog) and reads the `{app}` parameter.
     let handlers: APIHandlers
+
+    /// Compared against when the app is unknown, so that answer costs what a wrong secret does.
+    private static let placeholderSecret = SecretGenerator.make()
 
     func handle(
         _ request: Request,
@@ -21,9 +26,12 @@ struct AppSecretMiddleware: RouterMiddleware {
         guard let credential = request.bearerCredential else {
             throw APIError.unauthorized("app endpoints need Authorization: Bearer <app secret>")
         }
-        let app = try await self.handlers.app(named: try self.handlers.pathParameter("app", context: context))
-        guard ConstantTime.equals(credential, app.secret) else {
-            throw APIError.unauthorized("the app secret is wrong")
+        try self.handlers.authFailures.check(context)
+        let app = try await self.handlers.knownApp(named: try self.handlers.pathParameter("app", context: context))
+        let matches = ConstantTime.equals(credential, app?.secret ?? Self.placeholderSecret)
+        guard let app, matches else {
+            self.handlers.authFailures.recordFailure(context)
+            throw APIError.unauthorized("the app id or its secret is wrong")
         }
         var context = context
         context.app = app

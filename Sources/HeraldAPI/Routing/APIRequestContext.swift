@@ -7,10 +7,13 @@ struct APIRequestContext: RequestContext {
     var coreContext: CoreRequestContextStorage
     /// Set by ``AppSecretMiddleware`` once the request's secret matched; `nil` on other routes.
     var app: App?
+    /// The client's IP address; nil when the request came through no socket (in tests).
+    let sourceAddress: String?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = CoreRequestContextStorage(source: source)
         self.app = nil
+        self.sourceAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The app ``AppSecretMiddleware`` authenticated. Only its group's routes ask, so this

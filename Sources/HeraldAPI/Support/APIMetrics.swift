@@ -7,13 +7,20 @@ import Prometheus
 /// They use a Prometheus factory over ``HeraldAPIDependencies/metrics`` rather than the
 /// global `MetricsSystem`, so they appear at `/metrics` whether or not (and however) the
 /// process bootstrapped it; a bootstrap over the same registry shares the same series.
+///
+/// Series labelled with an app id live in a registry of their own, ``perApp``, which
+/// `/metrics` renders only for the admin key: app ids are not for anonymous callers.
 struct APIMetrics: Sendable {
     private let factory: PrometheusMetricsFactory
+    /// The series with an `app` label.
+    let perApp = PrometheusCollectorRegistry()
+    private let perAppFactory: PrometheusMetricsFactory
     /// Made up front so `/metrics` shows the series (at 0) before the first one.
     private let inboxFullDeadLetters: CoreMetrics.Counter
 
     init(registry: PrometheusCollectorRegistry) {
         self.factory = PrometheusMetricsFactory(registry: registry)
+        self.perAppFactory = PrometheusMetricsFactory(registry: self.perApp)
         self.inboxFullDeadLetters = CoreMetrics.Counter(
             label: "herald_dead_letters_total",
             dimensions: [("reason", "inbox_full")],
@@ -34,13 +41,13 @@ struct APIMetrics: Sendable {
         Counter(
             label: "herald_messages_accepted_total",
             dimensions: [("app", app), ("kind", kind)],
-            factory: self.factory
+            factory: self.perAppFactory
         )
         .increment(by: messages)
     }
 
     func countDeliveries(app: String, kind: String, sessions: Int) {
-        Counter(label: "herald_deliveries_total", dimensions: [("app", app), ("kind", kind)], factory: self.factory)
+        Counter(label: "herald_deliveries_total", dimensions: [("app", app), ("kind", kind)], factory: self.perAppFactory)
             .increment(by: sessions)
     }
 

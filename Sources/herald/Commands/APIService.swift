@@ -23,7 +23,7 @@ struct APIService: Service {
         var dependencies = self.dependencies
         dependencies.isReady = { ready.withLockedValue { $0 } }
         let configuration = APIConfiguration(
-            host: self.settings.host,
+            host: self.settings.apiHost,
             port: self.settings.apiPort,
             nodeID: self.settings.nodeID,
             maxRequestBodyBytes: self.settings.maxBody,
@@ -35,7 +35,12 @@ struct APIService: Service {
                     ws: "ws://\(publicHost):\(bound.webSocketPort)/ws"
                 )
             ],
-            reconnect: ReconnectPolicy(baseMs: 500, maxMs: 30_000, jitter: 1.0)
+            reconnect: ReconnectPolicy(baseMs: 500, maxMs: 30_000, jitter: 1.0),
+            idleTimeout: .milliseconds(Int64(self.settings.apiIdleTimeout * 1000)),
+            headTimeout: .milliseconds(Int64(self.settings.apiHeadTimeout * 1000)),
+            maxConnections: self.settings.maxAPIConnections,
+            maxHeaderBytes: self.settings.apiMaxHeaderBytes,
+            maxHeaderCount: self.settings.apiMaxHeaders
         )
         let settings = self.settings
         let logger = self.logger
@@ -53,7 +58,7 @@ struct APIService: Service {
                 ready.withLockedValue { $0 = true }
                 let host = settings.host
                 print(
-                    "herald ready node=\(settings.nodeID) tcp=\(host):\(bound.tcpPort) ws=\(host):\(bound.webSocketPort) api=\(host):\(port)"
+                    "herald ready node=\(settings.nodeID) tcp=\(host):\(bound.tcpPort) ws=\(host):\(bound.webSocketPort) api=\(settings.apiHost):\(port)"
                 )
                 fflush(nil)
                 logger.info(

@@ -20,7 +20,10 @@ struct Apps: AsyncParsableCommand {
 
         func client() throws -> HTTPClient {
             let directory = self.dataDirectory ?? Environment.string("HERALD_DATA_DIR") ?? "./herald-data"
-            guard let key = try self.adminKey ?? AdminKey.forLocalCommand(dataDirectory: directory) else {
+            guard
+                let key = try self.adminKey.map({ try AdminKey.validate($0, source: "--admin-key") })
+                    ?? AdminKey.forLocalCommand(dataDirectory: directory)
+            else {
                 throw CLIError("give the admin key with --admin-key or HERALD_ADMIN_KEY")
             }
             return HTTPClient(baseURL: self.api.baseURL, bearer: key)

@@ -47,6 +47,19 @@ struct Serve: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
+        // The data directory and its secrets are the owner's alone, from their creation on.
+        // On PostgreSQL it holds only the admin key, so it is made only if the key goes there.
+        let keyGiven = settings.adminKeyFile != nil || Environment.string("HERALD_ADMIN_KEY") != nil
+        if !settings.usesPostgres || !keyGiven {
+            try DataDirectory.prepare(settings.dataDirectory, files: settings.usesPostgres ? [] : [SQLiteStore.fileName])
+        }
+        let privateFiles = [AdminKey.fileName] + (settings.usesPostgres ? [] : StoreBackend.sqliteFiles)
+        let admin = try AdminKey.loadOrCreate(dataDirectory: settings.dataDirectory, keyFile: settings.adminKeyFile)
+        try DataDirectory.checkPrivate(settings.dataDirectory, files: privateFiles)
+        if admin.generated {
+            print("herald: generated an admin key, kept in \(DataDirectory.path(AdminKey.fileName, in: settings.dataDirectory))")
+        }
+
         let backend = try await StoreBackend.open(settings: settings, logger: logger)
         do {
             try await withThrowingDiscardingTaskGroup { group in
@@ -56,7 +69,8 @@ struct Serve: AsyncParsableCommand {
                     group.addTask { try await service.run() }
                 }
                 try await backend.prepare()
-                try await self.serve(settings: settings, backend: backend, registry: registry, logger: logger)
+                try await self.serve(
+                    settings: settings, adminKey: admin.key, backend: backend, registry: registry, logger: logger)
                 group.cancelAll()
             }
         } catch {
@@ -67,15 +81,9 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func serve(
-        settings: ServeSettings, backend: StoreBackend, registry: PrometheusCollectorRegistry, logger: Logger
+        settings: ServeSettings, adminKey: String, backend: StoreBackend, registry: PrometheusCollectorRegistry,
+        logger: Logger
     ) async throws {
-        let admin = try AdminKey.loadOrCreate(dataDirectory: settings.dataDirectory)
-        if admin.generated {
-            print(
-                "herald: generated an admin key (shown once, kept in \(settings.dataDirectory)/\(AdminKey.fileName)):")
-            print("  \(admin.key)")
-        }
-
         let apps = AppRegistry()
         do {
             try await apps.load(from: backend.catalog)
@@ -124,7 +132,7 @@ struct Serve: AsyncParsableCommand {
             settings: settings,
             gateway: gateway,
             dependencies: HeraldAPIDependencies(
-                adminKey: admin.key,
+                adminKey: adminKey,
                 catalog: backend.catalog,
                 apps: apps,
                 store: backend.messages,

@@ -3,7 +3,7 @@ import HeraldCommandLine
 
 /// The flags of `herald serve`; each falls back to a `HERALD_*` variable, then a default.
 struct ServeOptions: ParsableArguments {
-    @Option(help: "Address to bind every listener to [HERALD_HOST, default 0.0.0.0].")
+    @Option(help: "Address the client gateway binds to [HERALD_HOST, default 0.0.0.0].")
     var host: String?
 
     @Option(name: .customLong("tcp-port"), help: "Client TCP port; 0 picks a free one [HERALD_TCP_PORT, default 7070].")
@@ -71,6 +71,29 @@ struct ServeOptions: ParsableArguments {
 
     @Option(name: .customLong("max-accepts-per-second"), help: "Client connections the node accepts per second; 0 is no limit [HERALD_MAX_ACCEPTS_PER_SECOND, default 0].")
     var maxAcceptsPerSecond: Int?
+    @Option(name: .customLong("api-host"), help: "Address the HTTP API binds to [HERALD_API_HOST, default 127.0.0.1].")
+    var apiHost: String?
+
+    @Option(name: .customLong("api-idle-timeout"), help: "Seconds an API connection may sit idle before it is closed [HERALD_API_IDLE_TIMEOUT, default 60].")
+    var apiIdleTimeout: Double?
+
+    @Option(name: .customLong("api-head-timeout"), help: "Seconds a new API connection has to send a complete request head [HERALD_API_HEAD_TIMEOUT, default 10].")
+    var apiHeadTimeout: Double?
+
+    @Option(name: .customLong("max-api-connections"), help: "API connections open at once; the next one gets 503 [HERALD_MAX_API_CONNECTIONS, default 1024].")
+    var maxAPIConnections: Int?
+
+    @Option(name: .customLong("api-max-header-bytes"), help: "Largest API request head; a larger one gets 431 [HERALD_API_MAX_HEADER_BYTES, default 16384].")
+    var apiMaxHeaderBytes: Int?
+
+    @Option(name: .customLong("api-max-headers"), help: "Most header fields in an API request; more get 431 [HERALD_API_MAX_HEADERS, default 100].")
+    var apiMaxHeaders: Int?
+
+    @Option(name: .customLong("admin-key-file"), help: "File holding the admin key, at least 32 characters [HERALD_ADMIN_KEY_FILE, else HERALD_ADMIN_KEY, else <data-dir>/admin.key].")
+    var adminKeyFile: String?
+
+    @Option(name: .customLong("postgres-password-file"), help: "File holding the PostgreSQL password for a --store URL without one [HERALD_POSTGRES_PASSWORD_FILE].")
+    var postgresPasswordFile: String?
 
     /// Every setting resolved and checked.
     func resolve() throws -> ServeSettings {
@@ -102,7 +125,15 @@ struct ServeOptions: ParsableArguments {
                 ?? 16,
             maxConnectionsPerAddress: try self.maxConnectionsPerAddress
                 ?? Environment.int("HERALD_MAX_CONNECTIONS_PER_ADDRESS") ?? 0,
-            maxAcceptsPerSecond: try self.maxAcceptsPerSecond ?? Environment.int("HERALD_MAX_ACCEPTS_PER_SECOND") ?? 0
+            maxAcceptsPerSecond: try self.maxAcceptsPerSecond ?? Environment.int("HERALD_MAX_ACCEPTS_PER_SECOND") ?? 0,
+            apiHost: self.apiHost ?? Environment.string("HERALD_API_HOST") ?? "127.0.0.1",
+            apiIdleTimeout: try self.apiIdleTimeout ?? Environment.double("HERALD_API_IDLE_TIMEOUT") ?? 60,
+            apiHeadTimeout: try self.apiHeadTimeout ?? Environment.double("HERALD_API_HEAD_TIMEOUT") ?? 10,
+            maxAPIConnections: try self.maxAPIConnections ?? Environment.int("HERALD_MAX_API_CONNECTIONS") ?? 1024,
+            apiMaxHeaderBytes: try self.apiMaxHeaderBytes ?? Environment.int("HERALD_API_MAX_HEADER_BYTES") ?? 16_384,
+            apiMaxHeaders: try self.apiMaxHeaders ?? Environment.int("HERALD_API_MAX_HEADERS") ?? 100,
+            adminKeyFile: self.adminKeyFile ?? Environment.string("HERALD_ADMIN_KEY_FILE"),
+            postgresPasswordFile: self.postgresPasswordFile ?? Environment.string("HERALD_POSTGRES_PASSWORD_FILE")
         )
         try settings.validate()
         return settings

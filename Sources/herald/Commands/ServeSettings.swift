@@ -34,6 +34,16 @@ struct ServeSettings: Sendable {
     var maxAuthPerConnection: Int = 16
     var maxConnectionsPerAddress: Int = 0
     var maxAcceptsPerSecond: Int = 0
+    var apiHost: String
+    var apiIdleTimeout: Double
+    var apiHeadTimeout: Double
+    var maxAPIConnections: Int
+    var apiMaxHeaderBytes: Int
+    var apiMaxHeaders: Int
+    /// A file holding the admin key, read instead of `HERALD_ADMIN_KEY` and the data directory's.
+    var adminKeyFile: String?
+    /// A file holding the PostgreSQL password of `store`.
+    var postgresPasswordFile: String?
 
     var loggerLevel: Logger.Level {
         Logger.Level(rawValue: self.logLevel) ?? .info
@@ -72,6 +82,24 @@ struct ServeSettings: Sendable {
         }
         guard self.maxConnectionsPerAddress >= 0 else { throw CLIError("--max-connections-per-address must be 0 or more") }
         guard self.maxAcceptsPerSecond >= 0 else { throw CLIError("--max-accepts-per-second must be 0 or more") }
+        try self.validateAPILimits()
+        if self.postgresPasswordFile != nil, !self.usesPostgres {
+            throw CLIError("--postgres-password-file needs a postgres:// URL in --store")
+        }
+    }
+
+    private func validateAPILimits() throws {
+        guard self.apiIdleTimeout > 0, self.apiIdleTimeout <= 86_400 else {
+            throw CLIError("--api-idle-timeout must be above 0 and at most 86400 seconds")
+        }
+        guard self.apiHeadTimeout > 0, self.apiHeadTimeout <= 3600 else {
+            throw CLIError("--api-head-timeout must be above 0 and at most 3600 seconds")
+        }
+        guard self.maxAPIConnections >= 1 else { throw CLIError("--max-api-connections must be at least 1") }
+        guard (1024...1_048_576).contains(self.apiMaxHeaderBytes) else {
+            throw CLIError("--api-max-header-bytes must be 1024 to 1048576")
+        }
+        guard (8...10_000).contains(self.apiMaxHeaders) else { throw CLIError("--api-max-headers must be 8 to 10000") }
     }
 
     /// Whether `store` names a PostgreSQL server.

@@ -17,8 +17,9 @@ enum StoreBackend {
     static func open(settings: ServeSettings, logger: Logger) async throws -> StoreBackend {
         if settings.usesPostgres {
             let store: PostgresStore
+            let url = try PostgresURL.resolve(settings.store, passwordFile: settings.postgresPasswordFile)
             do {
-                store = try PostgresStore(configuration: PostgresStore.Configuration(url: settings.store), logger: logger)
+                store = try PostgresStore(configuration: PostgresStore.Configuration(url: url), logger: logger)
             } catch {
                 throw CLIError("invalid --store: \(error)")
             }
@@ -30,6 +31,9 @@ enum StoreBackend {
             throw CLIError("cannot open the store in \(settings.dataDirectory): \(error)")
         }
     }
+
+    /// The SQLite database file and the journal files SQLite keeps beside it.
+    static let sqliteFiles = [SQLiteStore.fileName, SQLiteStore.fileName + "-wal", SQLiteStore.fileName + "-shm"]
 
     var catalog: any AppCatalog {
         switch self {

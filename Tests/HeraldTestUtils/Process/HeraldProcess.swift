@@ -52,7 +52,9 @@ public final class HeraldProcess: @unchecked Sendable {
         self.adminKey = "admin-" + UUID().uuidString.lowercased()
         self.dataDirectory = FileManager.default.temporaryDirectory
             .appendingPathComponent("herald-e2e-\(UUID().uuidString.lowercased())", isDirectory: true)
-        try FileManager.default.createDirectory(at: self.dataDirectory, withIntermediateDirectories: true)
+        // herald serve refuses a data directory other users can read.
+        try FileManager.default.createDirectory(
+            at: self.dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
     }
 
     deinit {
