@@ -9,6 +9,9 @@
 #   HERALD_TEST_PG_USER       the user the server runs as (tests stop and restart it as them)
 # herald_pg_stop stops that server by PID and removes the directory; call it from a trap.
 
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
 herald_pg_dir=""
 herald_pg_pid=""
 
@@ -38,22 +41,7 @@ herald_pg_install() {
 }
 
 # Runs a command as $HERALD_TEST_PG_USER (or as ourselves when we are not root).
-herald_pg_as_user() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u "$HERALD_TEST_PG_USER" -- "$@"
-  else
-    "$@"
-  fi
-}
-
-herald_pg_free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  return 1
-}
+herald_pg_as_user() { herald_run_as "$HERALD_TEST_PG_USER" "$@"; }
 
 herald_pg_start() {
   local bin
@@ -104,7 +92,7 @@ CONF
 
   local port started=""
   for _ in 1 2 3 4 5; do
-    port=$(herald_pg_free_port) || break
+    port=$(herald_free_port) || break
     sed -i "/^port = /d" "$HERALD_TEST_PG_DATA/postgresql.conf"
     echo "port = $port" >>"$HERALD_TEST_PG_DATA/postgresql.conf"
     # Output to files only: the server must not hold on to our stdout/stderr (a CI pipe).

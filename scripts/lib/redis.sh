@@ -10,6 +10,9 @@
 #   HERALD_TEST_REDIS_USER      the user the server runs as
 # herald_redis_stop stops that server by PID and removes the directory; call it from a trap.
 
+# shellcheck source=common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
 herald_redis_dir=""
 
 herald_redis_install() {
@@ -35,22 +38,7 @@ herald_redis_install() {
 }
 
 # Runs a command as $HERALD_TEST_REDIS_USER (or as ourselves when we are not root).
-herald_redis_as_user() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u "$HERALD_TEST_REDIS_USER" -- "$@"
-  else
-    "$@"
-  fi
-}
-
-herald_redis_free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return 0; fi
-  done
-  return 1
-}
+herald_redis_as_user() { herald_run_as "$HERALD_TEST_REDIS_USER" "$@"; }
 
 herald_redis_pid() {
   [ -n "$herald_redis_dir" ] && [ -f "$herald_redis_dir/redis.pid" ] && head -n 1 "$herald_redis_dir/redis.pid"
@@ -86,7 +74,7 @@ herald_redis_start() {
 
   local port started=""
   for _ in 1 2 3 4 5; do
-    port=$(herald_redis_free_port) || break
+    port=$(herald_free_port) || break
     # DEBUG is allowed from loopback so that a test can stall the server (DEBUG SLEEP).
     cat >"$HERALD_TEST_REDIS_CONF" <<CONF
 bind 127.0.0.1
