@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A string that equals another only when their UTF-8 bytes do, and hashes by them: the
 /// key type of every index of app, user, device and topic ids.
 ///
@@ -18,7 +24,17 @@ public struct ByteString: Sendable, Hashable, CustomStringConvertible {
     public static func == (lhs: ByteString, rhs: ByteString) -> Bool {
         let left = lhs.string.utf8
         let right = rhs.string.utf8
-        return left.count == right.count && left.elementsEqual(right)
+        guard left.count == right.count else { return false }
+        // Native strings, small ones included, lend their bytes: one memcmp instead of the
+        // generic byte-by-byte walk, which was 2% of the server's CPU while clients connected.
+        let compared: Bool?? = left.withContiguousStorageIfAvailable { a in
+            right.withContiguousStorageIfAvailable { b in
+                guard let x = a.baseAddress, let y = b.baseAddress else { return a.count == b.count }
+                return memcmp(x, y, a.count) == 0
+            }
+        }
+        if case .some(.some(let equal)) = compared { return equal }
+        return left.elementsEqual(right)
     }
 
     public func hash(into hasher: inout Hasher) {
