@@ -12,20 +12,21 @@ public struct InboxKey: Hashable, Comparable, Sendable {
         self.user = user
     }
 
+    // Through ByteString: a memcmp and one `combine(bytes:)` per field. Hashing a byte at a
+    // time made the inbox planner's dictionaries 5% of the server's CPU under QoS 1 load.
     public static func == (lhs: InboxKey, rhs: InboxKey) -> Bool {
-        lhs.app.utf8.elementsEqual(rhs.app.utf8) && lhs.user.utf8.elementsEqual(rhs.user.utf8)
+        ByteString(lhs.app) == ByteString(rhs.app) && ByteString(lhs.user) == ByteString(rhs.user)
     }
 
     public func hash(into hasher: inout Hasher) {
-        for byte in self.app.utf8 { hasher.combine(byte) }
-        hasher.combine(0xFF as UInt8)  // never in UTF-8: separates app from user
-        for byte in self.user.utf8 { hasher.combine(byte) }
+        // Each ends with a byte never in UTF-8, which separates app from user.
+        ByteString(self.app).hash(into: &hasher)
+        ByteString(self.user).hash(into: &hasher)
     }
 
     public static func < (lhs: InboxKey, rhs: InboxKey) -> Bool {
-        if !lhs.app.utf8.elementsEqual(rhs.app.utf8) {
-            return lhs.app.utf8.lexicographicallyPrecedes(rhs.app.utf8)
-        }
-        return lhs.user.utf8.lexicographicallyPrecedes(rhs.user.utf8)
+        let (leftApp, rightApp) = (ByteString(lhs.app), ByteString(rhs.app))
+        if leftApp != rightApp { return leftApp < rightApp }
+        return ByteString(lhs.user) < ByteString(rhs.user)
     }
 }
