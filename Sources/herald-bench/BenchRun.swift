@@ -171,7 +171,7 @@ struct BenchRun: AsyncParsableCommand {
             settings: settings,
             target: target,
             adminKey: adminKey,
-            agentExecutable: Self.ownExecutable(),
+            agentExecutable: OwnExecutable.url,
             group: MultiThreadedEventLoopGroup.singleton,
             logger: logger,
             progress: { progress.show($0) }
@@ -192,14 +192,6 @@ struct BenchRun: AsyncParsableCommand {
                 throw CLIError("cannot write the report to \(json): \(error.localizedDescription)")
             }
         }
-    }
-
-    /// This binary, which the local workers run as `herald-bench agent --stdio`.
-    static func ownExecutable() -> URL? {
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            return URL(fileURLWithPath: path)
-        }
-        return Bundle.main.executableURL
     }
 }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import HeraldCommandLine
 
 #if canImport(Glibc)
@@ -17,7 +18,7 @@ struct Bench: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        let path = Self.siblingPath()
+        let path = OwnExecutable.sibling(named: "herald-bench")?.path
         #if canImport(Glibc)
             if let path, access(path, X_OK) == 0 {
                 let argv = ([path] + self.arguments).map { strdup($0) } + [nil]
@@ -31,19 +32,5 @@ struct Bench: ParsableCommand {
                 + (path.map { " (\($0))" } ?? "")
                 + ": build it with `swift build -c release --product herald-bench` and run "
                 + "`.build/release/herald-bench \(self.arguments.joined(separator: " "))`")
-    }
-
-    /// `herald-bench` in the directory of this executable.
-    private static func siblingPath() -> String? {
-        #if canImport(Glibc)
-            var buffer = [CChar](repeating: 0, count: 4096)
-            let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-            guard count > 0 else { return nil }
-            let own = String(decoding: buffer[..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            guard let slash = own.lastIndex(of: "/") else { return nil }
-            return String(own[..<slash]) + "/herald-bench"
-        #else
-            return nil
-        #endif
     }
 }
