@@ -37,10 +37,8 @@ extension APIHandlers {
         var bytes = self.dependencies.metrics.emitToBuffer()
         if let credential = request.bearerCredential {
             try self.authFailures.check(context)
-            if ConstantTime.equals(credential, self.dependencies.adminKey) {
+            if self.authFailures.verify(credential, matches: self.dependencies.adminKey, context: context) {
                 bytes += self.metrics.perApp.emitToBuffer()
-            } else {
-                self.authFailures.recordFailure(context)
             }
         }
         var headers = HTTPFields()

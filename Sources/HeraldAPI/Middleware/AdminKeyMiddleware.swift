@@ -18,8 +18,7 @@ struct AdminKeyMiddleware: RouterMiddleware {
             throw APIError.unauthorized("admin endpoints need Authorization: Bearer <admin key>")
         }
         try self.authFailures.check(context)
-        guard ConstantTime.equals(credential, self.adminKey) else {
-            self.authFailures.recordFailure(context)
+        guard self.authFailures.verify(credential, matches: self.adminKey, context: context) else {
             throw APIError.unauthorized("the admin key is wrong")
         }
         return try await next(request, context)

@@ -15,9 +15,6 @@ struct AppSecretMiddleware: RouterMiddleware {
     /// Looks apps up (registry, then catalog) and reads the `{app}` parameter.
     let handlers: APIHandlers
 
-    /// Compared against when the app is unknown, so that answer costs what a wrong secret does.
-    private static let placeholderSecret = SecretGenerator.make()
-
     func handle(
         _ request: Request,
         context: APIRequestContext,
@@ -28,9 +25,8 @@ struct AppSecretMiddleware: RouterMiddleware {
         }
         try self.handlers.authFailures.check(context)
         let app = try await self.handlers.knownApp(named: try self.handlers.pathParameter("app", context: context))
-        let matches = ConstantTime.equals(credential, app?.secret ?? Self.placeholderSecret)
+        let matches = self.handlers.authFailures.verify(credential, matches: app?.secret, context: context)
         guard let app, matches else {
-            self.handlers.authFailures.recordFailure(context)
             throw APIError.unauthorized("the app id or its secret is wrong")
         }
         var context = context
