@@ -51,25 +51,20 @@ extension RESPToken {
         }
 
         public func makeIterator() -> Iterator {
-            Iterator(remaining: self.count, buffer: self.elements)
+            Iterator(elements: Aggregate(count: self.count * 2, elements: self.elements).makeIterator())
         }
 
-        /// Walks the pairs of a map in order.
+        /// Walks the pairs of a map in order: its keys and values are the elements of an
+        /// aggregate twice as long, taken two at a time.
         public struct Iterator: IteratorProtocol {
-            private var remaining: Int
-            private var buffer: ByteBuffer
+            private var elements: Aggregate.Iterator
 
-            init(remaining: Int, buffer: ByteBuffer) {
-                self.remaining = remaining
-                self.buffer = buffer
+            init(elements: Aggregate.Iterator) {
+                self.elements = elements
             }
 
             public mutating func next() -> (key: RESPToken, value: RESPToken)? {
-                guard self.remaining > 0 else { return nil }
-                self.remaining -= 1
-                guard let key = RESPToken.readValidated(from: &self.buffer),
-                    let value = RESPToken.readValidated(from: &self.buffer)
-                else { return nil }
+                guard let key = self.elements.next(), let value = self.elements.next() else { return nil }
                 return (key, value)
             }
         }
