@@ -316,7 +316,7 @@ extension InMemoryMessageStore.State {
         }
         for replacement in plan.replacements {
             self.inboxes[replacement.key]?.entries.removeAll {
-                $0.collapseKey?.utf8.elementsEqual(replacement.collapseKey.utf8) ?? false
+                $0.collapseKey.map { ByteString.same($0, replacement.collapseKey) } ?? false
             }
         }
         for removal in plan.removals {

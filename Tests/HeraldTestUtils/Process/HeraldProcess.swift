@@ -90,41 +90,37 @@ public final class HeraldProcess: @unchecked Sendable {
 
     /// The built `herald` executable: `$HERALD_BINARY`, else `<package>/.build/debug/herald`.
     public static func locateBinary(filePath: String = #filePath) throws -> URL {
-        let url: URL
-        if let path = ProcessInfo.processInfo.environment["HERALD_BINARY"], !path.isEmpty {
-            url = URL(fileURLWithPath: path)
-        } else {
+        try Self.executable("herald", variable: "HERALD_BINARY") {
             // <package>/Tests/HeraldTestUtils/Process/HeraldProcess.swift
-            let packageRoot = URL(fileURLWithPath: filePath)
+            URL(fileURLWithPath: filePath)
                 .deletingLastPathComponent()
                 .deletingLastPathComponent()
                 .deletingLastPathComponent()
                 .deletingLastPathComponent()
-            url = packageRoot.appendingPathComponent(".build/debug/herald")
+                .appendingPathComponent(".build/debug/herald")
         }
-        guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw HeraldProcessError(
-                "herald binary not found or not executable at \(url.path); build it with "
-                    + "`swift build --product herald` or set HERALD_BINARY"
-            )
-        }
-        return url
     }
 
     /// The built `herald-bench` executable: `$HERALD_BENCH_BINARY`, else the one beside
     /// ``locateBinary(filePath:)``'s `herald`.
     public static func locateBenchBinary(filePath: String = #filePath) throws -> URL {
+        try Self.executable("herald-bench", variable: "HERALD_BENCH_BINARY") {
+            try Self.locateBinary(filePath: filePath).deletingLastPathComponent().appendingPathComponent("herald-bench")
+        }
+    }
+
+    /// The program `name`: the path in `variable` when set, else `fallback()`; it must be executable.
+    private static func executable(_ name: String, variable: String, fallback: () throws -> URL) throws -> URL {
         let url: URL
-        if let path = ProcessInfo.processInfo.environment["HERALD_BENCH_BINARY"], !path.isEmpty {
+        if let path = ProcessInfo.processInfo.environment[variable], !path.isEmpty {
             url = URL(fileURLWithPath: path)
         } else {
-            url = try Self.locateBinary(filePath: filePath).deletingLastPathComponent()
-                .appendingPathComponent("herald-bench")
+            url = try fallback()
         }
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
             throw HeraldProcessError(
-                "herald-bench binary not found or not executable at \(url.path); build it with "
-                    + "`swift build --product herald-bench` or set HERALD_BENCH_BINARY"
+                "\(name) binary not found or not executable at \(url.path); build it with "
+                    + "`swift build --product \(name)` or set \(variable)"
             )
         }
         return url
