@@ -7,7 +7,7 @@ extension Gateway: SessionLookup {
     public func sessions(app: String, user: String) async throws -> [SessionInfo] {
         let node = self.nodeID
         let perShard = await self.everyShard { $0.sessions(app: app, user: user, node: node) }
-        return perShard.joined().sorted { $0.since < $1.since }
+        return perShard.joined().sorted { $0.order < $1.order }
     }
 
     /// How many sessions and distinct users the app has online on this node. A user with

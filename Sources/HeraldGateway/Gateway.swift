@@ -43,14 +43,14 @@ public final class Gateway: Service, PushDelivery {
     private let logger: Logger
     private let bindState = NIOLockedValueBox(BindState.waiting([]))
 
-    /// Creates a gateway; nothing is bound until ``run()``. Give `directory` when the node is
-    /// part of a cluster: every session that opens and closes is registered there. Who is
-    /// online on this node is answered by the gateway itself (``SessionLookup``).
+    /// Creates a gateway; nothing is bound until ``run()``. Give `observer` when the node is
+    /// part of a cluster: it hears of every session that opens and closes. Who is online on
+    /// this node is answered by the gateway itself (``SessionLookup``).
     public init(
         configuration: GatewayConfiguration,
         eventLoopGroup: any EventLoopGroup,
         apps: AppRegistry,
-        directory: (any SessionDirectory)? = nil,
+        observer: (any SessionObserver)? = nil,
         replay: any ReplayProvider,
         acknowledgements: (any AcknowledgementSink)? = nil,
         logger: Logger
@@ -66,7 +66,7 @@ public final class Gateway: Service, PushDelivery {
             configuration: configuration,
             eventLoops: loops,
             apps: apps,
-            directory: directory,
+            observer: observer,
             replay: replay,
             acknowledgements: acknowledgements,
             logger: logger

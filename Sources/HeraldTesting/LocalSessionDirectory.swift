@@ -1,9 +1,9 @@
 import HeraldCore
 import NIOConcurrencyHelpers
 
-/// A ``SessionDirectory`` in one process: a locked dictionary (tests, and a stand-in for a
-/// shared directory).
-public final class LocalSessionDirectory: SessionDirectory {
+/// Who is online, in one process: a locked dictionary that observes a gateway's sessions
+/// and answers ``SessionLookup`` for an API under test.
+public final class LocalSessionDirectory: SessionObserver, SessionLookup {
     /// By bytes, as every index of ids (``ByteString``).
     private struct UserKey: Hashable {
         var app: ByteString
@@ -25,6 +25,15 @@ public final class LocalSessionDirectory: SessionDirectory {
 
     public init() {}
 
+    public func sessionOpened(_ session: SessionInfo) {
+        self.register(session)
+    }
+
+    public func sessionClosed(_ session: SessionInfo) {
+        self.unregister(session)
+    }
+
+    /// Records an online session.
     public func register(_ session: SessionInfo) {
         let key = UserKey(app: session.app, user: session.user)
         self.state.withLockedValue { state in
@@ -36,6 +45,7 @@ public final class LocalSessionDirectory: SessionDirectory {
         }
     }
 
+    /// Forgets a session.
     public func unregister(_ session: SessionInfo) {
         let key = UserKey(app: session.app, user: session.user)
         self.state.withLockedValue { state in

@@ -18,7 +18,9 @@ struct OperationsRoutesTests {
 
             let since = Date(timeIntervalSince1970: 1_700_000_000)
             server.directory.register(
-                SessionInfo(app: "demo", user: "a lice", device: "phone", node: "node-a", since: since)
+                SessionInfo(
+                    app: "demo", user: "a lice", device: "phone",
+                    id: SessionID(node: "node-a", connection: 1, number: 1, generation: 1), since: since)
             )
             let online = try await server.get("/v1/apps/demo/users/a%20lice")
             #expect(online.json?["online"] as? Bool == true)
@@ -53,9 +55,9 @@ struct OperationsRoutesTests {
 
     @Test func statsCountSessionsAndMessages() async throws {
         try await APIHarness.run { server in
-            server.directory.register(SessionInfo(app: "demo", user: "a", device: "d1", node: "n", since: Date()))
-            server.directory.register(SessionInfo(app: "demo", user: "a", device: "d2", node: "n", since: Date()))
-            server.directory.register(SessionInfo(app: "demo", user: "b", device: "d1", node: "n", since: Date()))
+            server.directory.register(SessionInfo(app: "demo", user: "a", device: "d1", id: SessionID(node: "n", connection: 1, number: 1, generation: 1), since: Date()))
+            server.directory.register(SessionInfo(app: "demo", user: "a", device: "d2", id: SessionID(node: "n", connection: 2, number: 1, generation: 2), since: Date()))
+            server.directory.register(SessionInfo(app: "demo", user: "b", device: "d1", id: SessionID(node: "n", connection: 3, number: 1, generation: 3), since: Date()))
             _ = try await server.post("/v1/apps/demo/messages", json: ["users": ["a", "b"], "payload": "x"])
             _ = try await server.post("/v1/apps/demo/broadcasts", json: ["payload": "x"])
             let stats = try await server.get("/v1/apps/demo/stats")

@@ -8,7 +8,9 @@ import Testing
         -> SessionInfo
     {
         SessionInfo(
-            app: app, user: user, device: device, node: "n1", since: Date(timeIntervalSince1970: 1_700_000_000 + second)
+            app: app, user: user, device: device,
+            id: SessionID(node: "n1", connection: 1, number: 1, generation: UInt64(second * 1000) + 1),
+            since: Date(timeIntervalSince1970: 1_700_000_000 + second)
         )
     }
 

@@ -27,7 +27,7 @@ import Testing
                 configuration: configuration,
                 eventLoops: [self.loop],
                 apps: AppRegistry([Fixtures.app, Fixtures.otherApp]),
-                directory: self.directory,
+                observer: self.directory,
                 replay: replay,
                 acknowledgements: acknowledgements,
                 logger: Logger(label: "test")

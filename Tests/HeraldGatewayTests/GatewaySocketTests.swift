@@ -113,7 +113,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             webSocketPort: 0,
             nodeID: "n1"
         ),
-        directory: (any SessionDirectory)? = LocalSessionDirectory(),
+        directory: (any SessionObserver)? = LocalSessionDirectory(),
         _ body: (Gateway, BoundAddresses) async throws -> Void
     ) async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
@@ -121,7 +121,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             configuration: configuration,
             eventLoopGroup: group,
             apps: AppRegistry([Fixtures.app]),
-            directory: directory,
+            observer: directory,
             replay: LiveOnlyReplay(),
             logger: Logger(label: "gateway-test")
         )
@@ -203,7 +203,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             ),
             eventLoopGroup: group,
             apps: AppRegistry([Fixtures.app]),
-            directory: LocalSessionDirectory(),
+            observer: LocalSessionDirectory(),
             replay: LiveOnlyReplay(),
             logger: Logger(label: "gateway-test")
         )
@@ -471,7 +471,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             configuration: GatewayConfiguration(host: "127.0.0.1", tcpPort: tcpPort, webSocketPort: webSocketPort),
             eventLoopGroup: group,
             apps: AppRegistry(),
-            directory: LocalSessionDirectory(),
+            observer: LocalSessionDirectory(),
             replay: LiveOnlyReplay(),
             logger: Logger(label: "clash")
         )

@@ -538,7 +538,9 @@ final class ConnectionHandler: ChannelInboundHandler {
             device: session.device,
             generation: generation
         )
-        self.environment.directory?.register(session.info(node: self.environment.configuration.nodeID))
+        self.environment.observer?.sessionOpened(
+            session.info(node: self.environment.configuration.nodeID, connection: id, generation: generation)
+        )
         self.environment.counters.sessionsChanged(by: 1)
         self.environment.metrics.sessions.increment()
         self.log(
@@ -562,8 +564,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func unindex(_ session: ConnectionStateMachine.Session) {
         guard let id = self.registeredID else { return }
         let key = SessionKey(connection: id, session: session.number)
-        self.shard.removeSession(key, app: session.app, user: session.user, topics: session.subscriptions)
-        self.environment.directory?.unregister(session.info(node: self.environment.configuration.nodeID))
+        let generation = self.shard.removeSession(
+            key, app: session.app, user: session.user, topics: session.subscriptions)
+        if let observer = self.environment.observer, let generation {
+            observer.sessionClosed(
+                session.info(node: self.environment.configuration.nodeID, connection: id, generation: generation)
+            )
+        }
         self.environment.counters.sessionsChanged(by: -1)
         self.environment.metrics.sessions.decrement()
     }

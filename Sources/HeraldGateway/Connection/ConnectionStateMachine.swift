@@ -105,9 +105,18 @@ struct ConnectionStateMachine {
             self.topics = token.topics
         }
 
-        /// What the session directory knows of it.
-        func info(node: String) -> SessionInfo {
-            SessionInfo(app: self.app, user: self.user, device: self.device, node: node, since: self.since)
+        /// What the session directory knows of it: `connection` and `generation` are the
+        /// gateway's (the shard's connection number, the session's generation on the node).
+        func info(node: String, connection: ConnectionID, generation: UInt64) -> SessionInfo {
+            SessionInfo(
+                app: self.app,
+                user: self.user,
+                device: self.device,
+                id: SessionID(
+                    node: node, connection: connection.rawValue, number: self.number, generation: generation),
+                since: self.since,
+                order: generation
+            )
         }
 
         /// Whether `other` is the same (app, user, device), byte for byte.

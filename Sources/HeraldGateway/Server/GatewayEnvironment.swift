@@ -17,8 +17,8 @@ final class GatewayEnvironment: Sendable {
     let replay: any ReplayProvider
     /// Where ACKs of QoS 1 messages go; nil drops them (a node without a store).
     let acknowledgements: (any AcknowledgementSink)?
-    /// A cluster's shared directory, told of every session; nil on a single node.
-    let directory: (any SessionDirectory)?
+    /// A cluster node's observer, told of every session; nil on a single node.
+    let observer: (any SessionObserver)?
     let logger: Logger
     let metrics: GatewayMetrics
     let counters: GatewayCounters
@@ -42,7 +42,7 @@ final class GatewayEnvironment: Sendable {
         configuration: GatewayConfiguration,
         eventLoops: [any EventLoop],
         apps: AppRegistry,
-        directory: (any SessionDirectory)?,
+        observer: (any SessionObserver)?,
         replay: any ReplayProvider,
         acknowledgements: (any AcknowledgementSink)?,
         logger: Logger
@@ -56,7 +56,7 @@ final class GatewayEnvironment: Sendable {
         )
         self.replay = replay
         self.acknowledgements = acknowledgements
-        self.directory = directory
+        self.observer = observer
         self.logger = logger
         let metrics = GatewayMetrics()
         let counters = GatewayCounters()

@@ -225,17 +225,22 @@ final class EventLoopShard: @unchecked Sendable {
         }
     }
 
-    func removeSession(_ key: SessionKey, app: String, user: String, topics: Set<ByteString>) {
+    /// Removes a session from the indexes; returns its generation if it was indexed.
+    @discardableResult
+    func removeSession(_ key: SessionKey, app: String, user: String, topics: Set<ByteString>) -> UInt64? {
         self.eventLoop.assertInEventLoop()
         let userKey = UserKey(app: app, user: user)
-        self.indexLock.withLock {
+        let generation = self.indexLock.withLock { () -> UInt64? in
+            let generation = self.byUser[userKey]?.first { $0.key == key }?.generation
             self.byUser[userKey]?.removeAll { $0.key == key }
             if self.byUser[userKey]?.isEmpty == true { self.byUser[userKey] = nil }
             let appKey = ByteString(app)
             self.byApp[appKey]?.remove(key)
             if self.byApp[appKey]?.isEmpty == true { self.byApp[appKey] = nil }
+            return generation
         }
         self.unsubscribe(key, app: app, topics: topics)
+        return generation
     }
 
     /// The sessions of a user on this loop, open or opening.
@@ -243,7 +248,8 @@ final class EventLoopShard: @unchecked Sendable {
         self.eventLoop.assertInEventLoop()
         guard let sessions = self.byUser[UserKey(app: app, user: user)] else { return [] }
         return sessions.compactMap { entry in
-            self.connections[entry.key.connection]?.session(entry.key.session)?.info(node: node)
+            self.connections[entry.key.connection]?.session(entry.key.session)?
+                .info(node: node, connection: entry.key.connection, generation: entry.generation)
         }
     }
 
