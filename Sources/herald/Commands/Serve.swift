@@ -53,6 +53,10 @@ struct Serve: AsyncParsableCommand {
         if !settings.usesPostgres || !keyGiven {
             try DataDirectory.prepare(settings.dataDirectory, files: settings.usesPostgres ? [] : [SQLiteStore.fileName])
         }
+        // One process per SQLite data directory: two would each keep their own in-memory
+        // view (sequences, cursors) of one database file.
+        let lock = settings.usesPostgres ? nil : try DataDirectoryLock(directory: settings.dataDirectory)
+        defer { lock?.release() }
         let privateFiles = [AdminKey.fileName] + (settings.usesPostgres ? [] : StoreBackend.sqliteFiles)
         let admin = try AdminKey.loadOrCreate(dataDirectory: settings.dataDirectory, keyFile: settings.adminKeyFile)
         try DataDirectory.checkPrivate(settings.dataDirectory, files: privateFiles)
