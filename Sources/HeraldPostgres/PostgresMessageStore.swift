@@ -207,18 +207,27 @@ public struct PostgresMessageStore: MessageStore {
 
     // MARK: - Sweeping and dead letters
 
-    public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
+    public func purge(now: Date, deadLetterLimit: Int, chunk: Int) async throws -> PurgeReport {
+        let chunk = max(1, chunk)
+        let chunkLimit = Int64(chunk)
         let now = now.timeIntervalSince1970
         let idempotencyCutoff = now - InboxAppend.idempotencyWindow.timeInterval
         let deadLetterLimit = Int64(max(0, deadLetterLimit))
         return try await self.executor.transaction { connection in
             var report = PurgeReport()
-            // The rows every writer locks first, in the writers' order: no deadlock with appends.
+            // This call's chunk is the soonest expired `chunk` rows (ties by their place in the
+            // table, stable within the transaction). The rows every writer locks first, in the
+            // writers' order: no deadlock with appends.
             try await self.executor.run(
                 connection,
                 """
                 SELECT 1 FROM inbox_state s
-                WHERE (s.app, s.user_id) IN (SELECT DISTINCT m.app, m.user_id FROM inbox_messages m WHERE m.expires_at <= \(now))
+                WHERE (s.app, s.user_id) IN (
+                    SELECT DISTINCT c.app, c.user_id FROM (
+                        SELECT m.app, m.user_id FROM inbox_messages m WHERE m.expires_at <= \(now)
+                        ORDER BY m.expires_at, m.ctid LIMIT \(chunkLimit)
+                    ) c
+                )
                 ORDER BY s.app COLLATE "C", s.user_id COLLATE "C"
                 FOR UPDATE
                 """
@@ -227,7 +236,11 @@ public struct PostgresMessageStore: MessageStore {
                 connection,
                 """
                 WITH gone AS (
-                    DELETE FROM inbox_messages m WHERE m.expires_at <= \(now)
+                    DELETE FROM inbox_messages m
+                    WHERE m.ctid = ANY(ARRAY(
+                        SELECT x.ctid FROM inbox_messages x WHERE x.expires_at <= \(now)
+                        ORDER BY x.expires_at, x.ctid LIMIT \(chunkLimit)
+                    ))
                     RETURNING m.app, m.user_id, m.seq, m.payload, m.keeps_dead_letter, m.created_at
                 ),
                 dead AS (
@@ -257,7 +270,12 @@ public struct PostgresMessageStore: MessageStore {
                 connection,
                 """
                 SELECT 1 FROM broadcast_state s
-                WHERE s.app IN (SELECT DISTINCT b.app FROM broadcasts b WHERE b.expires_at <= \(now))
+                WHERE s.app IN (
+                    SELECT DISTINCT c.app FROM (
+                        SELECT b.app FROM broadcasts b WHERE b.expires_at <= \(now)
+                        ORDER BY b.expires_at, b.ctid LIMIT \(chunkLimit)
+                    ) c
+                )
                 ORDER BY s.app COLLATE "C"
                 FOR UPDATE
                 """
@@ -266,7 +284,12 @@ public struct PostgresMessageStore: MessageStore {
                 connection,
                 """
                 WITH gone AS (
-                    DELETE FROM broadcasts b WHERE b.expires_at <= \(now) RETURNING b.app, b.seq
+                    DELETE FROM broadcasts b
+                    WHERE b.ctid = ANY(ARRAY(
+                        SELECT x.ctid FROM broadcasts x WHERE x.expires_at <= \(now)
+                        ORDER BY x.expires_at, x.ctid LIMIT \(chunkLimit)
+                    ))
+                    RETURNING b.app, b.seq
                 ),
                 trimmed AS (
                     UPDATE broadcast_state s SET trimmed_through = GREATEST(s.trimmed_through, t.seq)
@@ -287,6 +310,7 @@ public struct PostgresMessageStore: MessageStore {
                             FROM dead_letters x
                         ) r
                         WHERE r.newer > \(deadLetterLimit)
+                        LIMIT \(chunkLimit)
                     ) old
                     WHERE d.id = old.id
                     RETURNING 1
@@ -298,11 +322,17 @@ public struct PostgresMessageStore: MessageStore {
                 connection,
                 """
                 WITH gone AS (
-                    DELETE FROM idempotency_records WHERE created_at <= \(idempotencyCutoff) RETURNING 1
+                    DELETE FROM idempotency_records
+                    WHERE ctid = ANY(ARRAY(
+                        SELECT x.ctid FROM idempotency_records x WHERE x.created_at <= \(idempotencyCutoff)
+                        LIMIT \(chunkLimit)
+                    ))
+                    RETURNING 1
                 )
                 SELECT count(*) FROM gone
                 """
             )
+            report.noteChunk(chunk)
             return report
         }
     }

@@ -216,10 +216,17 @@ public struct SQLiteMessageStore: MessageStore {
         }
     }
 
-    public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
-        try await self.executor.transaction { connection in
+    public func purge(now: Date, deadLetterLimit: Int, chunk: Int) async throws -> PurgeReport {
+        let chunk = max(1, chunk)
+        return try await self.executor.transaction { connection in
             var report = PurgeReport()
             let nowValue = SQLiteData.timestamp(now)
+            let chunkValue = SQLiteData.count(chunk)
+            // This call's share of the expired messages, the soonest expired first (the expiry
+            // index's order); the three statements see the same rows, as only the last deletes.
+            let inboxChunk = """
+                SELECT rowid FROM inbox_messages WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2
+                """
 
             // Expired inbox messages: dead letters first (in app, user, seq order), then the
             // watermarks, then the rows themselves.
@@ -227,13 +234,13 @@ public struct SQLiteMessageStore: MessageStore {
                 """
                 INSERT INTO dead_letters (app, user_id, seq, payload, reason, created_at, died_at)
                 SELECT m.app, m.user_id, m.seq, m.payload, 'expired', m.created_at, ?1 FROM inbox_messages AS m
-                WHERE m.expires_at <= ?1 AND m.keeps_dead_letter = 1
+                WHERE m.rowid IN (\(inboxChunk)) AND m.keeps_dead_letter = 1
                     AND m.seq > (
                         SELECT COALESCE(MAX(c.seq), 0) FROM inbox_cursors AS c
                         WHERE c.app = m.app AND c.user_id = m.user_id)
                 ORDER BY m.app, m.user_id, m.seq
                 """,
-                [nowValue]
+                [nowValue, chunkValue]
             )
             report.deadLettered = try await Self.changes(on: connection)
             _ = try await connection.query(
@@ -241,26 +248,29 @@ public struct SQLiteMessageStore: MessageStore {
                 UPDATE inbox_state SET lost_through = MAX(inbox_state.lost_through, expired.seq)
                 FROM (
                     SELECT app, user_id, MAX(seq) AS seq FROM inbox_messages
-                    WHERE expires_at <= ?1 GROUP BY app, user_id
+                    WHERE rowid IN (\(inboxChunk)) GROUP BY app, user_id
                 ) AS expired
                 WHERE inbox_state.app = expired.app AND inbox_state.user_id = expired.user_id
                 """,
-                [nowValue]
+                [nowValue, chunkValue]
             )
-            _ = try await connection.query("DELETE FROM inbox_messages WHERE expires_at <= ?1", [nowValue])
+            _ = try await connection.query(
+                "DELETE FROM inbox_messages WHERE rowid IN (\(inboxChunk))", [nowValue, chunkValue])
             report.expired = try await Self.changes(on: connection) - report.deadLettered
 
+            let broadcastChunk = "SELECT rowid FROM broadcasts WHERE expires_at <= ?1 ORDER BY expires_at LIMIT ?2"
             _ = try await connection.query(
                 """
                 UPDATE broadcast_state SET trimmed_through = MAX(broadcast_state.trimmed_through, expired.seq)
                 FROM (
-                    SELECT app, MAX(seq) AS seq FROM broadcasts WHERE expires_at <= ?1 GROUP BY app
+                    SELECT app, MAX(seq) AS seq FROM broadcasts WHERE rowid IN (\(broadcastChunk)) GROUP BY app
                 ) AS expired
                 WHERE broadcast_state.app = expired.app
                 """,
-                [nowValue]
+                [nowValue, chunkValue]
             )
-            _ = try await connection.query("DELETE FROM broadcasts WHERE expires_at <= ?1", [nowValue])
+            _ = try await connection.query(
+                "DELETE FROM broadcasts WHERE rowid IN (\(broadcastChunk))", [nowValue, chunkValue])
             report.broadcasts = try await Self.changes(on: connection)
 
             _ = try await connection.query(
@@ -270,19 +280,21 @@ public struct SQLiteMessageStore: MessageStore {
                         SELECT id, ROW_NUMBER() OVER (PARTITION BY app ORDER BY id DESC) AS position
                         FROM dead_letters
                     ) WHERE position > ?1
+                    LIMIT ?2
                 )
                 """,
-                [.count(max(0, deadLetterLimit))]
+                [.count(max(0, deadLetterLimit)), chunkValue]
             )
             report.deadLettersTrimmed = try await Self.changes(on: connection)
 
             // The planner's rule: a record at least a window old answers no retry, so it goes.
             let oldest = now.addingTimeInterval(-InboxAppend.idempotencyWindow.timeInterval)
             _ = try await connection.query(
-                "DELETE FROM idempotency_records WHERE created_at <= ?1",
-                [.timestamp(oldest)]
+                "DELETE FROM idempotency_records WHERE rowid IN (SELECT rowid FROM idempotency_records WHERE created_at <= ?1 LIMIT ?2)",
+                [.timestamp(oldest), chunkValue]
             )
             report.idempotencyRecords = try await Self.changes(on: connection)
+            report.noteChunk(chunk)
             return report
         }
     }

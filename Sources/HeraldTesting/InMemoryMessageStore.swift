@@ -193,18 +193,24 @@ public final class InMemoryMessageStore: MessageStore {
         self.state.withLockedValue { $0.broadcasts[ByteString(app)]?.seq ?? 0 }
     }
 
-    public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
-        self.state.withLockedValue { state in
+    public func purge(now: Date, deadLetterLimit: Int, chunk: Int) async throws -> PurgeReport {
+        let chunk = max(1, chunk)
+        return self.state.withLockedValue { state in
             var report = PurgeReport()
 
+            // The soonest expired `chunk` messages, as the SQL stores pick them.
+            var expired: [(key: InboxKey, entry: InboxEntry)] = []
+            for (key, inbox) in state.inboxes {
+                for entry in inbox.entries where entry.expiresAt <= now { expired.append((key, entry)) }
+            }
+            expired.sort { ($0.entry.expiresAt, $0.key, $0.entry.seq) < ($1.entry.expiresAt, $1.key, $1.entry.seq) }
+            var chosen: [InboxKey: Set<UInt32>] = [:]
+            for item in expired.prefix(chunk) { chosen[item.key, default: []].insert(item.entry.seq) }
             // Sorted, so dead letters get ids in the same order as in the SQL stores.
-            let keys = state.inboxes.keys.sorted()
-            for key in keys {
-                guard var inbox = state.inboxes[key], inbox.entries.contains(where: { $0.expiresAt <= now }) else {
-                    continue
-                }
+            for key in chosen.keys.sorted() {
+                guard var inbox = state.inboxes[key], let seqs = chosen[key] else { continue }
                 let acknowledged = inbox.maxCursor
-                for entry in inbox.entries where entry.expiresAt <= now {
+                for entry in inbox.entries where seqs.contains(entry.seq) {
                     inbox.lostThrough = max(inbox.lostThrough, entry.seq)
                     if entry.keepsDeadLetter, entry.seq > acknowledged {
                         state.addDeadLetter(app: key.app, user: key.user, entry: entry, reason: .expired, now: now)
@@ -213,17 +219,22 @@ public final class InMemoryMessageStore: MessageStore {
                         report.expired += 1
                     }
                 }
-                inbox.entries.removeAll { $0.expiresAt <= now }
+                inbox.entries.removeAll { seqs.contains($0.seq) }
                 state.inboxes[key] = inbox
             }
 
-            for app in Array(state.broadcasts.keys) {
+            var expiredBroadcasts: [(app: ByteString, entry: BroadcastEntry)] = []
+            for (app, log) in state.broadcasts {
+                for entry in log.entries where entry.expiresAt <= now { expiredBroadcasts.append((app, entry)) }
+            }
+            expiredBroadcasts.sort {
+                ($0.entry.expiresAt, $0.app, $0.entry.seq) < ($1.entry.expiresAt, $1.app, $1.entry.seq)
+            }
+            for (app, entry) in expiredBroadcasts.prefix(chunk) {
                 guard var log = state.broadcasts[app] else { continue }
-                let expired = log.entries.filter { $0.expiresAt <= now }
-                guard !expired.isEmpty else { continue }
-                for entry in expired { log.trimmedThrough = max(log.trimmedThrough, entry.seq) }
-                log.entries.removeAll { $0.expiresAt <= now }
-                report.broadcasts += expired.count
+                log.trimmedThrough = max(log.trimmedThrough, entry.seq)
+                log.entries.removeAll { $0.seq == entry.seq }
+                report.broadcasts += 1
                 state.broadcasts[app] = log
             }
 
@@ -239,14 +250,19 @@ public final class InMemoryMessageStore: MessageStore {
                     keptPerApp[app] = kept + 1
                 }
             }
-            let before = state.deadLetters.count
+            // At most `chunk` of those past the bound go, the oldest first.
+            var trimmed = 0
+            for index in keep.indices where !keep[index] {
+                if trimmed == chunk { keep[index] = true } else { trimmed += 1 }
+            }
             state.deadLetters = state.deadLetters.indices.filter { keep[$0] }.map { state.deadLetters[$0] }
-            report.deadLettersTrimmed = before - state.deadLetters.count
+            report.deadLettersTrimmed = trimmed
 
-            let records = state.idempotency.count
-            state.idempotency = state.idempotency.filter { Self.isWithinWindow($0.value.createdAt, now: now) }
-            report.idempotencyRecords = records - state.idempotency.count
+            let old = state.idempotency.filter { !Self.isWithinWindow($0.value.createdAt, now: now) }.keys.prefix(chunk)
+            for key in old { state.idempotency[key] = nil }
+            report.idempotencyRecords = old.count
 
+            report.noteChunk(chunk)
             return report
         }
     }

@@ -73,9 +73,9 @@ final class FaultyStore: MessageStore {
         return try await self.inner.lastBroadcastSequence(app: app)
     }
 
-    func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
+    func purge(now: Date, deadLetterLimit: Int, chunk: Int) async throws -> PurgeReport {
         try self.check()
-        return try await self.inner.purge(now: now, deadLetterLimit: deadLetterLimit)
+        return try await self.inner.purge(now: now, deadLetterLimit: deadLetterLimit, chunk: chunk)
     }
 
     func deadLetters(app: String, before: Int64?, limit: Int) async throws -> DeadLetterPage {

@@ -32,8 +32,8 @@ import Testing
             try await self.base.broadcasts(app: app, after: after, now: now)
         }
         func lastBroadcastSequence(app: String) async throws -> UInt32 { try await self.base.lastBroadcastSequence(app: app) }
-        func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
-            try await self.base.purge(now: now, deadLetterLimit: deadLetterLimit)
+        func purge(now: Date, deadLetterLimit: Int, chunk: Int) async throws -> PurgeReport {
+            try await self.base.purge(now: now, deadLetterLimit: deadLetterLimit, chunk: chunk)
         }
         func deadLetters(app: String, before: Int64?, limit: Int) async throws -> DeadLetterPage {
             try await self.base.deadLetters(app: app, before: before, limit: limit)

@@ -70,7 +70,12 @@ public protocol MessageStore: Sendable {
     /// ``DeadLetterReason/expired`` when no device of the user had acknowledged them and
     /// their policy keeps dead letters), expired broadcasts, idempotency records older
     /// than their window, and dead letters past `deadLetterLimit` per app (oldest first).
-    func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport
+    ///
+    /// At most `chunk` rows of each kind go in one call (inbox messages and broadcasts the
+    /// soonest expired first), in one short transaction: the sweeper calls again while
+    /// ``PurgeReport/isComplete`` is false, so a backlog (or a full disk, where each write
+    /// fails) never holds the store's connection for long.
+    func purge(now: Date, deadLetterLimit: Int, chunk: Int) async throws -> PurgeReport
 
     /// The app's dead letters, newest first: at most `limit`, those with an id below
     /// `before` when given (the paging cursor).
@@ -78,6 +83,11 @@ public protocol MessageStore: Sendable {
 }
 
 extension MessageStore {
+    /// Everything that expired, in one call (tests, and a store's own maintenance).
+    public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
+        try await self.purge(now: now, deadLetterLimit: deadLetterLimit, chunk: Int.max)
+    }
+
     /// Always `true`: the store must be read to know.
     public func mayHaveInbox(app: String, user: String) -> Bool { true }
 }

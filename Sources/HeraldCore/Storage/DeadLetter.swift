@@ -62,7 +62,7 @@ public struct DeadLetterPage: Sendable, Hashable {
     }
 }
 
-/// What one ``MessageStore/purge(now:deadLetterLimit:)`` pass removed.
+/// What one ``MessageStore/purge(now:deadLetterLimit:chunk:)`` call removed.
 public struct PurgeReport: Sendable, Hashable {
     /// Expired inbox messages that became dead letters.
     public var deadLettered: Int
@@ -75,11 +75,35 @@ public struct PurgeReport: Sendable, Hashable {
     /// Idempotency records past their window.
     public var idempotencyRecords: Int
 
-    public init(deadLettered: Int = 0, expired: Int = 0, broadcasts: Int = 0, deadLettersTrimmed: Int = 0, idempotencyRecords: Int = 0) {
+    /// False when some kind hit the call's chunk: more may be left to purge.
+    public var isComplete: Bool
+
+    public init(
+        deadLettered: Int = 0, expired: Int = 0, broadcasts: Int = 0, deadLettersTrimmed: Int = 0,
+        idempotencyRecords: Int = 0, isComplete: Bool = true
+    ) {
+        self.isComplete = isComplete
         self.deadLettered = deadLettered
         self.expired = expired
         self.broadcasts = broadcasts
         self.deadLettersTrimmed = deadLettersTrimmed
         self.idempotencyRecords = idempotencyRecords
+    }
+
+    /// Adds a later chunk's counts to this one's.
+    public mutating func add(_ other: PurgeReport) {
+        self.deadLettered += other.deadLettered
+        self.expired += other.expired
+        self.broadcasts += other.broadcasts
+        self.deadLettersTrimmed += other.deadLettersTrimmed
+        self.idempotencyRecords += other.idempotencyRecords
+        self.isComplete = other.isComplete
+    }
+
+    /// Sets ``isComplete`` from each kind's count against the call's chunk.
+    public mutating func noteChunk(_ chunk: Int) {
+        self.isComplete = [
+            self.deadLettered + self.expired, self.broadcasts, self.deadLettersTrimmed, self.idempotencyRecords,
+        ].allSatisfy { $0 < chunk }
     }
 }

@@ -15,6 +15,7 @@ public final class StoreSweeper: Service {
     private let store: any MessageStore
     private let interval: Duration
     private let deadLetterLimit: Int
+    private let chunk: Int
     private let logger: Logger
     private let deadLettered = Counter(label: "herald_dead_letters_total", dimensions: [("reason", "expired")])
     private let expired = Counter(label: "herald_inbox_expired_total")
@@ -23,17 +24,27 @@ public final class StoreSweeper: Service {
     /// - Parameters:
     ///   - interval: time between passes.
     ///   - deadLetterLimit: dead letters kept per app.
-    public init(store: any MessageStore, interval: Duration = .seconds(30), deadLetterLimit: Int = 10_000, logger: Logger) {
+    ///   - chunk: rows of each kind purged per transaction.
+    public init(
+        store: any MessageStore, interval: Duration = .seconds(30), deadLetterLimit: Int = 10_000,
+        chunk: Int = 1_000, logger: Logger
+    ) {
         self.store = store
         self.interval = interval
         self.deadLetterLimit = deadLetterLimit
+        self.chunk = max(1, chunk)
         self.logger = logger
     }
 
-    /// One pass, now.
+    /// One pass, now: chunk after chunk of at most `chunk` rows of each kind, each in its
+    /// own short transaction, until nothing expired is left (or the node shuts down).
     @discardableResult
     public func sweep(now: Date = Date()) async throws -> PurgeReport {
-        let report = try await self.store.purge(now: now, deadLetterLimit: self.deadLetterLimit)
+        var report = PurgeReport()
+        repeat {
+            report.add(try await self.store.purge(now: now, deadLetterLimit: self.deadLetterLimit, chunk: self.chunk))
+            await Task.yield()
+        } while !report.isComplete && !Task.isCancelled && !Task.isShuttingDownGracefully
         self.deadLettered.increment(by: report.deadLettered)
         self.expired.increment(by: report.expired)
         self.broadcastsTrimmed.increment(by: report.broadcasts)
