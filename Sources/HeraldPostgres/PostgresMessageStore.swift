@@ -32,9 +32,13 @@ public struct PostgresMessageStore: MessageStore {
         try await self.writer.append(append)
     }
 
-    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
+    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date, page: InboxPage) async throws
+        -> InboxReplay
+    {
         let now = now.timeIntervalSince1970
         let after = Int64(after)
+        let rowLimit = Int64(page.rows) + 1
+        let byteLimit = Int64(page.bytes)
         let row = try await self.executor.withConnection { connection in
             try await self.executor.run(
                 connection,
@@ -45,9 +49,17 @@ public struct PostgresMessageStore: MessageStore {
                         0) AS seq
                 ),
                 replay AS (
-                    SELECT m.seq, m.payload FROM inbox_messages m, cur
-                    WHERE m.app = \(app) AND m.user_id = \(user) AND m.expires_at > \(now)
-                      AND m.seq > GREATEST(cur.seq, \(after))
+                    SELECT p.seq, p.payload FROM (
+                        SELECT m.seq, m.payload,
+                            sum(octet_length(m.payload)) OVER (ORDER BY m.seq ROWS UNBOUNDED PRECEDING)
+                                - octet_length(m.payload) AS before
+                        FROM inbox_messages m, cur
+                        WHERE m.app = \(app) AND m.user_id = \(user) AND m.expires_at > \(now)
+                          AND m.seq > GREATEST(cur.seq, \(after))
+                        ORDER BY m.seq
+                        LIMIT \(rowLimit)
+                    ) p
+                    WHERE p.before < \(byteLimit)
                 )
                 SELECT
                     cur.seq,
@@ -65,11 +77,13 @@ public struct PostgresMessageStore: MessageStore {
         let (cursor, last, lost, seqs, payloads) = try Self.decoding {
             try row.decode((Int64, Int64, Int64, [Int64], [ByteBuffer]).self)
         }
+        let (messages, isComplete) = page.cut(try Self.messages(seqs, payloads))
         return InboxReplay(
-            messages: try Self.messages(seqs, payloads),
+            messages: messages,
             cursor: try Self.sequence(cursor),
             lastSequence: try Self.sequence(last),
-            lostThrough: try Self.sequence(lost)
+            lostThrough: try Self.sequence(lost),
+            isComplete: isComplete
         )
     }
 

@@ -38,7 +38,9 @@ public struct SQLiteMessageStore: MessageStore {
         self.presence.mayHave(app: app, user: user)
     }
 
-    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
+    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date, page: InboxPage) async throws
+        -> InboxReplay
+    {
         // Most sessions open for users with nothing ever stored. One statement tells, where
         // the transaction below takes four trips to SQLite's thread pool. A message stored
         // just after it looked reaches the opening session live, as it would after the
@@ -70,19 +72,32 @@ public struct SQLiteMessageStore: MessageStore {
                 return InboxReplay(messages: [], cursor: 0, lastSequence: 0, lostThrough: 0)
             }
             let cursor = try row.sequence("cursor")
+            // The page: rows while the payloads before each stay under its bytes, and one row
+            // more than it holds, so that `cut` can tell whether more follows.
             let rows = try await connection.query(
                 """
-                SELECT seq, payload FROM inbox_messages
-                WHERE app = ?1 AND user_id = ?2 AND seq > ?3 AND expires_at > ?4
-                ORDER BY seq
+                SELECT seq, payload FROM (
+                    SELECT seq, payload,
+                        SUM(length(payload)) OVER (ORDER BY seq ROWS UNBOUNDED PRECEDING) - length(payload) AS before
+                    FROM inbox_messages
+                    WHERE app = ?1 AND user_id = ?2 AND seq > ?3 AND expires_at > ?4
+                    ORDER BY seq
+                    LIMIT ?5
+                ) WHERE before < ?6 ORDER BY seq
                 """,
-                [.text(app), .text(user), .sequence(max(cursor, after)), .timestamp(now)]
+                [
+                    .text(app), .text(user), .sequence(max(cursor, after)), .timestamp(now), .count(page.rows + 1),
+                    .count(page.bytes),
+                ]
             )
+            let (messages, isComplete) = page.cut(
+                try rows.map { StoredMessage(seq: try $0.sequence("seq"), payload: try $0.payload()) })
             return InboxReplay(
-                messages: try rows.map { StoredMessage(seq: try $0.sequence("seq"), payload: try $0.payload()) },
+                messages: messages,
                 cursor: cursor,
                 lastSequence: try row.sequence("last_seq"),
-                lostThrough: try row.sequence("lost_through")
+                lostThrough: try row.sequence("lost_through"),
+                isComplete: isComplete
             )
         }
     }

@@ -111,7 +111,9 @@ public final class InMemoryMessageStore: MessageStore {
         }
     }
 
-    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
+    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date, page: InboxPage) async throws
+        -> InboxReplay
+    {
         self.state.withLockedValue { state in
             guard let inbox = state.inboxes[InboxKey(app: app, user: user)] else {
                 return InboxReplay(messages: [], cursor: 0, lastSequence: 0, lostThrough: 0)
@@ -127,8 +129,10 @@ public final class InMemoryMessageStore: MessageStore {
                     lostThrough = max(lostThrough, entry.seq)
                 }
             }
+            let (kept, isComplete) = page.cut(messages)
             return InboxReplay(
-                messages: messages, cursor: cursor, lastSequence: inbox.lastSeq, lostThrough: lostThrough)
+                messages: kept, cursor: cursor, lastSequence: inbox.lastSeq, lostThrough: lostThrough,
+                isComplete: isComplete)
         }
     }
 

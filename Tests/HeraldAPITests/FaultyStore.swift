@@ -43,9 +43,11 @@ final class FaultyStore: MessageStore {
         return result
     }
 
-    func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
+    func inbox(app: String, user: String, device: String, after: UInt32, now: Date, page: InboxPage) async throws
+        -> InboxReplay
+    {
         try self.check()
-        return try await self.inner.inbox(app: app, user: user, device: device, after: after, now: now)
+        return try await self.inner.inbox(app: app, user: user, device: device, after: after, now: now, page: page)
     }
 
     func acknowledge(_ acknowledgements: [InboxAcknowledgement]) async throws {

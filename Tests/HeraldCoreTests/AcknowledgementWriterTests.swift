@@ -15,8 +15,10 @@ import Testing
         init(failing: @escaping @Sendable () -> Bool) { self.failing = failing }
 
         func appendInbox(_ append: InboxAppend) async throws -> InboxAppendResult { try await self.base.appendInbox(append) }
-        func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
-            try await self.base.inbox(app: app, user: user, device: device, after: after, now: now)
+        func inbox(app: String, user: String, device: String, after: UInt32, now: Date, page: InboxPage) async throws
+            -> InboxReplay
+        {
+            try await self.base.inbox(app: app, user: user, device: device, after: after, now: now, page: page)
         }
         func acknowledge(_ acknowledgements: [InboxAcknowledgement]) async throws {
             if self.failing() { throw MessageStoreError.unavailable("down") }

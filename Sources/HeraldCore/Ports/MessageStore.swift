@@ -38,10 +38,12 @@ public protocol MessageStore: Sendable {
     /// acknowledged them and the message's policy keeps dead letters, else silently.
     func appendInbox(_ append: InboxAppend) async throws -> InboxAppendResult
 
-    /// What a device should be replayed on AUTH: every unexpired message of the user's
-    /// inbox with a sequence above `max(device's cursor, after)`, in order, with the
-    /// cursor and watermarks needed to say whether anything was lost.
-    func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay
+    /// What a device should be replayed on AUTH: the unexpired messages of the user's inbox
+    /// with a sequence above `max(device's cursor, after)`, in order, as much as `page`
+    /// allows (``InboxReplay/isComplete`` says whether more may follow), with the cursor and
+    /// watermarks needed to say whether anything was lost.
+    func inbox(app: String, user: String, device: String, after: UInt32, now: Date, page: InboxPage) async throws
+        -> InboxReplay
 
     /// Whether the user may have anything in their inbox: `false` only when the store knows
     /// there is nothing, so that a session can open without reading it. Cheap, synchronous,
@@ -83,6 +85,11 @@ public protocol MessageStore: Sendable {
 }
 
 extension MessageStore {
+    /// The whole replay in one read (tests, tools).
+    public func inbox(app: String, user: String, device: String, after: UInt32, now: Date) async throws -> InboxReplay {
+        try await self.inbox(app: app, user: user, device: device, after: after, now: now, page: .unlimited)
+    }
+
     /// Everything that expired, in one call (tests, and a store's own maintenance).
     public func purge(now: Date, deadLetterLimit: Int) async throws -> PurgeReport {
         try await self.purge(now: now, deadLetterLimit: deadLetterLimit, chunk: Int.max)

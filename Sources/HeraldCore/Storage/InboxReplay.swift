@@ -10,12 +10,18 @@ public struct InboxReplay: Sendable, Hashable {
     public var lastSequence: UInt32
     /// The highest sequence that left the inbox by expiry or the inbox bound (0 if none).
     public var lostThrough: UInt32
+    /// False when the read stopped at its page's bound: the next read starts after the last
+    /// message.
+    public var isComplete: Bool
 
-    public init(messages: [StoredMessage], cursor: UInt32, lastSequence: UInt32, lostThrough: UInt32) {
+    public init(
+        messages: [StoredMessage], cursor: UInt32, lastSequence: UInt32, lostThrough: UInt32, isComplete: Bool = true
+    ) {
         self.messages = messages
         self.cursor = cursor
         self.lastSequence = lastSequence
         self.lostThrough = lostThrough
+        self.isComplete = isComplete
     }
 }
 
