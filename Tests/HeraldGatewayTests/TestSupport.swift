@@ -41,8 +41,10 @@ enum Fixtures {
         )
     }
 
-    static func plan(epoch: String = "epoch-1", pushes: [ReplayPlan.Push] = []) -> ReplayPlan {
-        ReplayPlan(epoch: epoch, recovered: AuthOK.Recovered(inbox: true, broadcast: true), pushes: pushes)
+    static func plan(epoch: String = "epoch-1", pushes: [ReplayPlan.Push] = [], more: ReplayContinuation? = nil)
+        -> ReplayPlan
+    {
+        ReplayPlan(epoch: epoch, recovered: AuthOK.Recovered(inbox: true, broadcast: true), pushes: pushes, more: more)
     }
 
     static func buffer(_ string: String) -> ByteBuffer {

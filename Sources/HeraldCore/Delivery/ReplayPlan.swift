@@ -23,10 +23,13 @@ public struct ReplayPlan: Sendable {
     public var recovered: AuthOK.Recovered
     /// In the order they must be written.
     public var pushes: [Push]
+    /// What follows `pushes` when the store had more than one read's worth.
+    public var more: ReplayContinuation?
 
-    public init(epoch: String, recovered: AuthOK.Recovered, pushes: [Push] = []) {
+    public init(epoch: String, recovered: AuthOK.Recovered, pushes: [Push] = [], more: ReplayContinuation? = nil) {
         self.epoch = epoch
         self.recovered = recovered
         self.pushes = pushes
+        self.more = more
     }
 }

@@ -15,14 +15,22 @@ import NIOCore
 ///
 /// A `resume` from another epoch is ignored (the device's cursor still applies) and both
 /// `recovered` flags are false. A `resume` without an epoch is taken as the current one.
+///
+/// The inbox is read `page` at a time (``InboxPage``): the first read comes with AUTH_OK, and
+/// each next one once the one before went to the socket (``ReplayPlan/more``), so a session
+/// with a large inbox costs one page of memory, not its whole inbox.
 public struct StoreReplay: ReplayProvider {
     private let store: any MessageStore
     private let acknowledgements: AcknowledgementWriter?
+    private let page: InboxPage
 
-    /// - Parameter acknowledgements: the write-behind buffer, whose unwritten cursors count too.
-    public init(store: any MessageStore, acknowledgements: AcknowledgementWriter?) {
+    /// - Parameters:
+    ///   - acknowledgements: the write-behind buffer, whose unwritten cursors count too.
+    ///   - page: how much of an inbox one read takes.
+    public init(store: any MessageStore, acknowledgements: AcknowledgementWriter?, page: InboxPage = .replay) {
         self.store = store
         self.acknowledgements = acknowledgements
+        self.page = page
     }
 
     public func replay(for token: VerifiedToken, resume: AuthRequest.Resume?, on eventLoop: any EventLoop)
@@ -58,7 +66,8 @@ public struct StoreReplay: ReplayProvider {
             user: token.user,
             device: token.device,
             after: resumeInbox,
-            now: now
+            now: now,
+            page: self.page
         )
         let unwritten = self.acknowledgements?.pendingCursor(app: app.id, user: token.user, device: token.device) ?? 0
         let inboxStart = max(inbox.cursor, resumeInbox, unwritten)
@@ -79,7 +88,38 @@ public struct StoreReplay: ReplayProvider {
         return ReplayPlan(
             epoch: app.epoch,
             recovered: AuthOK.Recovered(inbox: inboxRecovered, broadcast: broadcastRecovered),
-            pushes: pushes
+            pushes: pushes,
+            more: self.continuation(after: inbox, from: inboxStart, token: token, epoch: app.epoch)
+        )
+    }
+
+    /// The read after `read`, if it stopped at its page's bound.
+    private func continuation(after read: InboxReplay, from start: UInt32, token: VerifiedToken, epoch: String)
+        -> ReplayContinuation?
+    {
+        guard !read.isComplete else { return nil }
+        let after = max(read.messages.last?.seq ?? start, start)
+        return ReplayContinuation { eventLoop in
+            let promise = eventLoop.makePromise(of: ReplayPlan.self)
+            promise.completeWithTask {
+                try await self.nextPage(for: token, after: after, epoch: epoch, now: Date())
+            }
+            return promise.futureResult
+        }
+    }
+
+    /// The inbox page above `after`, and what follows it.
+    private func nextPage(for token: VerifiedToken, after: UInt32, epoch: String, now: Date) async throws -> ReplayPlan {
+        let inbox = try await self.store.inbox(
+            app: token.app.id, user: token.user, device: token.device, after: after, now: now, page: self.page)
+        let pushes = inbox.messages.filter { $0.seq > after }.map {
+            ReplayPlan.Push(seq: $0.seq, kind: .user, ackRequired: true, payload: $0.payload)
+        }
+        return ReplayPlan(
+            epoch: epoch,
+            recovered: AuthOK.Recovered(inbox: true, broadcast: true),
+            pushes: pushes,
+            more: pushes.isEmpty ? nil : self.continuation(after: inbox, from: after, token: token, epoch: epoch)
         )
     }
 

@@ -486,6 +486,22 @@ final class ConnectionHandler: ChannelInboundHandler {
                 self.needsFlush = true
             }
             self.takeQueuedMessages()
+        case .loadMore(let session, let more):
+            let eventLoop = context.eventLoop
+            more.next(on: eventLoop)
+                .hop(to: eventLoop)
+                .assumeIsolated()
+                .whenComplete { result in
+                    switch result {
+                    case .success(let plan):
+                        self.run(self.stateMachine.replayContinued(session: session, plan: plan))
+                    case .failure(let error):
+                        self.log(.debug, "replay failed", metadata: ["error": "\(error)"])
+                        self.run(self.stateMachine.replayContinuationFailed(session: session))
+                    }
+                }
+        case .fail(let error):
+            self.sendError(seq: 0, error, closeConnection: true)
         }
     }
 

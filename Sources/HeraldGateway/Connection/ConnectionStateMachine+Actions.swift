@@ -60,6 +60,11 @@ extension ConnectionStateMachine {
         /// Write the live messages held while the session opened and replayed, less those its
         /// replay carried (perhaps none), then take the queued messages.
         case writeHeld([ByteBuffer])
+        /// Everything read so far is written: read the next part of the replay, then call
+        /// ``replayContinued(session:plan:)`` (or ``replayContinuationFailed(session:)``).
+        case loadMore(session: UInt16, ReplayContinuation)
+        /// The replay cannot go on: write ERROR and close the connection.
+        case fail(ProtocolError)
     }
 
     /// What the handler does with live messages from its shard for one session.

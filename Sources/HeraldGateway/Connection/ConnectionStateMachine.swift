@@ -141,9 +141,17 @@ struct ConnectionStateMachine {
     /// A replay being written page by page. Boxed like ``PendingAuth``.
     private struct Replay: Sendable {
         let session: UInt16
-        let pushes: [ReplayPlan.Push]
-        /// How many pushes went out in pages so far.
+        /// The part of the replay read so far and not yet all written.
+        var pushes: [ReplayPlan.Push]
+        /// How many of `pushes` went out in pages so far.
         var position = 0
+        /// The next read of the store, once `pushes` are written.
+        var more: ReplayContinuation?
+        /// The highest inbox sequence the replay carried so far (the held messages at or
+        /// below it are dropped when it ends).
+        var replayedUser: UInt32 = 0
+        /// A read of `more` is under way.
+        var isLoading = false
     }
 
     private enum Authentication: Sendable {
@@ -403,7 +411,7 @@ struct ConnectionStateMachine {
         if plan.pushes.isEmpty {
             replay = .writeHeld(self.releaseHeld(session: session.number, replayedUser: 0))
         } else {
-            replay = self.nextReplayPage(Replay(session: session.number, pushes: plan.pushes))
+            replay = self.nextReplayPage(Replay(session: session.number, pushes: plan.pushes, more: plan.more))
         }
         return .sessionOpened(
             seq: seq,
@@ -483,30 +491,64 @@ struct ConnectionStateMachine {
             }
         }
         assert(
-            replay.position == replay.pushes.count,
+            replay.position == replay.pushes.count && replay.more == nil,
             "The replay of session \(number) was written before its last page was handed out."
         )
-        self.authentication = .none
-        var replayedUser: UInt32 = 0
-        for push in replay.pushes where push.kind == .user {
-            replayedUser = max(replayedUser, push.seq)
-        }
-        return .writeHeld(self.releaseHeld(session: number, replayedUser: replayedUser))
+        return self.finishReplay(replay)
     }
 
-    /// Hands out the next page of `replay`, about `replayPageBytes` of frames.
+    /// The next read of session `number`'s replay came back: its pages follow.
+    mutating func replayContinued(session number: UInt16, plan: ReplayPlan) -> ReplayAction {
+        guard case .replaying(var replay) = self.authentication, replay.session == number, replay.isLoading else {
+            // The replay ended meanwhile with its session (kicked, drained, closed).
+            return .none
+        }
+        replay.pushes = plan.pushes
+        replay.position = 0
+        replay.more = plan.pushes.isEmpty ? nil : plan.more
+        replay.isLoading = false
+        // A store that found nothing more ends the replay, whatever it said of the rest.
+        guard !plan.pushes.isEmpty else { return self.finishReplay(replay) }
+        return self.nextReplayPage(replay)
+    }
+
+    /// The next read of session `number`'s replay failed: the session cannot be brought up to
+    /// date, so the connection closes (the client reconnects and resumes from its cursor).
+    mutating func replayContinuationFailed(session number: UInt16) -> ReplayAction {
+        guard case .replaying(let replay) = self.authentication, replay.session == number, replay.isLoading else {
+            return .none
+        }
+        self.authentication = .none
+        return .fail(ProtocolError(.internal, "could not load the rest of what this session missed; reconnect"))
+    }
+
+    /// Ends the replay phase: the held messages go out, less those the replay carried.
+    private mutating func finishReplay(_ replay: Replay) -> ReplayAction {
+        self.authentication = .none
+        return .writeHeld(self.releaseHeld(session: replay.session, replayedUser: replay.replayedUser))
+    }
+
+    /// Hands out the next page of `replay`, about `replayPageBytes` of frames, or asks for
+    /// the next read of the store once everything read so far is written.
     private mutating func nextReplayPage(_ replay: Replay) -> ReplayAction {
         var replay = replay
         let start = replay.position
+        if start == replay.pushes.count, let more = replay.more {
+            replay.isLoading = true
+            replay.more = nil
+            self.authentication = .replaying(replay)
+            return .loadMore(session: replay.session, more)
+        }
         var bytes = 0
         while bytes < self.configuration.replayPageBytes, replay.position < replay.pushes.count {
             let push = replay.pushes[replay.position]
             bytes += Frame.headerSize + PushBody.fixedSize + push.payload.readableBytes
+            if push.kind == .user { replay.replayedUser = max(replay.replayedUser, push.seq) }
             replay.position += 1
         }
         let page = replay.pushes[start..<replay.position]
         let session = replay.session
-        let isLast = replay.position == replay.pushes.count
+        let isLast = replay.position == replay.pushes.count && replay.more == nil
         self.authentication = .replaying(replay)
         return isLast ? .writeLastPage(session: session, page) : .writePage(session: session, page)
     }

@@ -100,7 +100,11 @@ struct Serve: AsyncParsableCommand {
             interval: .milliseconds(Int64(settings.sweepInterval * 1000)),
             logger: logger
         )
-        let replay = StoreReplay(store: backend.messages, acknowledgements: acknowledgements)
+        let replay = StoreReplay(
+            store: backend.messages,
+            acknowledgements: acknowledgements,
+            page: InboxPage(rows: settings.replayReadRows, bytes: settings.replayReadBytes)
+        )
         // The gateway's loops: NIO's shared group (one per core) unless a count is set.
         let loops: MultiThreadedEventLoopGroup = settings.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
             ?? MultiThreadedEventLoopGroup.singleton

@@ -1,5 +1,6 @@
 import ArgumentParser
 import HeraldCommandLine
+import HeraldCore
 
 /// The flags of `herald serve`; each falls back to a `HERALD_*` variable, then a default.
 struct ServeOptions: ParsableArguments {
@@ -66,6 +67,12 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("max-auth-per-connection"), help: "AUTHs with a valid token one connection may make [HERALD_MAX_AUTH_PER_CONNECTION, default 16].")
     var maxAuthPerConnection: Int?
 
+    @Option(name: .customLong("replay-read-rows"), help: "Inbox messages a replay reads from the store at a time; the next read waits until these are written [HERALD_REPLAY_READ_ROWS, default 1000].")
+    var replayReadRows: Int?
+
+    @Option(name: .customLong("replay-read-bytes"), help: "Payload bytes a replay reads from the store at a time (at least one message) [HERALD_REPLAY_READ_BYTES, default 4194304].")
+    var replayReadBytes: Int?
+
     @Option(name: .customLong("max-connections-per-address"), help: "Open client connections one IP address may have; 0 is no limit [HERALD_MAX_CONNECTIONS_PER_ADDRESS, default 0].")
     var maxConnectionsPerAddress: Int?
 
@@ -123,6 +130,9 @@ struct ServeOptions: ParsableArguments {
             maxFrameBeforeAuth: try self.maxFrameBeforeAuth ?? Environment.int("HERALD_MAX_FRAME_BEFORE_AUTH") ?? 8192,
             maxAuthPerConnection: try self.maxAuthPerConnection ?? Environment.int("HERALD_MAX_AUTH_PER_CONNECTION")
                 ?? 16,
+            replayReadRows: try self.replayReadRows ?? Environment.int("HERALD_REPLAY_READ_ROWS") ?? InboxPage.replay.rows,
+            replayReadBytes: try self.replayReadBytes ?? Environment.int("HERALD_REPLAY_READ_BYTES")
+                ?? InboxPage.replay.bytes,
             maxConnectionsPerAddress: try self.maxConnectionsPerAddress
                 ?? Environment.int("HERALD_MAX_CONNECTIONS_PER_ADDRESS") ?? 0,
             maxAcceptsPerSecond: try self.maxAcceptsPerSecond ?? Environment.int("HERALD_MAX_ACCEPTS_PER_SECOND") ?? 0,

@@ -1,4 +1,5 @@
 import HeraldCommandLine
+import HeraldCore
 import Logging
 
 #if canImport(FoundationEssentials)
@@ -32,6 +33,8 @@ struct ServeSettings: Sendable {
     var eventLoops: Int?
     var maxFrameBeforeAuth: Int = 8192
     var maxAuthPerConnection: Int = 16
+    var replayReadRows: Int = InboxPage.replay.rows
+    var replayReadBytes: Int = InboxPage.replay.bytes
     var maxConnectionsPerAddress: Int = 0
     var maxAcceptsPerSecond: Int = 0
     var apiHost: String
@@ -80,6 +83,8 @@ struct ServeSettings: Sendable {
         guard (1...65_534).contains(self.maxAuthPerConnection) else {
             throw CLIError("--max-auth-per-connection must be 1 to 65534")
         }
+        guard self.replayReadRows >= 1 else { throw CLIError("--replay-read-rows must be 1 or more") }
+        guard self.replayReadBytes >= 1 else { throw CLIError("--replay-read-bytes must be 1 or more") }
         guard self.maxConnectionsPerAddress >= 0 else { throw CLIError("--max-connections-per-address must be 0 or more") }
         guard self.maxAcceptsPerSecond >= 0 else { throw CLIError("--max-accepts-per-second must be 0 or more") }
         try self.validateAPILimits()
