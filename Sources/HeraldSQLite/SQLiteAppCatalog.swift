@@ -23,13 +23,15 @@ public struct SQLiteAppCatalog: AppCatalog {
         let inserted = try await self.executor.withConnection { connection in
             try await connection.query(
                 """
-                INSERT INTO apps (id, secret, webhook, epoch, created_at, policy) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                INSERT INTO apps (id, secret, webhook, epoch, created_at, policy, signing_keys)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                 ON CONFLICT (id) DO NOTHING
                 RETURNING id
                 """,
                 [
                     .text(app.id), .text(app.secret), app.webhook.map(SQLiteData.text) ?? .null, .text(app.epoch),
                     .float(app.createdAt.timeIntervalSince1970), .text(policy),
+                    .text(try SigningKey.storedJSON(app.signingKeys)),
                 ]
             ).count
         }
@@ -39,7 +41,7 @@ public struct SQLiteAppCatalog: AppCatalog {
     public func app(id: String) async throws -> App? {
         let rows = try await self.executor.withConnection { connection in
             try await connection.query(
-                "SELECT id, secret, webhook, epoch, created_at, policy FROM apps WHERE id = ?1",
+                "SELECT id, secret, webhook, epoch, created_at, policy, signing_keys FROM apps WHERE id = ?1",
                 [.text(id)]
             )
         }
@@ -48,9 +50,47 @@ public struct SQLiteAppCatalog: AppCatalog {
 
     public func list() async throws -> [App] {
         let rows = try await self.executor.withConnection { connection in
-            try await connection.query("SELECT id, secret, webhook, epoch, created_at, policy FROM apps ORDER BY id")
+            try await connection.query(
+                "SELECT id, secret, webhook, epoch, created_at, policy, signing_keys FROM apps ORDER BY id")
         }
         return try rows.map(Self.decode)
+    }
+
+    public func addSigningKey(_ key: SigningKey, app: String) async throws -> App? {
+        let json = try SigningKey.storedJSON([key])
+        let updated = try await self.executor.withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE apps SET signing_keys = json_insert(signing_keys, '$[#]', json_extract(?2, '$[0]'))
+                WHERE id = ?1 AND json_array_length(signing_keys) < ?3
+                RETURNING id
+                """,
+                [.text(app), .text(json), .count(SigningKey.maximumPerApp)]
+            ).count
+        }
+        guard let current = try await self.app(id: app) else { return nil }
+        guard updated == 1 else { throw AppCatalogError.tooManySigningKeys(app) }
+        return current
+    }
+
+    public func removeSigningKey(id: String, app: String) async throws -> App? {
+        let updated = try await self.executor.withConnection { connection in
+            try await connection.query(
+                """
+                UPDATE apps SET signing_keys = (
+                    SELECT json_group_array(json(k.value)) FROM json_each(apps.signing_keys) AS k
+                    WHERE json_extract(k.value, '$.id') IS NOT ?2
+                )
+                WHERE id = ?1 AND EXISTS (
+                    SELECT 1 FROM json_each(apps.signing_keys) AS k WHERE json_extract(k.value, '$.id') = ?2
+                )
+                RETURNING id
+                """,
+                [.text(app), .text(id)]
+            ).count
+        }
+        guard updated == 1 else { return nil }
+        return try await self.app(id: app)
     }
 
     private static func decode(_ row: SQLiteRow) throws -> App {
@@ -59,7 +99,9 @@ public struct SQLiteAppCatalog: AppCatalog {
             let epoch = row.column("epoch")?.string,
             let createdAt = row.column("created_at")?.double,
             let policyJSON = row.column("policy")?.string,
-            let policy = try? AppPolicy(storedJSON: policyJSON)
+            let policy = try? AppPolicy(storedJSON: policyJSON),
+            let keysJSON = row.column("signing_keys")?.string,
+            let signingKeys = try? SigningKey.keys(storedJSON: keysJSON)
         else {
             throw MessageStoreError.unavailable("the apps table holds a malformed row")
         }
@@ -69,7 +111,8 @@ public struct SQLiteAppCatalog: AppCatalog {
             webhook: row.column("webhook")?.string,
             epoch: epoch,
             createdAt: Date(timeIntervalSince1970: createdAt),
-            policy: policy
+            policy: policy,
+            signingKeys: signingKeys
         )
     }
 }

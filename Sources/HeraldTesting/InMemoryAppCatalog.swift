@@ -26,4 +26,25 @@ public final class InMemoryAppCatalog: AppCatalog {
     public func list() async throws -> [App] {
         self.apps.withLockedValue { $0.values.sorted { ByteString($0.id) < ByteString($1.id) } }
     }
+
+    public func addSigningKey(_ key: SigningKey, app: String) async throws -> App? {
+        try self.apps.withLockedValue { storage in
+            guard var current = storage[ByteString(app)] else { return nil }
+            guard current.signingKeys.count < SigningKey.maximumPerApp else {
+                throw AppCatalogError.tooManySigningKeys(app)
+            }
+            current.signingKeys.append(key)
+            storage[ByteString(app)] = current
+            return current
+        }
+    }
+
+    public func removeSigningKey(id: String, app: String) async throws -> App? {
+        self.apps.withLockedValue { storage in
+            guard var current = storage[ByteString(app)], current.signingKey(id: id) != nil else { return nil }
+            current.signingKeys.removeAll { $0.id == id }
+            storage[ByteString(app)] = current
+            return current
+        }
+    }
 }

@@ -155,6 +155,10 @@ struct APIHarness: Sendable {
     func get(_ path: String, bearer: String? = Self.appSecret) async throws -> Answer {
         try await self.request("GET", path, bearer: bearer)
     }
+
+    func delete(_ path: String, bearer: String? = Self.appSecret) async throws -> Answer {
+        try await self.request("DELETE", path, bearer: bearer)
+    }
 }
 
 /// Checks an answer is the JSON error shape with `status` and `code`.

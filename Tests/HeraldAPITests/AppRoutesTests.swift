@@ -67,7 +67,7 @@ struct AppRoutesTests {
             let apps = try #require(list.json?["apps"] as? [[String: Any]])
             let listed = apps.first { $0["id"] as? String == "scores" }?["policy"] as? [String: Any]
             #expect(listed?["inboxLimit"] as? Int == 5)
-            #expect(apps.allSatisfy { ($0["policy"] as? [String: Any])?.count == 6 })
+            #expect(apps.allSatisfy { ($0["policy"] as? [String: Any])?.count == CreateAppRequest.policyFields.count })
 
             // The policy applies to the new app's pushes.
             let secret = try #require(created.json?["secret"] as? String)

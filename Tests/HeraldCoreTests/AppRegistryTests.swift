@@ -23,6 +23,12 @@ struct AppRegistryTests {
             self.counter.withLockedValue { $0 += 1 }
             return try await self.base.list()
         }
+        func addSigningKey(_ key: SigningKey, app: String) async throws -> App? {
+            try await self.base.addSigningKey(key, app: app)
+        }
+        func removeSigningKey(id: String, app: String) async throws -> App? {
+            try await self.base.removeSigningKey(id: id, app: app)
+        }
     }
 
     @Test func missesWithinTheIntervalAreAnsweredFromMemory() async throws {

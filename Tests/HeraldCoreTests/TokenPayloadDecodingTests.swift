@@ -82,7 +82,7 @@ import Testing
         #expect(payload.withUnsafeBufferPointer { TokenClaims.plain($0) } == claims)
         #expect(
             Self.plain(#"{"sub":"u","iat":1700000000,"exp":1,"iss":"x","app":"a"}"#)
-                == TokenClaims(app: "a", sub: "u", exp: 1))
+                == TokenClaims(app: "a", sub: "u", exp: 1, iat: 1_700_000_000))
         #expect(Self.plain(#"{"app":"a","sub":"u","exp":-7}"#) == TokenClaims(app: "a", sub: "u", exp: -7))
     }
 

@@ -81,7 +81,7 @@ import Testing
         let token = HandmadeToken.make(payload: #"{"app":"demo","sub":"a","exp":4102444800}"#, secret: self.secret)
         #expect(self.fixture.errorCode(token) == nil)
         let spaced = HandmadeToken.make(
-            header: #"{ "typ" : "JWT", "alg" : "HS256", "kid": 7 }"#,
+            header: #"{ "typ" : "JWT", "alg" : "HS256", "cty": 7 }"#,
             payload: #"{"app":"demo","sub":"a","exp":4102444800,"iat":1,"x":{}}"#,
             secret: self.secret
         )

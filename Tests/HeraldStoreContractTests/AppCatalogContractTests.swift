@@ -50,5 +50,46 @@ extension MessageStoreContract {
                 }
             }
         }
+
+        /// Signing keys are added and retired one step at a time (concurrent adds all land),
+        /// bounded per app, and survive reopening.
+        @Test(arguments: StoreKind.allCases)
+        func signingKeysAreAddedRetiredAndKept(kind: StoreKind) async throws {
+            let app = App(
+                id: Fixture.uniqueApp(), secret: "s", epoch: "e", createdAt: Fixture.t0,
+                policy: AppPolicy(maxTokenLifetime: 900, secretSignedTokens: false))
+            let keys = (0..<SigningKey.maximumPerApp).map {
+                SigningKey(id: "k\($0)", secret: "secret-\($0)", createdAt: Fixture.at($0))
+            }
+            try await StoreFactory.withCatalogHome(kind) { home in
+                try await home.withCatalog { catalog in
+                    try await catalog.create(app)
+                    #expect(try await catalog.addSigningKey(keys[0], app: "no-such-app") == nil)
+                    #expect(try await catalog.addSigningKey(keys[0], app: app.id)?.signingKeys == [keys[0]])
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        for key in keys.dropFirst() {
+                            group.addTask { _ = try await catalog.addSigningKey(key, app: app.id) }
+                        }
+                        try await group.waitForAll()
+                    }
+                    let held = try #require(try await catalog.app(id: app.id)).signingKeys
+                    #expect(Set(held.map(\.id)) == Set(keys.map(\.id)))
+                    await #expect(throws: AppCatalogError.tooManySigningKeys(app.id)) {
+                        _ = try await catalog.addSigningKey(SigningKey(id: "one-more", secret: "x", createdAt: Fixture.t0), app: app.id)
+                    }
+                    let afterRetire = try await catalog.removeSigningKey(id: "k3", app: app.id)
+                    #expect(afterRetire?.signingKeys.map(\.id) == held.map(\.id).filter { $0 != "k3" })
+                    #expect(try await catalog.removeSigningKey(id: "k3", app: app.id) == nil)
+                    #expect(try await catalog.removeSigningKey(id: "k1", app: "no-such-app") == nil)
+                }
+                try await home.withCatalog { catalog in
+                    let reopened = try #require(try await catalog.app(id: app.id))
+                    #expect(reopened.signingKeys.count == SigningKey.maximumPerApp - 1)
+                    #expect(reopened.signingKey(id: "k5") == keys[5])
+                    #expect(reopened.policy.maxTokenLifetime == 900)
+                    #expect(!reopened.policy.secretSignedTokens)
+                }
+            }
+        }
     }
 }

@@ -92,8 +92,19 @@ extension APIHandlers {
             }
         }
         let expiresAt = Int64(Date().timeIntervalSince1970) + ttl
-        let claims = TokenClaims(app: app.id, sub: user, dev: body.device, exp: expiresAt, topics: body.topics)
-        let token = TokenSigner.sign(claims, secret: app.secret)
+        if let limit = app.policy.maxTokenLifetime, ttl > limit {
+            throw APIError.badRequest("ttl must not exceed the app's maxTokenLifetime of \(limit) seconds", code: "invalid_ttl")
+        }
+        let claims = TokenClaims(
+            app: app.id, sub: user, dev: body.device, exp: expiresAt, topics: body.topics,
+            iat: expiresAt - ttl)
+        guard app.policy.secretSignedTokens || !app.signingKeys.isEmpty else {
+            throw APIError(
+                .conflict, "no_signing_key",
+                "app \"\(app.id)\" accepts only tokens signed with a signing key, and has none: add one first")
+        }
+        // The newest signing key signs, once the app has one; else the API secret does.
+        let token = app.signingKeys.last.map { TokenSigner.sign(claims, key: $0) } ?? TokenSigner.sign(claims, secret: app.secret)
         return JSONResponse.make(.ok, TokenResponse(token: token, expiresAt: expiresAt))
     }
 }

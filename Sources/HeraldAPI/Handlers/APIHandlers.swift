@@ -72,6 +72,9 @@ struct APIHandlers: Sendable {
         case .kickSessions: try await self.kickSessions(request, app: app, context: context)
         case .appStats: try await self.appStats(app: app)
         case .deadLetters: try await self.deadLetters(request, app: app)
+        case .addSigningKey: try await self.addSigningKey(app: app)
+        case .listSigningKeys: self.listSigningKeys(app: app)
+        case .retireSigningKey: try await self.retireSigningKey(app: app, context: context)
         }
     }
 

@@ -5,11 +5,14 @@ struct CreateAppRequest: Decodable, Sendable {
     /// The fields `policy` may hold; any other is refused rather than ignored, so a
     /// misspelt setting is not silently left at its default.
     static let policyFields: Set<String> = [
-        "inboxLimit", "defaultTTL", "maxTTL", "broadcastTTL", "broadcastLimit", "deadLetters",
+        "inboxLimit", "defaultTTL", "maxTTL", "broadcastTTL", "broadcastLimit", "deadLetters", "maxTokenLifetime",
+        "secretSignedTokens",
     ]
 
     /// The numeric ones, checked first for a clear answer to `1.5` or `1e30`.
-    static let policyIntegerFields = ["inboxLimit", "defaultTTL", "maxTTL", "broadcastTTL", "broadcastLimit"]
+    static let policyIntegerFields = [
+        "inboxLimit", "defaultTTL", "maxTTL", "broadcastTTL", "broadcastLimit", "maxTokenLifetime",
+    ]
 
     var id: String?
     var secret: String?

@@ -13,15 +13,18 @@ enum AppRoute: CaseIterable, Sendable {
     case kickSessions
     case appStats
     case deadLetters
+    case addSigningKey
+    case listSigningKeys
+    case retireSigningKey
 
     /// The group's path; `{app}` names the app.
     static let prefix = "/v1/apps/{app}"
 
     var method: HTTPRequest.Method {
         switch self {
-        case .createToken, .sendMessages, .sendBatch, .broadcast, .publishTopic: .post
-        case .kickSessions: .delete
-        case .userStatus, .appStats, .deadLetters: .get
+        case .createToken, .sendMessages, .sendBatch, .broadcast, .publishTopic, .addSigningKey: .post
+        case .kickSessions, .retireSigningKey: .delete
+        case .userStatus, .appStats, .deadLetters, .listSigningKeys: .get
         }
     }
 
@@ -37,6 +40,8 @@ enum AppRoute: CaseIterable, Sendable {
         case .kickSessions: "/users/{user}/sessions"
         case .appStats: "/stats"
         case .deadLetters: "/dead-letters"
+        case .addSigningKey, .listSigningKeys: "/signing-keys"
+        case .retireSigningKey: "/signing-keys/{kid}"
         }
     }
 

@@ -5,7 +5,8 @@ import Foundation
 #endif
 
 /// An application registered with Herald: its backend pushes with `secret`, and its
-/// clients' tokens are signed with the same secret.
+/// clients' tokens are signed with the same secret (docs/protocol.md) or with one of its
+/// `signingKeys`, named by the token's `kid`.
 public struct App: Sendable, Hashable, Codable {
     public var id: String
     public var secret: String
@@ -14,8 +15,10 @@ public struct App: Sendable, Hashable, Codable {
     /// Opaque; changes only when the app's sequences start again (docs/protocol.md, "Delivery").
     public var epoch: String
     public var createdAt: Date
-    /// Delivery settings: TTLs, inbox and broadcast-log bounds, dead letters.
+    /// Delivery settings: TTLs, inbox and broadcast-log bounds, dead letters, token rules.
     public var policy: AppPolicy
+    /// Token signing keys besides the secret, oldest first.
+    public var signingKeys: [SigningKey]
 
     public init(
         id: String,
@@ -23,7 +26,8 @@ public struct App: Sendable, Hashable, Codable {
         webhook: String? = nil,
         epoch: String,
         createdAt: Date,
-        policy: AppPolicy = AppPolicy()
+        policy: AppPolicy = AppPolicy(),
+        signingKeys: [SigningKey] = []
     ) {
         self.id = id
         self.secret = secret
@@ -31,6 +35,27 @@ public struct App: Sendable, Hashable, Codable {
         self.epoch = epoch
         self.createdAt = createdAt
         self.policy = policy
+        self.signingKeys = signingKeys
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case id, secret, webhook, epoch, createdAt, policy, signingKeys
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.id = try container.decode(String.self, forKey: .id)
+        self.secret = try container.decode(String.self, forKey: .secret)
+        self.webhook = try container.decodeIfPresent(String.self, forKey: .webhook)
+        self.epoch = try container.decode(String.self, forKey: .epoch)
+        self.createdAt = try container.decode(Date.self, forKey: .createdAt)
+        self.policy = try container.decodeIfPresent(AppPolicy.self, forKey: .policy) ?? AppPolicy()
+        self.signingKeys = try container.decodeIfPresent([SigningKey].self, forKey: .signingKeys) ?? []
+    }
+
+    /// The signing key `id`, if the app holds it.
+    public func signingKey(id: String) -> SigningKey? {
+        self.signingKeys.first { $0.id == id }
     }
 
     /// App ids: 1 to 64 characters of `A-Z a-z 0-9 - _ .`, so they are safe in paths and logs.

@@ -21,6 +21,12 @@ public struct AppPolicy: Sendable, Hashable, Codable {
     public var broadcastLimit: Int
     /// What happens to a QoS 1 message that dies unacknowledged.
     public var deadLetters: DeadLetterPolicy
+    /// The longest a client token may be valid, in seconds (`exp` less `iat`, or less now
+    /// when it has no `iat`); nil: no bound.
+    public var maxTokenLifetime: Int?
+    /// Whether tokens signed with the API secret (without `kid`) are accepted; false once
+    /// the app signs only with its signing keys.
+    public var secretSignedTokens: Bool
 
     public init(
         inboxLimit: Int = 1000,
@@ -28,7 +34,9 @@ public struct AppPolicy: Sendable, Hashable, Codable {
         maxTTL: Int = 28 * 24 * 3600,
         broadcastTTL: Int = 3600,
         broadcastLimit: Int = 1000,
-        deadLetters: DeadLetterPolicy = .keep
+        deadLetters: DeadLetterPolicy = .keep,
+        maxTokenLifetime: Int? = nil,
+        secretSignedTokens: Bool = true
     ) {
         self.inboxLimit = inboxLimit
         self.defaultTTL = defaultTTL
@@ -36,6 +44,8 @@ public struct AppPolicy: Sendable, Hashable, Codable {
         self.broadcastTTL = broadcastTTL
         self.broadcastLimit = broadcastLimit
         self.deadLetters = deadLetters
+        self.maxTokenLifetime = maxTokenLifetime
+        self.secretSignedTokens = secretSignedTokens
     }
 
     /// The first rule the policy breaks, if any, as a sentence for an API error.
@@ -53,11 +63,28 @@ public struct AppPolicy: Sendable, Hashable, Codable {
         if !Self.broadcastLimitRange.contains(self.broadcastLimit) {
             return "broadcastLimit must be between \(Self.broadcastLimitRange.lowerBound) and \(Self.broadcastLimitRange.upperBound)"
         }
+        if let lifetime = self.maxTokenLifetime, !Self.ttlRange.contains(lifetime) {
+            return "maxTokenLifetime must be between \(Self.ttlRange.lowerBound) and \(Self.ttlRange.upperBound) seconds"
+        }
         return nil
     }
 
     private enum CodingKeys: String, CodingKey {
-        case inboxLimit, defaultTTL, maxTTL, broadcastTTL, broadcastLimit, deadLetters
+        case inboxLimit, defaultTTL, maxTTL, broadcastTTL, broadcastLimit, deadLetters, maxTokenLifetime
+        case secretSignedTokens
+    }
+
+    /// Every field, `maxTokenLifetime` as null when unset, so the policy reads complete.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(self.inboxLimit, forKey: .inboxLimit)
+        try container.encode(self.defaultTTL, forKey: .defaultTTL)
+        try container.encode(self.maxTTL, forKey: .maxTTL)
+        try container.encode(self.broadcastTTL, forKey: .broadcastTTL)
+        try container.encode(self.broadcastLimit, forKey: .broadcastLimit)
+        try container.encode(self.deadLetters, forKey: .deadLetters)
+        try container.encode(self.maxTokenLifetime, forKey: .maxTokenLifetime)
+        try container.encode(self.secretSignedTokens, forKey: .secretSignedTokens)
     }
 
     /// Missing fields take their defaults, so a partial policy is accepted.
@@ -72,6 +99,9 @@ public struct AppPolicy: Sendable, Hashable, Codable {
             try container.decodeIfPresent(Int.self, forKey: .broadcastLimit) ?? defaults.broadcastLimit
         self.deadLetters =
             try container.decodeIfPresent(DeadLetterPolicy.self, forKey: .deadLetters) ?? defaults.deadLetters
+        self.maxTokenLifetime = try container.decodeIfPresent(Int.self, forKey: .maxTokenLifetime)
+        self.secretSignedTokens =
+            try container.decodeIfPresent(Bool.self, forKey: .secretSignedTokens) ?? defaults.secretSignedTokens
     }
 }
 

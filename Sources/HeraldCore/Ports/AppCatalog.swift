@@ -6,4 +6,11 @@ public protocol AppCatalog: Sendable {
     func app(id: String) async throws -> App?
     /// Every app, ordered by id.
     func list() async throws -> [App]
+    /// Adds `key` to the app's signing keys in one step (two at once both land) and returns
+    /// the app as it is now; nil when there is no such app. Throws
+    /// ``AppCatalogError/tooManySigningKeys(_:)`` past ``SigningKey/maximumPerApp``.
+    func addSigningKey(_ key: SigningKey, app: String) async throws -> App?
+    /// Removes the app's signing key `id` and returns the app as it is now; nil when there is
+    /// no such app or key.
+    func removeSigningKey(id: String, app: String) async throws -> App?
 }

@@ -28,6 +28,8 @@ extension TokenClaims {
         var sub: String?
         var dev: String?
         var exp: Int64?
+        var iat: Int64?
+        var nbf: Int64?
         repeat {
             guard let key = scanner.plainString(), scanner.take(UInt8(ascii: ":")) else { return nil }
             let read: Bool
@@ -36,12 +38,14 @@ extension TokenClaims {
             case 3 where key.elementsEqual("sub".utf8): read = scanner.readOnce(into: &sub) { $0.plainText() }
             case 3 where key.elementsEqual("dev".utf8): read = scanner.readOnce(into: &dev) { $0.plainText() }
             case 3 where key.elementsEqual("exp".utf8): read = scanner.readOnce(into: &exp) { $0.integer() }
+            case 3 where key.elementsEqual("iat".utf8): read = scanner.readOnce(into: &iat) { $0.integer() }
+            case 3 where key.elementsEqual("nbf".utf8): read = scanner.readOnce(into: &nbf) { $0.integer() }
             // `topics` and members the decoder would ignore only if it can skip them.
             default: read = !key.elementsEqual("topics".utf8) && scanner.skipPlainValue()
             }
             guard read else { return nil }
         } while scanner.take(UInt8(ascii: ","))
         guard scanner.take(UInt8(ascii: "}")), scanner.isAtEnd, let app, let sub, let exp else { return nil }
-        return TokenClaims(app: app, sub: sub, dev: dev, exp: exp)
+        return TokenClaims(app: app, sub: sub, dev: dev, exp: exp, iat: iat, nbf: nbf)
     }
 }

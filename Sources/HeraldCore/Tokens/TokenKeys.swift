@@ -1,6 +1,6 @@
 import Crypto
 
-/// The apps' secrets keyed for HMAC-SHA256 once, for ``TokenVerifier``.
+/// The apps' secrets and signing keys keyed for HMAC-SHA256 once, for ``TokenVerifier``.
 ///
 /// Keying HMAC makes the key, pads it and hashes two blocks: half of what checking a token's
 /// signature costs, paid again for every connection of the same app. A keyed authenticator
@@ -16,21 +16,24 @@ public struct TokenKeys {
     /// bound on what a node with many apps keeps per loop.
     static let capacity = 1024
 
+    /// By app id, and the key id after a NUL (which neither may contain) for signing keys.
     private var entries: [ByteString: Entry] = [:]
 
     public init() {}
 
-    /// An authenticator keyed with `app`'s secret, with nothing authenticated yet. A secret
-    /// that changed is keyed afresh.
-    mutating func authenticator(for app: App) -> HMAC<SHA256> {
-        if let entry = self.entries[ByteString(app.id)], entry.secret == app.secret {
+    /// An authenticator keyed with `app`'s secret, or with its signing key `key` when given,
+    /// with nothing authenticated yet. A secret that changed is keyed afresh.
+    mutating func authenticator(for app: App, key: SigningKey? = nil) -> HMAC<SHA256> {
+        let id = ByteString(key.map { app.id + "\u{0}" + $0.id } ?? app.id)
+        let secret = key?.secret ?? app.secret
+        if let entry = self.entries[id], entry.secret == secret {
             return entry.authenticator
         }
         if self.entries.count >= Self.capacity {
             self.entries.removeAll(keepingCapacity: true)
         }
-        let authenticator = HMAC<SHA256>(key: SymmetricKey(data: Array(app.secret.utf8)))
-        self.entries[ByteString(app.id)] = Entry(secret: app.secret, authenticator: authenticator)
+        let authenticator = HMAC<SHA256>(key: SymmetricKey(data: Array(secret.utf8)))
+        self.entries[id] = Entry(secret: secret, authenticator: authenticator)
         return authenticator
     }
 

@@ -109,6 +109,13 @@ enum PostgresMigrations {
                 "CREATE INDEX idempotency_records_created_at ON idempotency_records (created_at)",
             ]
         ),
+        PostgresMigration(
+            version: 3,
+            name: "token signing keys of apps",
+            statements: [
+                "ALTER TABLE apps ADD COLUMN signing_keys jsonb NOT NULL DEFAULT '[]'::jsonb"
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.

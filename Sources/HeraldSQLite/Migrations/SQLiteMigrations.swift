@@ -145,6 +145,13 @@ enum SQLiteMigrations {
                 "CREATE INDEX dead_letters_app_id ON dead_letters (app, id)",
             ]
         ),
+        SQLiteMigration(
+            version: 4,
+            name: "token signing keys of apps",
+            statements: [
+                "ALTER TABLE apps ADD COLUMN signing_keys TEXT NOT NULL DEFAULT '[]'"
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.
