@@ -49,11 +49,6 @@ enum AdminKey {
 
     private static func read(path: String) throws -> String? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError("cannot read the admin key at \(path)")
-        }
-        let key = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !key.isEmpty else { throw CLIError("the admin key file \(path) is empty") }
-        return key
+        return try SecretFile.read(path, what: "the admin key")
     }
 }
