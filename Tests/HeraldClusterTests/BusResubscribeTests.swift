@@ -6,7 +6,7 @@ import Testing
 
 extension ClusterStateContract {
     /// A subscription that lost its connection says so and hears what is published after.
-    /// Redis: a server of this test alone (scripts/test starts it), which the test restarts.
+    /// Redis: the suite's own server, which the test restarts (the suite runs one test at a time).
     @Suite("Bus resubscription", .timeLimit(.minutes(2)))
     struct BusResubscribeTests {
         @Test(arguments: [ClusterStateKind.memory, .redis])
@@ -17,7 +17,7 @@ extension ClusterStateContract {
                 try await Self.check(bus, restart: { bus.simulateResubscribe() })
             case .redis, .redisCluster:
                 let client = RedisClient(
-                    configuration: try ClusterTestEnvironment.configuration(urlVariable: "HERALD_TEST_BUS_REDIS_URL"))
+                    configuration: try ClusterTestEnvironment.configuration())
                 let bus = RedisMessageBus(client: client, namespace: ClusterTestEnvironment.namespace())
                 do {
                     try await Self.check(bus, restart: { try await ClusterTestEnvironment.restartServer(using: client) })

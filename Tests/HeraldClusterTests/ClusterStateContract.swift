@@ -9,7 +9,9 @@ import Testing
 
 /// The one contract every implementation of the cluster ports passes; each test runs once
 /// per ``ClusterStateKind``, each in a namespace of its own.
-@Suite
+///
+/// Serialized: one test restarts the single Redis, which would fail another's commands.
+@Suite(.serialized)
 enum ClusterStateContract {
     static let app = "app"
 

@@ -14,9 +14,9 @@ import NIOCore
     import Darwin
 #endif
 
-/// The Redis servers `scripts/test` starts (scripts/lib/redis.sh): the single one, the
-/// cluster, and a single one of the bus's restart test alone, so that restarting it
-/// disturbs no other test.
+/// The Redis servers `scripts/test` starts (scripts/lib/redis.sh): a single server of this
+/// suite's own (the Redis client's tests restart theirs and kill its connections), and the
+/// cluster.
 enum ClusterTestEnvironment {
     /// A variable `scripts/test` sets is missing: the test was run some other way.
     struct Missing: Error, CustomStringConvertible {
@@ -33,9 +33,9 @@ enum ClusterTestEnvironment {
 
     static let backoff = RedisBackoff(initial: .milliseconds(20), maximum: .milliseconds(500), maximumAttempts: 60)
 
-    /// The single server's configuration (or the restart server's), with short waits.
-    static func configuration(urlVariable: String = "HERALD_TEST_REDIS_URL") throws -> RedisConfiguration {
-        var configuration = try RedisConfiguration(url: try self.require(urlVariable))
+    /// The suite's single server's configuration, with short waits.
+    static func configuration() throws -> RedisConfiguration {
+        var configuration = try RedisConfiguration(url: try self.require("HERALD_TEST_STATE_REDIS_URL"))
         configuration.poolSize = 2
         configuration.commandTimeout = .seconds(10)
         configuration.backoff = Self.backoff
@@ -55,10 +55,10 @@ enum ClusterTestEnvironment {
         "herald-test-\(UInt64.random(in: 0...UInt64.max))"
     }
 
-    /// Stops the restart test's server (`SHUTDOWN NOSAVE`), waits for it to be gone and
+    /// Stops the suite's single server (`SHUTDOWN NOSAVE`), waits for it to be gone and
     /// starts it again from the same configuration, as the same user.
     static func restartServer(using client: RedisClient) async throws {
-        let configurationPath = try self.require("HERALD_TEST_BUS_REDIS_CONF")
+        let configurationPath = try self.require("HERALD_TEST_STATE_REDIS_CONF")
         let server = try self.require("HERALD_TEST_REDIS_SERVER")
         let user = try self.require("HERALD_TEST_REDIS_USER")
         let pidFile = try String(contentsOfFile: configurationPath, encoding: .utf8)
