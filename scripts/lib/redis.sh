@@ -163,12 +163,17 @@ herald_redis_cluster_start() {
   local user="${HERALD_TEST_REDIS_USER:-$(id -un)}"
   herald_redis_cluster_dir=$(mktemp -d /tmp/herald-redis-cluster.XXXXXX)
   chmod 755 "$herald_redis_cluster_dir"
-  local password="cluster-$RANDOM$RANDOM" ports=() port node
+  local password="cluster-$RANDOM$RANDOM" ports=() addresses=() port node attempt up
+  [ "$(id -u)" -eq 0 ] && chown "$user" "$herald_redis_cluster_dir"
   for node in 1 2 3; do
-    port=$(herald_redis_cluster_free_port) || { echo "scripts/test: no free port for Redis Cluster" >&2; return 1; }
-    ports+=("$port")
     mkdir -p "$herald_redis_cluster_dir/$node"
-    cat >"$herald_redis_cluster_dir/$node/redis.conf" <<CONF
+    [ "$(id -u)" -eq 0 ] && chown "$user" "$herald_redis_cluster_dir/$node"
+    # A free port can be taken before the server binds it (other programs' connections use the
+    # same range): a node that does not come up is tried again on another port.
+    up=""
+    for attempt in 1 2 3 4 5; do
+      port=$(herald_redis_cluster_free_port) || { echo "scripts/test: no free port for Redis Cluster" >&2; return 1; }
+      cat >"$herald_redis_cluster_dir/$node/redis.conf" <<CONF
 bind 127.0.0.1
 port $port
 protected-mode yes
@@ -185,26 +190,28 @@ cluster-config-file nodes.conf
 cluster-node-timeout 2000
 enable-debug-command local
 CONF
-  done
-  [ "$(id -u)" -eq 0 ] && chown -R "$user" "$herald_redis_cluster_dir"
-  for node in 1 2 3; do
-    if [ "$(id -u)" -eq 0 ]; then
-      runuser -u "$user" -- "$server" "$herald_redis_cluster_dir/$node/redis.conf" >/dev/null 2>&1 </dev/null
-    else
-      "$server" "$herald_redis_cluster_dir/$node/redis.conf" >/dev/null 2>&1 </dev/null
-    fi
-  done
-  local addresses=() up
-  for port in "${ports[@]}"; do
-    up=""
-    for _ in $(seq 1 100); do
-      if REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
-        up=1
-        break
+      rm -f "$herald_redis_cluster_dir/$node/nodes.conf" "$herald_redis_cluster_dir/$node/redis.pid"
+      [ "$(id -u)" -eq 0 ] && chown "$user" "$herald_redis_cluster_dir/$node/redis.conf"
+      if [ "$(id -u)" -eq 0 ]; then
+        runuser -u "$user" -- "$server" "$herald_redis_cluster_dir/$node/redis.conf" >/dev/null 2>&1 </dev/null || true
+      else
+        "$server" "$herald_redis_cluster_dir/$node/redis.conf" >/dev/null 2>&1 </dev/null || true
       fi
-      sleep 0.1
+      for _ in $(seq 1 50); do
+        if REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
+          up=1
+          break
+        fi
+        sleep 0.1
+      done
+      [ -n "$up" ] && break
+      if [ -f "$herald_redis_cluster_dir/$node/redis.pid" ]; then
+        kill -TERM "$(head -n 1 "$herald_redis_cluster_dir/$node/redis.pid")" 2>/dev/null || true
+      fi
+      echo "== Redis Cluster node $node did not start on port $port (attempt $attempt); trying another port" >&2
     done
     [ -n "$up" ] || { cat "$herald_redis_cluster_dir"/*/redis.log >&2 2>/dev/null; echo "scripts/test: a Redis Cluster node did not start" >&2; return 1; }
+    ports+=("$port")
     addresses+=("127.0.0.1:$port")
   done
   if ! REDISCLI_AUTH="$password" redis-cli --no-auth-warning --cluster create "${addresses[@]}" --cluster-yes \
