@@ -114,17 +114,20 @@ import Testing
         #expect(WebSocketURL("ws://example.com") == WebSocketURL(host: "example.com", port: 80, path: "/"))
         #expect(WebSocketURL("ws://[::1]:9/ws?x=1") == WebSocketURL(host: "::1", port: 9, path: "/ws?x=1"))
         #expect(WebSocketURL("ws://h:0/") == nil)
-        #expect(WebSocketURL("wss://h/") == nil)
+        #expect(WebSocketURL("wss://h/") == WebSocketURL(host: "h", port: 443, path: "/", secure: true))
+        #expect(WebSocketURL("wss://h:7071/ws")?.hostHeader == "h:7071")
+        #expect(WebSocketURL("http://h/") == nil)
         #expect(WebSocketURL("ws://:80/") == nil)
     }
 }
 
 extension WebSocketURL {
-    init(host: String, port: Int, path: String) {
+    init(host: String, port: Int, path: String, secure: Bool = false) {
         self.init("ws://placeholder")!
         self.host = host
         self.port = port
         self.path = path
+        self.secure = secure
     }
 }
 

@@ -105,6 +105,7 @@ struct Serve: AsyncParsableCommand {
             acknowledgements: acknowledgements,
             page: InboxPage(rows: settings.replayReadRows, bytes: settings.replayReadBytes)
         )
+        let tls = try ListenerTLS(settings: settings)
         // The gateway's loops: NIO's shared group (one per core) unless a count is set.
         let loops: MultiThreadedEventLoopGroup = settings.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
             ?? MultiThreadedEventLoopGroup.singleton
@@ -128,7 +129,9 @@ struct Serve: AsyncParsableCommand {
                 maxFrameLengthBeforeAuth: settings.maxFrameBeforeAuth,
                 maxAuthAttemptsPerConnection: settings.maxAuthPerConnection,
                 maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
-                maxAcceptsPerSecond: settings.maxAcceptsPerSecond
+                maxAcceptsPerSecond: settings.maxAcceptsPerSecond,
+                tcpTLS: tls.tcp,
+                webSocketTLS: tls.webSocket
             ),
             eventLoopGroup: loops,
             apps: apps,
@@ -139,6 +142,7 @@ struct Serve: AsyncParsableCommand {
         let api = APIService(
             settings: settings,
             gateway: gateway,
+            tls: tls.api,
             dependencies: HeraldAPIDependencies(
                 adminKey: adminKey,
                 catalog: backend.catalog,
@@ -163,14 +167,19 @@ struct Serve: AsyncParsableCommand {
         )
         // Graceful shutdown runs in reverse: the API stops, the gateway drains, the sweeper
         // stops, and the cursor writer writes what the drained connections acknowledged.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: acknowledgements),
+            .init(service: sweeper),
+            .init(service: gateway),
+            .init(service: api),
+        ]
+        if tls.isEnabled {
+            let signals = await UnixSignalsSequence(trapping: .sighup)
+            services.append(.init(service: TLSReloadService(tls: tls, signals: signals, logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: acknowledgements),
-                    .init(service: sweeper),
-                    .init(service: gateway),
-                    .init(service: api),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
