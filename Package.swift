@@ -168,6 +168,7 @@ let package = Package(
             name: "HeraldClient",
             dependencies: [
                 "HeraldWire",
+                "HeraldTLS",
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOTLS", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import HeraldTLS
 import NIOCore
 import NIOSSL
 import NIOTLS

@@ -1,3 +1,4 @@
+import HeraldTLS
 import HeraldWire
 import Logging
 import NIOConcurrencyHelpers
@@ -282,11 +283,8 @@ public final class HeraldClient: Sendable {
     private static func addTLS(
         _ context: NIOSSLContext, host: String, to channel: any Channel, driver: NIOLoopBoundBox<ClientDriver>
     ) throws {
-        // A host that is an IP address is checked against the certificate's IP addresses and
-        // cannot be sent as the server name (SNI).
-        let serverName = host.contains(":") || host.allSatisfy({ $0.isNumber || $0 == "." }) ? nil : host
         try channel.pipeline.syncOperations.addHandlers(
-            NIOSSLClientHandler(context: context, serverHostname: serverName),
+            NIOSSLClientHandler(context: context, serverHostname: TLSServerName.forHost(host)),
             TLSHandshakeHandler(driver: driver.value, host: host)
         )
     }

@@ -1,11 +1,19 @@
 import NIOSSL
 
-/// A TLS handshake that failed, described for the person reading the disconnect reason.
-struct TLSHandshakeFailure: Error, CustomStringConvertible {
-    var host: String
-    var error: any Error
+/// A client's TLS handshake that failed, described for the person who reads it.
+public struct TLSHandshakeFailure: Error, Sendable, CustomStringConvertible {
+    /// The host connected to.
+    public var host: String
+    /// What the TLS handler reported.
+    public var error: any Error
 
-    var description: String {
+    /// Wraps the error of a handshake with `host`.
+    public init(host: String, error: any Error) {
+        self.host = host
+        self.error = error
+    }
+
+    public var description: String {
         if let error = self.error as? NIOSSLExtraError, error == .failedToValidateHostname {
             return "the TLS certificate of \(self.host) is not valid for that host name"
         }
