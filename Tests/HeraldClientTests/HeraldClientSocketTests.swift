@@ -119,6 +119,19 @@ import Testing
         #expect(WebSocketURL("http://h/") == nil)
         #expect(WebSocketURL("ws://:80/") == nil)
     }
+
+    @Test func endpointParsing() {
+        typealias Transport = HeraldClientConfiguration.Transport
+        #expect(Transport(endpoint: "127.0.0.1:7070") == .tcp(host: "127.0.0.1", port: 7070))
+        #expect(Transport(endpoint: "tcp://h:7070") == .tcp(host: "h", port: 7070))
+        #expect(Transport(endpoint: "tls://push.example.com:7070") == .tls(host: "push.example.com", port: 7070))
+        #expect(Transport(endpoint: "tls://[::1]:7070") == .tls(host: "::1", port: 7070))
+        #expect(Transport(endpoint: "wss://h/ws") == .webSocket(url: "wss://h/ws"))
+        #expect(Transport(endpoint: "ws://h:7071/ws") == .webSocket(url: "ws://h:7071/ws"))
+        #expect(Transport(endpoint: "tls://h") == nil)
+        #expect(Transport(endpoint: "tls://:7070") == nil)
+        #expect(Transport(endpoint: "https://h:443") == nil)
+    }
 }
 
 extension WebSocketURL {

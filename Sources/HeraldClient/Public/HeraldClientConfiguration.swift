@@ -31,7 +31,8 @@ public struct HeraldClientConfiguration: Sendable {
             } else if lowered.hasPrefix("tcp://") {
                 address = address.dropFirst("tcp://".count)
             }
-            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            // Another scheme, or a path, is not an endpoint of the TCP listener.
+            guard !address.contains("/"), let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
                 (1...65_535).contains(port)
             else { return nil }
             var host = address[..<colon]
