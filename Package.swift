@@ -115,6 +115,7 @@ let package = Package(
             name: "HeraldPostgres",
             dependencies: [
                 "HeraldCore",
+                "HeraldTLS",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -41,6 +41,28 @@ struct TLSRefusalTests {
         _ = try await server.terminate()
     }
 
+    @Test("herald serve reaches PostgreSQL with sslmode=verify-full, and a CA that did not sign its certificate stops the start with a sentence")
+    func postgresVerifyFull() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["HERALD_TEST_POSTGRES_URL"], let ca = environment["HERALD_TEST_POSTGRES_CA"] else {
+            throw HeraldProcessError("HERALD_TEST_POSTGRES_URL and _CA are not set: run the tests with scripts/test")
+        }
+        let schema = "tls_\(UUID().uuidString.prefix(8).lowercased())"
+        let server = try await HeraldProcess.start(["--store", "\(url)?schema=\(schema)&sslmode=verify-full&sslrootcert=\(ca)"])
+        _ = try await APIClient(server).createApp(prefix: "pg-tls")
+        _ = try await server.terminate()
+
+        let unrelated = try TestPKI(name: "Not PostgreSQL's CA")
+        do {
+            let refused = try await HeraldProcess.start(["--store", "\(url)?sslmode=verify-full&sslrootcert=\(unrelated.caFile)"])
+            Issue.record("herald reached PostgreSQL through a CA that did not sign its certificate")
+            _ = try? await refused.terminate()
+        } catch let error as HeraldProcessError {
+            #expect(
+                error.standardError.contains("the TLS certificate of 127.0.0.1 was not accepted"), "\(error.standardError)")
+        }
+    }
+
     @Test("A key that does not belong to its certificate, or a missing file, stops the start with a sentence")
     func badFilesStopTheStart() async throws {
         let pki = try TestPKI()
