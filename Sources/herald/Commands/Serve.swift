@@ -44,6 +44,8 @@ struct Serve: AsyncParsableCommand {
                 "Client connections are capped at \(settings.maxConnections); the open-file limit is \(descriptors)."
             )
         }
+        // Certificates that do not load stop the start before anything is opened.
+        let tls = try ListenerTLS(settings: settings)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -74,7 +76,8 @@ struct Serve: AsyncParsableCommand {
                 }
                 try await backend.prepare()
                 try await self.serve(
-                    settings: settings, adminKey: admin.key, backend: backend, registry: registry, logger: logger)
+                    settings: settings, tls: tls, adminKey: admin.key, backend: backend, registry: registry,
+                    logger: logger)
                 group.cancelAll()
             }
         } catch {
@@ -85,8 +88,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func serve(
-        settings: ServeSettings, adminKey: String, backend: StoreBackend, registry: PrometheusCollectorRegistry,
-        logger: Logger
+        settings: ServeSettings, tls: ListenerTLS, adminKey: String, backend: StoreBackend,
+        registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
         let apps = AppRegistry()
         do {
@@ -105,7 +108,6 @@ struct Serve: AsyncParsableCommand {
             acknowledgements: acknowledgements,
             page: InboxPage(rows: settings.replayReadRows, bytes: settings.replayReadBytes)
         )
-        let tls = try ListenerTLS(settings: settings)
         // The gateway's loops: NIO's shared group (one per core) unless a count is set.
         let loops: MultiThreadedEventLoopGroup = settings.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
             ?? MultiThreadedEventLoopGroup.singleton
