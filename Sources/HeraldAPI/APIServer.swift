@@ -69,7 +69,8 @@ public enum APIServer {
             APIChildChannel(
                 http1: HTTP1Channel(responder: responder, configuration: http1),
                 connections: connections,
-                headTimeout: TimeAmount(configuration.headTimeout)
+                headTimeout: TimeAmount(configuration.headTimeout),
+                tls: configuration.tls
             )
         }
     }

@@ -1,11 +1,13 @@
 import CoreMetrics
 import HeraldCore
+import HeraldTLS
 import HeraldWire
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import ServiceLifecycle
 
@@ -298,10 +300,19 @@ public final class Gateway: Service, PushDelivery {
         )
     }
 
+    /// Puts the TLS handler first in an accepted channel's pipeline, with the context current
+    /// at accept; without TLS the pipeline stays as it was.
+    private static func addTLS(_ tls: ServerTLSContext?, to channel: any Channel) throws {
+        guard let tls else { return }
+        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls.current))
+    }
+
     /// Listeners on `port` whose accepted channels are configured, given their loop's shard,
-    /// and handed to `setUp`; or, over the accept limits, handed to `refuse` at once.
+    /// TLS when `tls` is set, and handed to `setUp`; or, over the accept limits, handed to
+    /// `refuse` at once.
     private func bind(
         port: Int,
+        tls: ServerTLSContext?,
         refuse: @escaping @Sendable (any Channel, AcceptLimiter.Verdict) throws -> Void,
         setUp: @escaping @Sendable (any Channel, EventLoopShard) throws -> Void
     ) async throws -> [any Channel] {
@@ -335,6 +346,7 @@ public final class Gateway: Service, PushDelivery {
                     }
                 }
                 try Self.configureChild(channel, maxOutboundBytes: maxOutboundBytes)
+                try Self.addTLS(tls, to: channel)
                 try setUp(channel, shard)
             }
         }
@@ -344,6 +356,7 @@ public final class Gateway: Service, PushDelivery {
         let environment = self.environment
         return try await self.bind(
             port: self.configuration.tcpPort,
+            tls: self.configuration.tcpTLS,
             refuse: { channel, _ in channel.close(promise: nil) }
         ) { channel, shard in
             try channel.pipeline.syncOperations.addHandler(
@@ -360,13 +373,15 @@ public final class Gateway: Service, PushDelivery {
         let maxMessageSizeBeforeAuth = environment.maxWebSocketMessageSizeBeforeAuth
         let fallbackName = "herald.http-fallback"
         let upgradeTimeout = max(self.configuration.authTimeout, .seconds(10))
+        let tls = self.configuration.webSocketTLS
         let refuse: @Sendable (any Channel, AcceptLimiter.Verdict) throws -> Void = { channel, verdict in
             // Answered 503 once the request is read; closed meanwhile if none comes.
             channel.eventLoop.scheduleTask(in: TimeAmount(upgradeTimeout)) { channel.close(promise: nil) }
+            try Self.addTLS(tls, to: channel)
             try channel.pipeline.syncOperations.configureHTTPServerPipeline()
             try channel.pipeline.syncOperations.addHandler(ServiceUnavailableHandler(reason: verdict.reason))
         }
-        return try await self.bind(port: self.configuration.webSocketPort, refuse: refuse) { channel, shard in
+        return try await self.bind(port: self.configuration.webSocketPort, tls: tls, refuse: refuse) { channel, shard in
             // A connection that never completes its upgrade must not hold a socket
             // forever. Not the auth timeout itself: that starts again after the
             // upgrade, and a short one would cut off upgrades slowed by load.

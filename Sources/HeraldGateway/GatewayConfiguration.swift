@@ -1,3 +1,4 @@
+import HeraldTLS
 import HeraldWire
 
 /// Settings of a ``Gateway``: where it listens and the limits it enforces.
@@ -60,6 +61,10 @@ public struct GatewayConfiguration: Sendable {
     /// above. 0, the default, is no limit: a node that restarts is reconnected to by all its
     /// clients at once, whose backoff is what spreads them.
     public var maxAcceptsPerSecond: Int
+    /// The TCP listener's TLS context; nil serves plain TCP.
+    public var tcpTLS: ServerTLSContext?
+    /// The WebSocket listener's TLS context (`wss://`); nil serves plain `ws://`.
+    public var webSocketTLS: ServerTLSContext?
 
     /// Creates a configuration; every value has the protocol's default.
     public init(
@@ -86,7 +91,9 @@ public struct GatewayConfiguration: Sendable {
         maxFrameLengthBeforeAuth: Int = 8 * 1024,
         maxAuthAttemptsPerConnection: Int = 16,
         maxConnectionsPerAddress: Int = 0,
-        maxAcceptsPerSecond: Int = 0
+        maxAcceptsPerSecond: Int = 0,
+        tcpTLS: ServerTLSContext? = nil,
+        webSocketTLS: ServerTLSContext? = nil
     ) {
         self.host = host
         self.tcpPort = tcpPort
@@ -112,6 +119,8 @@ public struct GatewayConfiguration: Sendable {
         self.maxAuthAttemptsPerConnection = maxAuthAttemptsPerConnection
         self.maxConnectionsPerAddress = maxConnectionsPerAddress
         self.maxAcceptsPerSecond = maxAcceptsPerSecond
+        self.tcpTLS = tcpTLS
+        self.webSocketTLS = webSocketTLS
     }
 
     /// Silence after which a connection is closed: `2 × heartbeat + 10` seconds.

@@ -1,3 +1,4 @@
+import NIOSSL
 import PostgresNIO
 
 #if canImport(FoundationEssentials)
@@ -24,6 +25,9 @@ extension PostgresStore {
         /// missing; nil uses the server's `search_path` (normally `public`). Lets Herald share a
         /// database with others, or several Herald clusters (and tests) share one.
         public var schema: String?
+        /// The URL's `sslmode` as a single connection takes it, for ``PostgresStore/connectionFailure()``;
+        /// plain for a configuration made from `client` alone.
+        var connectionTLS: PostgresConnection.Configuration.TLS = .disable
 
         /// Settings for `client`, with the default timeouts.
         public init(client: PostgresClient.Configuration) {
@@ -33,9 +37,12 @@ extension PostgresStore {
         /// Parses `postgres://user:password@host:port/database` (or `postgresql://`).
         ///
         /// The port defaults to 5432 and the database to the user's name. Query parameters:
-        /// `schema` (see ``schema``), `application_name` (default `herald`) and `sslmode`, of
-        /// which only `disable` is supported (connections are not encrypted: keep PostgreSQL
-        /// on a trusted network).
+        /// `schema` (see ``schema``), `application_name` (default `herald`), `sslmode` and
+        /// `sslrootcert`. `sslmode` is as libpq's: `disable` (the default: plain), `prefer`
+        /// (TLS when the server offers it, unverified), `require` (TLS, unverified),
+        /// `verify-ca` (TLS, the certificate chains to a trusted CA) or `verify-full` (that, and
+        /// it names the host). `sslrootcert=FILE` is the PEM CA the server's certificate must
+        /// chain to; without it, the system's trust roots.
         ///
         /// - Throws: ``PostgresStoreError/invalidURL(_:)``.
         public init(url: String) throws {
@@ -62,6 +69,8 @@ extension PostgresStore {
 
             var applicationName = "herald"
             var schema: String?
+            var sslMode = "disable"
+            var rootCertificate: String?
             for item in components.queryItems ?? [] {
                 switch item.name {
                 case "schema":
@@ -70,11 +79,12 @@ extension PostgresStore {
                     }
                     schema = value
                 case "sslmode":
-                    guard item.value == "disable" else {
-                        throw PostgresStoreError.invalidURL(
-                            "sslmode=\(item.value ?? "") is not supported; this build connects without TLS (sslmode=disable)"
-                        )
+                    sslMode = item.value ?? ""
+                case "sslrootcert":
+                    guard let value = item.value, !value.isEmpty else {
+                        throw PostgresStoreError.invalidURL("sslrootcert must name a PEM file")
                     }
+                    rootCertificate = value
                 case "application_name":
                     applicationName = item.value ?? applicationName
                 default:
@@ -89,9 +99,51 @@ extension PostgresStore {
                 database: database.isEmpty ? nil : database,
                 tls: .disable
             )
+            if let (tls, preferred) = try Self.tls(mode: sslMode, rootCertificate: rootCertificate) {
+                client.tls = preferred ? .prefer(tls) : .require(tls)
+                do {
+                    let context = try NIOSSLContext(configuration: tls)
+                    self.connectionTLS = preferred ? .prefer(context) : .require(context)
+                } catch {
+                    throw PostgresStoreError.invalidURL("cannot set up TLS for sslmode=\(sslMode): \(error)")
+                }
+            }
             client.options.additionalStartupParameters = [("application_name", applicationName)]
-            self.init(client: client)
+            self.client = client
             self.schema = schema
+        }
+
+        /// The TLS of an `sslmode` and `sslrootcert`, and whether plain is allowed when the
+        /// server offers no TLS; nil for `disable`.
+        private static func tls(mode: String, rootCertificate: String?) throws -> (TLSConfiguration, preferred: Bool)? {
+            var configuration = TLSConfiguration.makeClientConfiguration()
+            configuration.minimumTLSVersion = .tlsv12
+            switch mode {
+            case "disable":
+                guard rootCertificate == nil else {
+                    throw PostgresStoreError.invalidURL("sslrootcert needs an sslmode other than disable")
+                }
+                return nil
+            case "prefer", "require":
+                // As libpq: encrypted, the server unchecked, unless a root certificate is given.
+                configuration.certificateVerification = rootCertificate == nil ? .none : .noHostnameVerification
+            case "verify-ca":
+                configuration.certificateVerification = .noHostnameVerification
+            case "verify-full":
+                configuration.certificateVerification = .fullVerification
+            default:
+                throw PostgresStoreError.invalidURL(
+                    "sslmode must be disable, prefer, require, verify-ca or verify-full, not \(mode)")
+            }
+            if let rootCertificate {
+                do {
+                    configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(rootCertificate))
+                } catch {
+                    throw PostgresStoreError.invalidURL(
+                        "cannot read the CA certificates in sslrootcert \(rootCertificate): it is missing, unreadable, or not PEM")
+                }
+            }
+            return (configuration, preferred: mode == "prefer")
         }
 
         /// ``schema`` as an SQL identifier: double-quoted, so any name works as it is written.

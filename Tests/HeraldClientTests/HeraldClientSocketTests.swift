@@ -114,17 +114,33 @@ import Testing
         #expect(WebSocketURL("ws://example.com") == WebSocketURL(host: "example.com", port: 80, path: "/"))
         #expect(WebSocketURL("ws://[::1]:9/ws?x=1") == WebSocketURL(host: "::1", port: 9, path: "/ws?x=1"))
         #expect(WebSocketURL("ws://h:0/") == nil)
-        #expect(WebSocketURL("wss://h/") == nil)
+        #expect(WebSocketURL("wss://h/") == WebSocketURL(host: "h", port: 443, path: "/", secure: true))
+        #expect(WebSocketURL("wss://h:7071/ws")?.hostHeader == "h:7071")
+        #expect(WebSocketURL("http://h/") == nil)
         #expect(WebSocketURL("ws://:80/") == nil)
+    }
+
+    @Test func endpointParsing() {
+        typealias Transport = HeraldClientConfiguration.Transport
+        #expect(Transport(endpoint: "127.0.0.1:7070") == .tcp(host: "127.0.0.1", port: 7070))
+        #expect(Transport(endpoint: "tcp://h:7070") == .tcp(host: "h", port: 7070))
+        #expect(Transport(endpoint: "tls://push.example.com:7070") == .tls(host: "push.example.com", port: 7070))
+        #expect(Transport(endpoint: "tls://[::1]:7070") == .tls(host: "::1", port: 7070))
+        #expect(Transport(endpoint: "wss://h/ws") == .webSocket(url: "wss://h/ws"))
+        #expect(Transport(endpoint: "ws://h:7071/ws") == .webSocket(url: "ws://h:7071/ws"))
+        #expect(Transport(endpoint: "tls://h") == nil)
+        #expect(Transport(endpoint: "tls://:7070") == nil)
+        #expect(Transport(endpoint: "https://h:443") == nil)
     }
 }
 
 extension WebSocketURL {
-    init(host: String, port: Int, path: String) {
+    init(host: String, port: Int, path: String, secure: Bool = false) {
         self.init("ws://placeholder")!
         self.host = host
         self.port = port
         self.path = path
+        self.secure = secure
     }
 }
 

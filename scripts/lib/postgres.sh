@@ -7,6 +7,8 @@
 #   HERALD_TEST_PG_BIN        the directory holding initdb, pg_ctl, postgres
 #   HERALD_TEST_PG_DATA       the cluster's data directory
 #   HERALD_TEST_PG_USER       the user the server runs as (tests stop and restart it as them)
+#   HERALD_TEST_POSTGRES_CA   the PEM CA that signed the server's certificate: the server has
+#                             ssl = on (for 127.0.0.1 and localhost), and plain connections work too
 # herald_pg_stop stops that server by PID and removes the directory; call it from a trap.
 
 # shellcheck source=common.sh
@@ -40,6 +42,34 @@ herald_pg_install() {
   fi
 }
 
+herald_pg_install_openssl() {
+  command -v openssl >/dev/null 2>&1 && return 0
+  echo "== installing openssl (apt-get install openssl)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -q openssl >/dev/null 2>&1; then
+    apt-get update -q >/dev/null
+    apt-get install -y -q openssl >/dev/null
+  fi
+}
+
+# A CA and a server certificate it signed for 127.0.0.1 and localhost, in $1 (P-256 keys).
+herald_pg_make_certificates() {
+  local dir=$1
+  herald_pg_install_openssl || return 1
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=Herald test PostgreSQL CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" >/dev/null 2>&1 || return 1
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1 || return 1
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=critical,CA:FALSE" \
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial -days 2 \
+    -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1 || return 1
+  # PostgreSQL refuses a key that others can read.
+  chmod 600 "$dir/server.key" "$dir/ca.key"
+  chmod 644 "$dir/ca.pem" "$dir/server.crt"
+}
+
 # Runs a command as $HERALD_TEST_PG_USER (or as ourselves when we are not root).
 herald_pg_as_user() { herald_run_as "$HERALD_TEST_PG_USER" "$@"; }
 
@@ -70,6 +100,12 @@ herald_pg_start() {
   password="herald-$RANDOM$RANDOM"
   printf '%s\n' "$password" >"$herald_pg_dir/pwfile"
   export HERALD_TEST_PG_DATA="$herald_pg_dir/data"
+  mkdir "$herald_pg_dir/tls"
+  if ! herald_pg_make_certificates "$herald_pg_dir/tls"; then
+    echo "scripts/test: cannot make the PostgreSQL test certificates with openssl" >&2
+    return 1
+  fi
+  export HERALD_TEST_POSTGRES_CA="$herald_pg_dir/tls/ca.pem"
   [ "$(id -u)" -eq 0 ] && chown -R "$HERALD_TEST_PG_USER" "$herald_pg_dir"
 
   echo "== starting PostgreSQL ($bin) in $herald_pg_dir"
@@ -88,6 +124,9 @@ unix_socket_directories = '$herald_pg_dir'
 fsync = on
 synchronous_commit = on
 max_connections = 300
+ssl = on
+ssl_cert_file = '$herald_pg_dir/tls/server.crt'
+ssl_key_file = '$herald_pg_dir/tls/server.key'
 CONF
 
   local port started=""

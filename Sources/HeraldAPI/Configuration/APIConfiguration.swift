@@ -1,3 +1,5 @@
+import HeraldTLS
+
 /// Settings of the HTTP API: where it listens, its limits, and what `/v1/dispatch` hands out.
 public struct APIConfiguration: Sendable {
     /// The address to bind.
@@ -40,6 +42,8 @@ public struct APIConfiguration: Sendable {
     public var authFailureRefillInterval: Duration
     /// Most source addresses tracked for failed authentications at once.
     public var authFailureMaxAddresses: Int
+    /// The listener's TLS context (HTTPS); nil serves plain HTTP.
+    public var tls: ServerTLSContext?
 
     /// Creates a configuration; every limit has a default.
     public init(
@@ -61,7 +65,8 @@ public struct APIConfiguration: Sendable {
         maxHeaderCount: Int = 100,
         authFailureBurst: Int = 20,
         authFailureRefillInterval: Duration = .seconds(2),
-        authFailureMaxAddresses: Int = 10_000
+        authFailureMaxAddresses: Int = 10_000,
+        tls: ServerTLSContext? = nil
     ) {
         self.host = host
         self.port = port
@@ -82,6 +87,7 @@ public struct APIConfiguration: Sendable {
         self.authFailureBurst = authFailureBurst
         self.authFailureRefillInterval = authFailureRefillInterval
         self.authFailureMaxAddresses = authFailureMaxAddresses
+        self.tls = tls
     }
 
     /// Largest payload of a PUSH frame whose topic is `topicBytes` long.

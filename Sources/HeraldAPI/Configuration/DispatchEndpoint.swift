@@ -2,9 +2,9 @@
 public struct DispatchEndpoint: Sendable, Hashable, Codable {
     /// The node's id.
     public var node: String
-    /// The client TCP address, `host:port`.
+    /// The client TCP address, `host:port`, or `tls://host:port` when the listener serves TLS.
     public var tcp: String
-    /// The client WebSocket URL, `ws://host:port/ws`.
+    /// The client WebSocket URL, `ws://host:port/ws` (`wss://` with TLS).
     public var ws: String
 
     /// Creates an endpoint.

@@ -1,19 +1,32 @@
-/// The parts of a `ws://host[:port][/path]` URL that the client needs.
+/// The parts of a `ws://` or `wss://host[:port][/path]` URL that the client needs.
 struct WebSocketURL: Hashable, Sendable {
     var host: String
     var port: Int
     var path: String
+    /// `wss://`: the connection runs inside TLS.
+    var secure: Bool
 
-    /// Parses `ws://host[:port][/path][?query]`; IPv6 hosts are written in brackets. `wss` is not supported yet.
+    /// Parses `ws://host[:port][/path][?query]` or the same with `wss://`; IPv6 hosts are
+    /// written in brackets. The port defaults to 80, or 443 with `wss://`.
     init?(_ string: String) {
-        guard string.lowercased().hasPrefix("ws://") else { return nil }
-        let rest = string.dropFirst("ws://".count)
+        let lowered = string.lowercased()
+        let scheme: String
+        if lowered.hasPrefix("ws://") {
+            scheme = "ws://"
+        } else if lowered.hasPrefix("wss://") {
+            scheme = "wss://"
+        } else {
+            return nil
+        }
+        let secure = scheme == "wss://"
+        let rest = string.dropFirst(scheme.count)
         let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" } ?? rest.endIndex
         let authority = rest[..<authorityEnd]
         var path = String(rest[authorityEnd...])
         if path.isEmpty || path.hasPrefix("?") { path = "/" + path }
         let host: Substring
-        var port = 80
+        let defaultPort = secure ? 443 : 80
+        var port = defaultPort
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { return nil }
             host = authority[authority.index(after: authority.startIndex)..<close]
@@ -33,11 +46,12 @@ struct WebSocketURL: Hashable, Sendable {
         self.host = String(host)
         self.port = port
         self.path = path
+        self.secure = secure
     }
 
     /// The value of the `Host` header.
     var hostHeader: String {
         let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-        return self.port == 80 ? host : "\(host):\(self.port)"
+        return self.port == (self.secure ? 443 : 80) ? host : "\(host):\(self.port)"
     }
 }

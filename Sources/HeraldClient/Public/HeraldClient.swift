@@ -1,9 +1,11 @@
+import HeraldTLS
 import HeraldWire
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 
 /// A Herald client: one connection to a gateway carrying one session, kept alive and
@@ -216,10 +218,14 @@ public final class HeraldClient: Sendable {
             .connectTimeout(TimeAmount(self.configuration.connectTimeout))
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
         switch self.configuration.transport {
-        case .tcp(let host, let port):
+        case .tcp(let host, let port), .tls(let host, let port):
+            let tls = try self.tlsContext(for: self.configuration.transport)
             try await bootstrap.connect(host: host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     driver.value.attach(channel)
+                    if let tls {
+                        try Self.addTLS(tls, host: host, to: channel, driver: driver)
+                    }
                     try channel.pipeline.syncOperations.addHandlers(
                         ByteToMessageHandler(FrameStreamDecoder(maximumLength: maxFrameLength)),
                         MessageToByteHandler(FrameStreamEncoder()),
@@ -229,9 +235,13 @@ public final class HeraldClient: Sendable {
             }
         case .webSocket(let string):
             guard let url = WebSocketURL(string) else { throw HeraldClientError.invalidURL(string) }
+            let tls = try self.tlsContext(for: self.configuration.transport)
             let upgraded = try await bootstrap.connect(host: url.host, port: url.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     driver.value.attach(channel)
+                    if let tls {
+                        try Self.addTLS(tls, host: url.host, to: channel, driver: driver)
+                    }
                     return try Self.configureWebSocket(channel, url: url, maxFrameLength: maxFrameLength, driver: driver)
                 }
             }
@@ -239,6 +249,44 @@ public final class HeraldClient: Sendable {
             // A later tick: the HTTP upgrade handler has left the pipeline by then.
             self.eventLoop.execute { driver.value.connectionReady(channel) }
         }
+    }
+
+    /// The TLS context of a `tls://` or `wss://` transport, made for each attempt so that a
+    /// CA file replaced meanwhile is read again; nil for a plain one.
+    private func tlsContext(for transport: HeraldClientConfiguration.Transport) throws -> NIOSSLContext? {
+        switch transport {
+        case .tcp: return nil
+        case .tls: break
+        case .webSocket(let string):
+            guard WebSocketURL(string)?.secure == true else { return nil }
+        }
+        let settings = self.configuration.tls
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        configuration.certificateVerification = settings.verifiesHostname ? .fullVerification : .noHostnameVerification
+        do {
+            switch settings.trustRoots {
+            case .system:
+                break
+            case .pemFile(let path):
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(path))
+            case .pem(let text):
+                configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(text.utf8)))
+            }
+            return try NIOSSLContext(configuration: configuration)
+        } catch {
+            throw TLSSetupFailure(trustRoots: settings.trustRoots, error: error)
+        }
+    }
+
+    /// Puts the TLS handler first, and behind it the handler that waits for its handshake.
+    private static func addTLS(
+        _ context: NIOSSLContext, host: String, to channel: any Channel, driver: NIOLoopBoundBox<ClientDriver>
+    ) throws {
+        try channel.pipeline.syncOperations.addHandlers(
+            NIOSSLClientHandler(context: context, serverHostname: TLSServerName.forHost(host)),
+            TLSHandshakeHandler(driver: driver.value, host: host)
+        )
     }
 
     /// Adds the HTTP client handlers that upgrade the connection to WebSocket, then the frame handlers.

@@ -6,9 +6,40 @@ public struct HeraldClientConfiguration: Sendable {
     public enum Transport: Sendable, Hashable {
         /// A plain TCP connection (the gateway's default port is 7070).
         case tcp(host: String, port: Int)
-        /// A WebSocket connection, `ws://host[:port][/path]` (the gateway's default is `ws://HOST:7071/ws`).
-        /// Every binary message carries one frame.
+        /// A TCP connection inside TLS, checked as ``HeraldClientConfiguration/tls`` says.
+        case tls(host: String, port: Int)
+        /// A WebSocket connection, `ws://host[:port][/path]` (the gateway's default is
+        /// `ws://HOST:7071/ws`), or `wss://` for one inside TLS. Every binary message carries
+        /// one frame.
         case webSocket(url: String)
+
+        /// Parses an endpoint as `GET /v1/dispatch` hands it out: `host:port` or
+        /// `tcp://host:port` (plain TCP), `tls://host:port`, or a `ws://` or `wss://` URL.
+        /// Returns nil for anything else.
+        public init?(endpoint: String) {
+            let lowered = endpoint.lowercased()
+            if lowered.hasPrefix("ws://") || lowered.hasPrefix("wss://") {
+                guard WebSocketURL(endpoint) != nil else { return nil }
+                self = .webSocket(url: endpoint)
+                return
+            }
+            var address = Substring(endpoint)
+            var secure = false
+            if lowered.hasPrefix("tls://") {
+                address = address.dropFirst("tls://".count)
+                secure = true
+            } else if lowered.hasPrefix("tcp://") {
+                address = address.dropFirst("tcp://".count)
+            }
+            // Another scheme, or a path, is not an endpoint of the TCP listener.
+            guard !address.contains("/"), let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+                (1...65_535).contains(port)
+            else { return nil }
+            var host = address[..<colon]
+            if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
+            guard !host.isEmpty else { return nil }
+            self = secure ? .tls(host: String(host), port: port) : .tcp(host: String(host), port: port)
+        }
     }
 
     /// When QoS 1 pushes (those with `ACK_REQUIRED`) are acknowledged.
@@ -44,6 +75,8 @@ public struct HeraldClientConfiguration: Sendable {
     public var connectTimeout: Duration
     /// When QoS 1 pushes are acknowledged.
     public var acknowledgement: Acknowledgement
+    /// How the server of a `tls://` or `wss://` transport is checked.
+    public var tls: HeraldClientTLS
     /// How many events may wait for the consumer of ``HeraldClient/events`` before the client
     /// stops reading from the socket (back-pressure reaches the server, nothing is dropped).
     public var eventBufferSize: Int
@@ -59,9 +92,11 @@ public struct HeraldClientConfiguration: Sendable {
         requestTimeout: Duration = .seconds(10),
         connectTimeout: Duration = .seconds(10),
         acknowledgement: Acknowledgement = .automatic,
-        eventBufferSize: Int = 256
+        eventBufferSize: Int = 256,
+        tls: HeraldClientTLS = HeraldClientTLS()
     ) {
         self.transport = transport
+        self.tls = tls
         self.tokenProvider = tokenProvider
         self.resume = resume
         self.topics = topics
@@ -84,7 +119,8 @@ public struct HeraldClientConfiguration: Sendable {
         requestTimeout: Duration = .seconds(10),
         connectTimeout: Duration = .seconds(10),
         acknowledgement: Acknowledgement = .automatic,
-        eventBufferSize: Int = 256
+        eventBufferSize: Int = 256,
+        tls: HeraldClientTLS = HeraldClientTLS()
     ) {
         self.init(
             transport: transport,
@@ -96,7 +132,8 @@ public struct HeraldClientConfiguration: Sendable {
             requestTimeout: requestTimeout,
             connectTimeout: connectTimeout,
             acknowledgement: acknowledgement,
-            eventBufferSize: eventBufferSize
+            eventBufferSize: eventBufferSize,
+            tls: tls
         )
     }
 }

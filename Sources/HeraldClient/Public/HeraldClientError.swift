@@ -52,7 +52,7 @@ public struct HeraldClientError: Error, Sendable, Hashable, CustomStringConverti
         /// The server ended the session for good (GOAWAY `replaced` or `kicked`, or `reconnect`
         /// false); ``HeraldClientError/goaway`` holds it.
         public static let sessionEnded = Code(.sessionEnded)
-        /// The configured WebSocket URL is not a `ws://host[:port][/path]` URL;
+        /// The configured WebSocket URL is not a `ws://` or `wss://host[:port][/path]` URL;
         /// ``HeraldClientError/rejectedURL`` holds it.
         public static let invalidURL = Code(.invalidURL)
 

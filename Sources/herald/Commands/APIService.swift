@@ -1,5 +1,6 @@
 import HeraldAPI
 import HeraldGateway
+import HeraldTLS
 import Logging
 import NIOCore
 import NIOPosix
@@ -13,12 +14,16 @@ import Foundation
 struct APIService: Service {
     var settings: ServeSettings
     var gateway: Gateway
+    /// The API's TLS context; nil serves plain HTTP.
+    var tls: ServerTLSContext?
     var dependencies: HeraldAPIDependencies
     var logger: Logger
 
     func run() async throws {
         let bound = try await self.gateway.waitUntilBound()
         let publicHost = self.settings.publicHost
+        let tcpScheme = self.settings.tcpTLS == nil ? "" : "tls://"
+        let webSocketScheme = self.settings.webSocketTLS == nil ? "ws" : "wss"
         let ready = NIOLockedValueBox(false)
         var dependencies = self.dependencies
         dependencies.isReady = { ready.withLockedValue { $0 } }
@@ -31,8 +36,8 @@ struct APIService: Service {
             dispatchEndpoints: [
                 DispatchEndpoint(
                     node: self.settings.nodeID,
-                    tcp: "\(publicHost):\(bound.tcpPort)",
-                    ws: "ws://\(publicHost):\(bound.webSocketPort)/ws"
+                    tcp: "\(tcpScheme)\(publicHost):\(bound.tcpPort)",
+                    ws: "\(webSocketScheme)://\(publicHost):\(bound.webSocketPort)/ws"
                 )
             ],
             reconnect: ReconnectPolicy(baseMs: 500, maxMs: 30_000, jitter: 1.0),
@@ -40,7 +45,8 @@ struct APIService: Service {
             headTimeout: .milliseconds(Int64(self.settings.apiHeadTimeout * 1000)),
             maxConnections: self.settings.maxAPIConnections,
             maxHeaderBytes: self.settings.apiMaxHeaderBytes,
-            maxHeaderCount: self.settings.apiMaxHeaders
+            maxHeaderCount: self.settings.apiMaxHeaders,
+            tls: self.tls
         )
         let settings = self.settings
         let logger = self.logger
@@ -57,8 +63,10 @@ struct APIService: Service {
             onServerRunning: { port in
                 ready.withLockedValue { $0 = true }
                 let host = settings.host
+                // Words added to the ready line go at its end: scripts read the first ones.
+                let tlsWord = settings.tlsListeners.map { " tls=\($0)" } ?? ""
                 print(
-                    "herald ready node=\(settings.nodeID) tcp=\(host):\(bound.tcpPort) ws=\(host):\(bound.webSocketPort) api=\(settings.apiHost):\(port)"
+                    "herald ready node=\(settings.nodeID) tcp=\(host):\(bound.tcpPort) ws=\(host):\(bound.webSocketPort) api=\(settings.apiHost):\(port)\(tlsWord)"
                 )
                 fflush(nil)
                 logger.info(

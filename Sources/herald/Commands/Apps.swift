@@ -11,6 +11,7 @@ struct Apps: AsyncParsableCommand {
     /// Options shared by the admin commands.
     struct AdminOptions: ParsableArguments {
         @OptionGroup var api: APIOptions
+        @OptionGroup var tls: CAFileOption
 
         @Option(name: .customLong("admin-key"), help: "Admin key [HERALD_ADMIN_KEY, else <data-dir>/admin.key].")
         var adminKey: String?
@@ -26,7 +27,7 @@ struct Apps: AsyncParsableCommand {
             else {
                 throw CLIError("give the admin key with --admin-key or HERALD_ADMIN_KEY")
             }
-            return HTTPClient(baseURL: self.api.baseURL, bearer: key)
+            return HTTPClient(baseURL: self.api.baseURL, bearer: key, caFile: self.tls.path)
         }
     }
 

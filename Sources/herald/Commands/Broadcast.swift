@@ -9,6 +9,7 @@ struct Broadcast: AsyncParsableCommand {
     )
 
     @OptionGroup var api: APIOptions
+    @OptionGroup var tls: CAFileOption
     @OptionGroup var credentials: AppCredentials
 
     @Option(help: "Publish to the sessions subscribed to this topic instead of the whole app.")
@@ -19,7 +20,7 @@ struct Broadcast: AsyncParsableCommand {
 
     func run() async throws {
         let (app, secret) = try self.credentials.resolved()
-        let client = HTTPClient(baseURL: self.api.baseURL, bearer: secret)
+        let client = HTTPClient(baseURL: self.api.baseURL, bearer: secret, caFile: self.tls.path)
         let path: String
         if let topic {
             guard let escaped = topic.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(.init(charactersIn: "/"))) else {

@@ -24,11 +24,13 @@ struct Listen: AsyncParsableCommand {
     @Option(help: "Topic to subscribe to (repeatable).")
     var topic: [String] = []
 
-    @Option(help: "Client TCP address host:port [HERALD_TCP, default 127.0.0.1:7070].")
+    @Option(help: "Client TCP address host:port, or tls://host:port for TLS [HERALD_TCP, default 127.0.0.1:7070].")
     var tcp: String?
 
-    @Option(help: "Connect over WebSocket to this URL instead, e.g. ws://127.0.0.1:7071/ws.")
+    @Option(help: "Connect over WebSocket to this URL instead, e.g. ws://127.0.0.1:7071/ws or wss://HOST:7071/ws.")
     var ws: String?
+
+    @OptionGroup var tls: CAFileOption
 
     @Option(help: "A token to use instead of signing one with the secret.")
     var token: String?
@@ -36,13 +38,16 @@ struct Listen: AsyncParsableCommand {
     func run() async throws {
         let transport: HeraldClientConfiguration.Transport
         if let ws {
-            transport = .webSocket(url: ws)
+            guard let parsed = HeraldClientConfiguration.Transport(endpoint: ws), case .webSocket = parsed else {
+                throw CLIError("--ws must be a ws:// or wss:// URL, not \(ws)")
+            }
+            transport = parsed
         } else {
             let address = self.tcp ?? Environment.string("HERALD_TCP") ?? "127.0.0.1:7070"
-            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) else {
-                throw CLIError("--tcp must be host:port, not \(address)")
+            guard let parsed = HeraldClientConfiguration.Transport(endpoint: address), !Self.isWebSocket(parsed) else {
+                throw CLIError("--tcp must be host:port or tls://host:port, not \(address)")
             }
-            transport = .tcp(host: String(address[..<colon]), port: port)
+            transport = parsed
         }
         let token: String
         if let given = self.token {
@@ -54,7 +59,10 @@ struct Listen: AsyncParsableCommand {
         var logger = Logger(label: "herald.listen")
         logger.logLevel = .warning
         let client = HeraldClient(
-            configuration: HeraldClientConfiguration(transport: transport, token: token, topics: self.topic),
+            configuration: HeraldClientConfiguration(
+                transport: transport, token: token, topics: self.topic,
+                tls: HeraldClientTLS(trustRoots: self.tls.path.map { .pemFile($0) } ?? .system)
+            ),
             logger: logger
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -64,6 +72,11 @@ struct Listen: AsyncParsableCommand {
             }
             try await group.waitForAll()
         }
+    }
+
+    private static func isWebSocket(_ transport: HeraldClientConfiguration.Transport) -> Bool {
+        if case .webSocket = transport { return true }
+        return false
     }
 
     private static func print(_ event: HeraldClientEvent) {
@@ -78,7 +91,11 @@ struct Listen: AsyncParsableCommand {
         case .goaway(let goaway):
             Swift.print("goaway reason=\(goaway.reason) reconnect=\(goaway.reconnect)")
         case .disconnected(let disconnect):
-            Swift.print("disconnected \(disconnect)")
+            if case .connectFailed(let reason) = disconnect.reason {
+                Swift.print("cannot connect: \(reason)")
+            } else {
+                Swift.print("disconnected \(disconnect)")
+            }
         case .subscriptionFailed(let topics, let error):
             Swift.print("subscribe \(topics) failed: \(error.code) \(error.message)")
         }

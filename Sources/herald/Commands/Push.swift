@@ -6,6 +6,7 @@ struct Push: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Push a message to one or more users.")
 
     @OptionGroup var api: APIOptions
+    @OptionGroup var tls: CAFileOption
     @OptionGroup var credentials: AppCredentials
 
     @Option(name: .customLong("user"), help: "A user to push to (repeatable).")
@@ -32,7 +33,7 @@ struct Push: AsyncParsableCommand {
 
     func run() async throws {
         let (app, secret) = try self.credentials.resolved()
-        let client = HTTPClient(baseURL: self.api.baseURL, bearer: secret)
+        let client = HTTPClient(baseURL: self.api.baseURL, bearer: secret, caFile: self.tls.path)
         var body: [String: Any] = ["users": self.users, "payload": self.payload, "qos": self.qos]
         if let ttl { body["ttl"] = ttl }
         if let collapseKey { body["collapseKey"] = collapseKey }

@@ -44,6 +44,8 @@ struct Serve: AsyncParsableCommand {
                 "Client connections are capped at \(settings.maxConnections); the open-file limit is \(descriptors)."
             )
         }
+        // Certificates that do not load stop the start before anything is opened.
+        let tls = try ListenerTLS(settings: settings)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
 
@@ -74,7 +76,8 @@ struct Serve: AsyncParsableCommand {
                 }
                 try await backend.prepare()
                 try await self.serve(
-                    settings: settings, adminKey: admin.key, backend: backend, registry: registry, logger: logger)
+                    settings: settings, tls: tls, adminKey: admin.key, backend: backend, registry: registry,
+                    logger: logger)
                 group.cancelAll()
             }
         } catch {
@@ -85,8 +88,8 @@ struct Serve: AsyncParsableCommand {
     }
 
     private func serve(
-        settings: ServeSettings, adminKey: String, backend: StoreBackend, registry: PrometheusCollectorRegistry,
-        logger: Logger
+        settings: ServeSettings, tls: ListenerTLS, adminKey: String, backend: StoreBackend,
+        registry: PrometheusCollectorRegistry, logger: Logger
     ) async throws {
         let apps = AppRegistry()
         do {
@@ -128,7 +131,9 @@ struct Serve: AsyncParsableCommand {
                 maxFrameLengthBeforeAuth: settings.maxFrameBeforeAuth,
                 maxAuthAttemptsPerConnection: settings.maxAuthPerConnection,
                 maxConnectionsPerAddress: settings.maxConnectionsPerAddress,
-                maxAcceptsPerSecond: settings.maxAcceptsPerSecond
+                maxAcceptsPerSecond: settings.maxAcceptsPerSecond,
+                tcpTLS: tls.tcp,
+                webSocketTLS: tls.webSocket
             ),
             eventLoopGroup: loops,
             apps: apps,
@@ -139,6 +144,7 @@ struct Serve: AsyncParsableCommand {
         let api = APIService(
             settings: settings,
             gateway: gateway,
+            tls: tls.api,
             dependencies: HeraldAPIDependencies(
                 adminKey: adminKey,
                 catalog: backend.catalog,
@@ -163,14 +169,19 @@ struct Serve: AsyncParsableCommand {
         )
         // Graceful shutdown runs in reverse: the API stops, the gateway drains, the sweeper
         // stops, and the cursor writer writes what the drained connections acknowledged.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: acknowledgements),
+            .init(service: sweeper),
+            .init(service: gateway),
+            .init(service: api),
+        ]
+        if tls.isEnabled {
+            let signals = await UnixSignalsSequence(trapping: .sighup)
+            services.append(.init(service: TLSReloadService(tls: tls, signals: signals, logger: logger)))
+        }
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
-                services: [
-                    .init(service: acknowledgements),
-                    .init(service: sweeper),
-                    .init(service: gateway),
-                    .init(service: api),
-                ],
+                services: services,
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -1,6 +1,7 @@
 import ArgumentParser
 import HeraldCommandLine
 import HeraldCore
+import HeraldTLS
 
 /// The flags of `herald serve`; each falls back to a `HERALD_*` variable, then a default.
 struct ServeOptions: ParsableArguments {
@@ -102,6 +103,30 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("postgres-password-file"), help: "File holding the PostgreSQL password for a --store URL without one [HERALD_POSTGRES_PASSWORD_FILE].")
     var postgresPasswordFile: String?
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain every listener serves TLS with [HERALD_TLS_CERT; none: plain].")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert [HERALD_TLS_KEY].")
+    var tlsKey: String?
+
+    @Option(name: .customLong("tcp-tls-cert"), help: "The TCP listener's own certificate, instead of --tls-cert [HERALD_TCP_TLS_CERT].")
+    var tcpTLSCert: String?
+
+    @Option(name: .customLong("tcp-tls-key"), help: "The TCP listener's own key [HERALD_TCP_TLS_KEY].")
+    var tcpTLSKey: String?
+
+    @Option(name: .customLong("ws-tls-cert"), help: "The WebSocket listener's own certificate (wss://) [HERALD_WS_TLS_CERT].")
+    var webSocketTLSCert: String?
+
+    @Option(name: .customLong("ws-tls-key"), help: "The WebSocket listener's own key [HERALD_WS_TLS_KEY].")
+    var webSocketTLSKey: String?
+
+    @Option(name: .customLong("api-tls-cert"), help: "The HTTP API's own certificate (https://) [HERALD_API_TLS_CERT].")
+    var apiTLSCert: String?
+
+    @Option(name: .customLong("api-tls-key"), help: "The HTTP API's own key [HERALD_API_TLS_KEY].")
+    var apiTLSKey: String?
+
     /// Every setting resolved and checked.
     func resolve() throws -> ServeSettings {
         let host = self.host ?? Environment.string("HERALD_HOST") ?? "0.0.0.0"
@@ -143,9 +168,33 @@ struct ServeOptions: ParsableArguments {
             apiMaxHeaderBytes: try self.apiMaxHeaderBytes ?? Environment.int("HERALD_API_MAX_HEADER_BYTES") ?? 16_384,
             apiMaxHeaders: try self.apiMaxHeaders ?? Environment.int("HERALD_API_MAX_HEADERS") ?? 100,
             adminKeyFile: self.adminKeyFile ?? Environment.string("HERALD_ADMIN_KEY_FILE"),
-            postgresPasswordFile: self.postgresPasswordFile ?? Environment.string("HERALD_POSTGRES_PASSWORD_FILE")
+            postgresPasswordFile: self.postgresPasswordFile ?? Environment.string("HERALD_POSTGRES_PASSWORD_FILE"),
+            tcpTLS: try self.tlsFiles(
+                listener: "tcp", certificate: self.tcpTLSCert, key: self.tcpTLSKey, variable: "HERALD_TCP_TLS"),
+            webSocketTLS: try self.tlsFiles(
+                listener: "ws", certificate: self.webSocketTLSCert, key: self.webSocketTLSKey, variable: "HERALD_WS_TLS"),
+            apiTLS: try self.tlsFiles(
+                listener: "api", certificate: self.apiTLSCert, key: self.apiTLSKey, variable: "HERALD_API_TLS")
         )
         try settings.validate()
         return settings
+    }
+
+    /// One listener's certificate and key: its own flags, else its `<variable>_CERT`/`_KEY`,
+    /// else the shared ones; nil when it has no certificate (plain).
+    private func tlsFiles(listener: String, certificate: String?, key: String?, variable: String) throws -> TLSFiles? {
+        let certificate = certificate ?? Environment.string(variable + "_CERT") ?? self.tlsCert
+            ?? Environment.string("HERALD_TLS_CERT")
+        let key = key ?? Environment.string(variable + "_KEY") ?? self.tlsKey ?? Environment.string("HERALD_TLS_KEY")
+        switch (certificate, key) {
+        case (nil, nil):
+            return nil
+        case (let certificate?, let key?):
+            return TLSFiles(certificate: certificate, key: key)
+        case (nil, _?):
+            throw CLIError("the \(listener) listener has a TLS key but no certificate: give --\(listener)-tls-cert or --tls-cert")
+        case (_?, nil):
+            throw CLIError("the \(listener) listener has a TLS certificate but no key: give --\(listener)-tls-key or --tls-key")
+        }
     }
 }

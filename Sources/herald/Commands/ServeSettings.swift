@@ -1,5 +1,6 @@
 import HeraldCommandLine
 import HeraldCore
+import HeraldTLS
 import Logging
 
 #if canImport(FoundationEssentials)
@@ -47,6 +48,17 @@ struct ServeSettings: Sendable {
     var adminKeyFile: String?
     /// A file holding the PostgreSQL password of `store`.
     var postgresPasswordFile: String?
+    /// Each listener's certificate and key; nil serves it plain.
+    var tcpTLS: TLSFiles?
+    var webSocketTLS: TLSFiles?
+    var apiTLS: TLSFiles?
+
+    /// The listeners that serve TLS, as the ready line names them: `tcp,ws,api`, or nil.
+    var tlsListeners: String? {
+        let names = [("tcp", self.tcpTLS), ("ws", self.webSocketTLS), ("api", self.apiTLS)]
+            .compactMap { $0.1 == nil ? nil : $0.0 }
+        return names.isEmpty ? nil : names.joined(separator: ",")
+    }
 
     var loggerLevel: Logger.Level {
         Logger.Level(rawValue: self.logLevel) ?? .info

@@ -73,6 +73,9 @@ enum StoreBackend {
         case .postgres(let store):
             do {
                 try await store.migrate()
+            } catch MessageStoreError.unavailable(let why) {
+                // The pool says only that no connection came; one connection says why.
+                throw CLIError(await store.connectionFailure() ?? "cannot prepare the PostgreSQL store: \(why)")
             } catch {
                 throw CLIError("cannot prepare the PostgreSQL store: \(error)")
             }
