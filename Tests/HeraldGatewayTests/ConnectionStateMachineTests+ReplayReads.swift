@@ -115,4 +115,29 @@ extension ConnectionStateMachineTests {
             return
         }
     }
+
+    @Test func anACKOfALaterPartMovesTheCursor() {
+        var machine = Machine()
+        _ = machine.received(.auth(seq: 1, AuthRequest(token: "t")))
+        guard
+            case .sessionOpened(_, let session, _, .writePage, _) = machine.authSucceeded(
+                seq: 1, token: Fixtures.verified(), plan: Self.part(1...2, more: true))
+        else {
+            Issue.record("the replay did not start")
+            return
+        }
+        _ = machine.replayPageWritten(session: session.number)
+        guard case .writeLastPage = machine.replayContinued(session: session.number, plan: Self.part(3...5, more: false))
+        else {
+            Issue.record("the last part was not handed out")
+            return
+        }
+        _ = machine.replayWritten(session: session.number)
+        guard case .acknowledge(let acknowledgement) = machine.received(.ack(seq: 5, AckBody(session: session.number, kind: .user)))
+        else {
+            Issue.record("the ACK was not taken")
+            return
+        }
+        #expect(acknowledgement.seq == 5)
+    }
 }

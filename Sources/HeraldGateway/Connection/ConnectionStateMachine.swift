@@ -509,6 +509,11 @@ struct ConnectionStateMachine {
         replay.isLoading = false
         // A store that found nothing more ends the replay, whatever it said of the rest.
         guard !plan.pushes.isEmpty else { return self.finishReplay(replay) }
+        // As for the first part: an ACK of what this part carries must not be clamped below it,
+        // or the cursor stays behind and the next connection replays it all again.
+        if let highest = plan.pushes.lazy.filter({ $0.kind == .user }).map(\.seq).max() {
+            self.sessions.noteSentUser(highest, of: number)
+        }
         return self.nextReplayPage(replay)
     }
 

@@ -1,0 +1,40 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// libFuzzer targets, apart from the main package so that its build never sees them; built and
+// run by scripts/fuzz with `-sanitize=fuzzer` (docs/reliability.md, "Fuzzing"). HeraldRESP is
+// no product of the main package, so its sources are linked in here (Sources/HeraldRESP).
+let package = Package(
+    name: "herald-fuzz",
+    dependencies: [
+        .package(name: "herald", path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+    ],
+    targets: [
+        .target(name: "CFuzzDriver"),
+        .target(
+            name: "HeraldRESP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+        ),
+        .executableTarget(
+            name: "FuzzFrames",
+            dependencies: [
+                "CFuzzDriver",
+                .product(name: "HeraldWire", package: "herald"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "FuzzAuthRequest",
+            dependencies: [
+                "CFuzzDriver",
+                .product(name: "HeraldWire", package: "herald"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "FuzzRESP",
+            dependencies: ["CFuzzDriver", "HeraldRESP", .product(name: "NIOCore", package: "swift-nio")]
+        ),
+    ]
+)
