@@ -254,6 +254,7 @@ let package = Package(
             dependencies: [
                 "HeraldCore", "HeraldWire", "HeraldTestUtils", "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
