@@ -1,0 +1,200 @@
+import HeraldCore
+import HeraldTestUtils
+import HeraldTesting
+import HeraldWire
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+@testable import HeraldCore
+@testable import HeraldGateway
+
+/// A bus that remembers what was published, then hands it on.
+final class RecordingBus: MessageBus {
+    private let bus = InMemoryMessageBus()
+    private let published = NIOLockedValueBox<[(BusMessage, BusTarget)]>([])
+
+    func publish(_ message: BusMessage, to target: BusTarget) async throws {
+        self.published.withLockedValue { $0.append((message, target)) }
+        try await self.bus.publish(message, to: target)
+    }
+
+    func subscribe(node: String) -> AsyncStream<BusEvent> {
+        self.bus.subscribe(node: node)
+    }
+
+    func simulateResubscribe() {
+        self.bus.simulateResubscribe()
+    }
+
+    /// What was published so far, with its target.
+    var messages: [(BusMessage, BusTarget)] {
+        self.published.withLockedValue { $0 }
+    }
+
+    func forget() {
+        self.published.withLockedValue { $0 = [] }
+    }
+}
+
+/// A registry that can be cut off, as Redis can.
+final class SeverableRegistry: NodeRegistry {
+    let registry = InMemoryNodeRegistry()
+    private let severed = NIOLockedValueBox(false)
+
+    struct Severed: Error {}
+
+    func sever(_ value: Bool) {
+        self.severed.withLockedValue { $0 = value }
+    }
+
+    private func check() throws {
+        if self.severed.withLockedValue({ $0 }) { throw Severed() }
+    }
+
+    func renew(_ lease: NodeLease, ttl: Duration) async throws -> Bool {
+        try self.check()
+        return try await self.registry.renew(lease, ttl: ttl)
+    }
+
+    func liveNodes() async throws -> [NodeLease] {
+        try self.check()
+        return try await self.registry.liveNodes()
+    }
+
+    func withdraw(node: String) async throws {
+        try self.check()
+        try await self.registry.withdraw(node: node)
+    }
+
+    func recordLoad(node: String, apps: [String: SessionCounts]) async throws {
+        try self.check()
+        try await self.registry.recordLoad(node: node, apps: apps)
+    }
+
+    func load(app: String) async throws -> [String: SessionCounts] {
+        try self.check()
+        return try await self.registry.load(app: app)
+    }
+}
+
+/// One node of a ``TestCluster``: a real gateway on loopback with the cluster runtime.
+struct TestNode {
+    var id: String
+    var gateway: Gateway
+    var delivery: ClusterDelivery<Gateway>
+    var receiver: ClusterBusReceiver<Gateway>
+    var membership: ClusterMembership<Gateway>
+    var liveNodes: LiveNodes
+    var apps: AppRegistry
+    var addresses: BoundAddresses
+
+    /// A client on this node, authenticated as `user` on `device`.
+    func client(user: String, device: String = "phone") async throws -> RawClient {
+        let client = try await RawClient.connect(.tcp, host: "127.0.0.1", port: self.addresses.tcpPort)
+        try await client.auth(token: Fixtures.token(user: user, device: device))
+        return client
+    }
+}
+
+/// Several nodes in one process, sharing an in-memory directory, registry and bus.
+struct TestCluster {
+    var nodes: [TestNode]
+    var directory: InMemorySessionDirectory
+    var registry: SeverableRegistry
+    var bus: RecordingBus
+    var catalog: InMemoryAppCatalog
+
+    static let leaseTTL: Duration = .seconds(10)
+
+    static func with(
+        nodes count: Int,
+        leaseTTL: Duration = TestCluster.leaseTTL,
+        _ body: (TestCluster) async throws -> Void
+    ) async throws {
+        let directory = InMemorySessionDirectory()
+        let registry = SeverableRegistry()
+        let bus = RecordingBus()
+        let catalog = InMemoryAppCatalog()
+        try await catalog.create(Fixtures.app)
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        var nodes: [TestNode] = []
+        var tasks: [Task<Void, any Error>] = []
+        let logger = Logger(label: "cluster-test")
+        for index in 1...count {
+            let id = "n\(index)"
+            let apps = AppRegistry([Fixtures.app])
+            let observer = ClusterObserver(node: id, directory: directory, bus: bus, logger: logger)
+            let gateway = Gateway(
+                configuration: GatewayConfiguration(host: "127.0.0.1", tcpPort: 0, webSocketPort: 0, nodeID: id),
+                eventLoopGroup: group,
+                apps: apps,
+                observer: observer,
+                replay: LiveOnlyReplay(),
+                logger: logger
+            )
+            tasks.append(Task { try await gateway.run() })
+            let addresses = try await gateway.waitUntilBound()
+            let liveNodes = LiveNodes()
+            let receiver = ClusterBusReceiver(
+                gateway: gateway, bus: bus, directory: directory, catalog: catalog, apps: apps, logger: logger)
+            let runtime = ClusterNode(gateway: gateway, observer: observer, receiver: receiver)
+            tasks.append(Task { try await runtime.run() })
+            let membership = ClusterMembership(
+                gateway: gateway,
+                registry: registry,
+                directory: directory,
+                liveNodes: liveNodes,
+                configuration: .init(
+                    roles: .all,
+                    tcpEndpoint: "127.0.0.1:\(addresses.tcpPort)",
+                    webSocketEndpoint: "ws://127.0.0.1:\(addresses.webSocketPort)/ws",
+                    maxConnections: 1000,
+                    leaseTTL: leaseTTL
+                ),
+                logger: logger
+            )
+            let delivery = ClusterDelivery(
+                gateway: gateway, directory: directory, bus: bus, registry: registry, liveNodes: liveNodes,
+                logger: logger)
+            nodes.append(
+                TestNode(
+                    id: id, gateway: gateway, delivery: delivery, receiver: receiver, membership: membership,
+                    liveNodes: liveNodes, apps: apps, addresses: addresses))
+        }
+        let cluster = TestCluster(nodes: nodes, directory: directory, registry: registry, bus: bus, catalog: catalog)
+        // Every node renews once, then once more to see the others.
+        for _ in 0..<2 { await cluster.renewAll() }
+        do {
+            try await body(cluster)
+        } catch {
+            for task in tasks { task.cancel() }
+            for task in tasks { _ = try? await task.value }
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        for task in tasks { task.cancel() }
+        for task in tasks { _ = try? await task.value }
+        try await group.shutdownGracefully()
+    }
+
+    /// One renewal of every node, each from a fresh state.
+    func renewAll() async {
+        for node in self.nodes {
+            var state = ClusterMembership<Gateway>.State()
+            state.knownNodes = node.liveNodes.ids
+            state.knownNodes.remove(ByteString(node.id))
+            await node.membership.renew(&state)
+        }
+    }
+
+    /// Waits until the directory lists `count` sessions of `user`.
+    func waitForDirectory(user: String, sessions count: Int) async throws -> Bool {
+        await eventually {
+            let found = (try? await self.directory.sessions(
+                app: "demo", users: [user], liveNodes: Set(self.nodes.map { ByteString($0.id) }))) ?? []
+            return found.first?.count == count
+        }
+    }
+}
