@@ -15,10 +15,16 @@ public struct Dispatcher: Sendable {
     /// Creates a dispatcher.
     public init() {}
 
-    /// The nodes among `leases` that may take `user`, best first.
-    public func nodes(for user: String, among leases: [NodeLease]) -> [NodeLease] {
+    /// The nodes among `leases` that may take `user`, best first; without a user, the one
+    /// with the most headroom first.
+    public func nodes(for user: String?, among leases: [NodeLease]) -> [NodeLease] {
         let candidates = leases.filter {
             $0.state == .ready && $0.roles.contains(.gateway) && $0.tcpEndpoint != nil && $0.webSocketEndpoint != nil
+        }
+        guard let user else {
+            return candidates.sorted {
+                ($0.maxConnections - $0.connections, $1.node) > ($1.maxConnections - $1.connections, $0.node)
+            }
         }
         let userHash = Self.hash(Array(user.utf8), seed: 0xcbf2_9ce4_8422_2325)
         let scored = candidates.map { lease in (lease: lease, score: Self.score(userHash: userHash, lease: lease)) }
