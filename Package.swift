@@ -70,6 +70,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HeraldCluster",
+            dependencies: [
+                "HeraldCore",
+                "HeraldRedis",
+                "HeraldRESP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HeraldGateway",
             dependencies: [
                 "HeraldWire",
@@ -245,6 +258,16 @@ let package = Package(
                 "HeraldRedis", "HeraldRESP",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HeraldClusterTests",
+            dependencies: [
+                "HeraldCluster", "HeraldCore", "HeraldRedis", "HeraldRESP", "HeraldTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

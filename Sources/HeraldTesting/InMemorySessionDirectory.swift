@@ -25,15 +25,18 @@ public final class InMemorySessionDirectory: SessionDirectory {
         mutating func register(_ session: SessionInfo) -> SessionRegistration {
             let key = UserKey(app: ByteString(session.app), user: ByteString(session.user))
             var user = self.users[key] ?? User()
+            // Registering the same session again keeps its place and displaces nobody.
+            if let holder = user.devices[ByteString(session.device)], holder.id == session.id {
+                self.byNode[ByteString(session.node), default: []].update(with: holder)
+                return SessionRegistration(order: holder.order, displaced: nil)
+            }
             user.counter += 1
             var registered = session
             registered.order = user.counter
             let previous = user.devices.updateValue(registered, forKey: ByteString(session.device))
             self.users[key] = user
             self.byNode[ByteString(session.node), default: []].update(with: registered)
-            // Registering the same session again displaces nobody.
-            let displaced = previous.flatMap { $0.id == session.id ? nil : $0 }
-            return SessionRegistration(order: registered.order, displaced: displaced)
+            return SessionRegistration(order: registered.order, displaced: previous)
         }
 
         /// Removes `session` if it holds its device; true if it did.
@@ -90,7 +93,7 @@ public final class InMemorySessionDirectory: SessionDirectory {
                 let key = UserKey(app: ByteString(session.app), user: ByteString(session.user))
                 // A device another session took meanwhile stays with it; one this session
                 // still holds keeps its order.
-                guard state.users[key]?.devices[ByteString(session.device)] == nil else { continue }
+                if let holder = state.users[key]?.devices[ByteString(session.device)], holder.id != session.id { continue }
                 _ = state.register(session)
             }
         }

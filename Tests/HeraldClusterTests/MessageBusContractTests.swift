@@ -1,0 +1,99 @@
+import HeraldCore
+import NIOCore
+import Testing
+
+extension ClusterStateContract {
+    /// The bus: to one node, to every node but the sender, in order.
+    @Suite("Message bus", .timeLimit(.minutes(2)))
+    struct MessageBusContractTests {
+        /// The next message that is not a probe of ``waitUntilSubscribed(_:_:)``.
+        static func next(_ iterator: inout AsyncStream<BusEvent>.Iterator) async -> BusMessage? {
+            while let event = await iterator.next() {
+                if case .message(let message) = event, message.origin != "probe" { return message }
+            }
+            return nil
+        }
+
+        /// A subscription is made in the background: probes go out until every subscription
+        /// has heard one, so that what a test publishes next reaches them all. (The suite's
+        /// time limit ends a subscription that never comes.)
+        static func waitUntilSubscribed(_ bus: any MessageBus, _ iterators: inout [AsyncStream<BusEvent>.Iterator]) async throws {
+            let publisher = Task {
+                while !Task.isCancelled {
+                    try? await bus.publish(BusMessage(origin: "probe", body: .appChanged(app: "probe")), to: .all)
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+            }
+            defer { publisher.cancel() }
+            for index in iterators.indices {
+                while let event = await iterators[index].next() {
+                    if case .message(let message) = event, message.origin == "probe" { break }
+                }
+            }
+        }
+
+        static func app(of message: BusMessage?) -> String? {
+            guard case .appChanged(let app)? = message?.body else { return nil }
+            return app
+        }
+
+        @Test(arguments: ClusterStateKind.allCases)
+        func deliversToOneNodeAndToAllButTheSender(kind: ClusterStateKind) async throws {
+            try await ClusterState.with(kind) { state in
+                let bus = state.bus
+                var iterators = ["node-a", "node-b", "node-c"].map { bus.subscribe(node: $0).makeAsyncIterator() }
+                try await Self.waitUntilSubscribed(bus, &iterators)
+
+                try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "to-b")), to: .node("node-b"))
+                try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "to-all")), to: .all)
+                try await bus.publish(BusMessage(origin: "node-b", body: .appChanged(app: "to-a")), to: .node("node-a"))
+
+                // node-a hears nothing of its own message to all: its next is node-b's.
+                #expect(Self.app(of: await Self.next(&iterators[0])) == "to-a")
+                #expect(Self.app(of: await Self.next(&iterators[1])) == "to-b")
+                #expect(Self.app(of: await Self.next(&iterators[1])) == "to-all")
+                // node-c never hears node-b's message.
+                #expect(Self.app(of: await Self.next(&iterators[2])) == "to-all")
+                try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "last")), to: .node("node-c"))
+                #expect(Self.app(of: await Self.next(&iterators[2])) == "last")
+            }
+        }
+
+        @Test(arguments: ClusterStateKind.allCases)
+        func keepsEachSendersOrderAndEveryBody(kind: ClusterStateKind) async throws {
+            try await ClusterState.with(kind) { state in
+                let bus = state.bus
+                var iterators = [bus.subscribe(node: "node-b").makeAsyncIterator()]
+                try await Self.waitUntilSubscribed(bus, &iterators)
+                for index in 0..<200 {
+                    try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "m\(index)")), to: .node("node-b"))
+                }
+                let payload = ByteBuffer(string: "news")
+                try await bus.publish(
+                    BusMessage(origin: "node-a", body: .broadcast(app: "app", seq: 9, payload: payload)), to: .node("node-b"))
+                for index in 0..<200 {
+                    #expect(Self.app(of: await Self.next(&iterators[0])) == "m\(index)")
+                }
+                guard case .broadcast(let app, let seq, let received)? = await Self.next(&iterators[0])?.body else {
+                    Issue.record("the broadcast did not arrive")
+                    return
+                }
+                #expect(app == "app" && seq == 9 && received == payload)
+            }
+        }
+
+        @Test(arguments: [ClusterStateKind.redis, .redisCluster])
+        func dropsWhatItCannotDecode(kind: ClusterStateKind) async throws {
+            try await ClusterState.with(kind) { state in
+                let bus = state.bus
+                let publishRaw = try #require(state.publishRaw)
+                var iterators = [bus.subscribe(node: "node-b").makeAsyncIterator()]
+                try await Self.waitUntilSubscribed(bus, &iterators)
+                try await publishRaw(state.busChannel("node-b"), ByteBuffer(bytes: [1, 0xFF, 0xFF, 0xFF, 0xFF]))
+                try await publishRaw(state.busChannel("node-b"), ByteBuffer(bytes: [99]))
+                try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "after")), to: .node("node-b"))
+                #expect(Self.app(of: await Self.next(&iterators[0])) == "after")
+            }
+        }
+    }
+}
