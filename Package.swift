@@ -181,6 +181,8 @@ let package = Package(
                 "HeraldWire",
                 "HeraldCore",
                 "HeraldGateway",
+                "HeraldCluster",
+                "HeraldRedis",
                 "HeraldSQLite",
                 "HeraldPostgres",
                 "HeraldAPI",
