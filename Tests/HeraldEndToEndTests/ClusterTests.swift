@@ -120,4 +120,23 @@ struct ClusterTests {
         #expect(await eventually(timeout: .seconds(5)) { (try? await Self.dispatched(app, user: "u", by: a)) == [a.node] })
         _ = try await a.terminate()
     }
+
+    @Test("A cluster node refuses the SQLite store, and --roles without --redis, with a sentence")
+    func clusterFlagsAreChecked() async throws {
+        for (arguments, words) in [
+            (["--redis", "redis://127.0.0.1:1"], ["postgresql", "sqlite"]),
+            (["--roles", "api"], ["--roles", "--redis"]),
+        ] {
+            do {
+                let server = try await HeraldProcess.start(arguments, readyTimeout: .seconds(20))
+                _ = try await server.terminate()
+                Issue.record("herald started with \(arguments)")
+            } catch let error as HeraldProcessError {
+                #expect(!error.message.contains("exit status 0)"), "\(error.message)")
+                for word in words {
+                    #expect(error.standardError.lowercased().contains(word), "\(error.standardError)")
+                }
+            }
+        }
+    }
 }
