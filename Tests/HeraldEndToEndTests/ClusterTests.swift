@@ -101,11 +101,11 @@ struct ClusterTests {
 
     @Test("Dispatch never offers a draining node and forgets a killed one within the lease")
     func dispatchFollowsTheLeases() async throws {
-        let nodes = try await Self.startNodes(3, leaseTTL: "1")
+        let nodes = try await Self.startNodes(3, leaseTTL: "2")
         let (a, b, c) = (nodes[0], nodes[1], nodes[2])
         let app = try await APIClient(a).createApp(prefix: "dispatch")
         let all = Set(nodes.map(\.node))
-        #expect(await eventually { (try? await Set(Self.dispatched(app, user: "u", by: a))) == all })
+        #expect(await eventually(timeout: .seconds(10)) { (try? await Set(Self.dispatched(app, user: "u", by: a))) == all })
 
         // SIGTERM: the lease says draining at once, and then the node is gone.
         let stopping = Task { try await c.terminate() }
@@ -117,7 +117,7 @@ struct ClusterTests {
 
         // SIGKILL: forgotten once its lease lapses.
         _ = try await b.kill()
-        #expect(await eventually(timeout: .seconds(5)) { (try? await Self.dispatched(app, user: "u", by: a)) == [a.node] })
+        #expect(await eventually(timeout: .seconds(10)) { (try? await Self.dispatched(app, user: "u", by: a)) == [a.node] })
         _ = try await a.terminate()
     }
 
