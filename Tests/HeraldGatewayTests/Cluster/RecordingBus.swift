@@ -6,6 +6,7 @@ import NIOConcurrencyHelpers
 final class RecordingBus: MessageBus {
     private let bus = InMemoryMessageBus()
     private let published = NIOLockedValueBox<[(BusMessage, BusTarget)]>([])
+    private let subscriptions = NIOLockedValueBox(0)
 
     func publish(_ message: BusMessage, to target: BusTarget) async throws {
         self.published.withLockedValue { $0.append((message, target)) }
@@ -13,7 +14,15 @@ final class RecordingBus: MessageBus {
     }
 
     func subscribe(node: String) -> AsyncStream<BusEvent> {
-        self.bus.subscribe(node: node)
+        let stream = self.bus.subscribe(node: node)
+        self.subscriptions.withLockedValue { $0 += 1 }
+        return stream
+    }
+
+    /// How many subscriptions were made: a message published before a node subscribed
+    /// does not reach it.
+    var subscriptionCount: Int {
+        self.subscriptions.withLockedValue { $0 }
     }
 
     func simulateResubscribe() {

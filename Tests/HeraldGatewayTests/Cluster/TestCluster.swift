@@ -20,6 +20,9 @@ struct TestCluster {
 
     static let leaseTTL: Duration = .seconds(10)
 
+    /// The nodes did not all subscribe to the bus in time.
+    struct NotReady: Error {}
+
     static func with(
         nodes count: Int,
         leaseTTL: Duration = TestCluster.leaseTTL,
@@ -79,6 +82,10 @@ struct TestCluster {
         // Every node renews once, then once more to see the others.
         for _ in 0..<2 { await cluster.renewAll() }
         do {
+            // Each node's bus receiver subscribes when its task starts.
+            guard await eventually(timeout: .seconds(30), { bus.subscriptionCount == count }) else {
+                throw NotReady()
+            }
             try await body(cluster)
         } catch {
             for task in tasks { task.cancel() }
