@@ -201,6 +201,8 @@ let package = Package(
                 "HeraldWire",
                 "HeraldCore",
                 "HeraldGateway",
+                "HeraldCluster",
+                "HeraldRedis",
                 "HeraldSQLite",
                 "HeraldPostgres",
                 "HeraldAPI",

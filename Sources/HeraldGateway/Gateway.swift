@@ -39,9 +39,9 @@ public final class Gateway: Service, PushDelivery {
         public var description: String { self.message }
     }
 
-    private let configuration: GatewayConfiguration
+    let configuration: GatewayConfiguration
     private let eventLoopGroup: any EventLoopGroup
-    private let environment: GatewayEnvironment
+    let environment: GatewayEnvironment
     private let logger: Logger
     private let bindState = NIOLockedValueBox(BindState.waiting([]))
 
@@ -76,7 +76,7 @@ public final class Gateway: Service, PushDelivery {
     }
 
     /// The node's id, as sessions report it.
-    var nodeID: String { self.configuration.nodeID }
+    public var nodeID: String { self.configuration.nodeID }
 
     /// Counters of this gateway, cheap to read from any thread.
     public var stats: GatewayStats {

@@ -21,6 +21,11 @@ public struct HeraldAPIDependencies: Sendable {
     public var isReady: @Sendable () -> Bool
     /// The node's connections, sessions and memory for `GET /v1/stats`; called per request.
     public var nodeStats: @Sendable () -> NodeStats
+    /// In a cluster, the gateways `/v1/dispatch` offers a user (nil when the request names
+    /// none), best first; nil on a single node, which offers its configured endpoints.
+    public var dispatch: (@Sendable (_ user: String?) -> [DispatchEndpoint])?
+    /// Called once an app was created, changed or deleted, to tell the other nodes.
+    public var appChanged: @Sendable (_ app: String) async -> Void
 
     /// Creates the dependencies.
     public init(
@@ -32,7 +37,9 @@ public struct HeraldAPIDependencies: Sendable {
         directory: any SessionLookup,
         metrics: PrometheusCollectorRegistry,
         isReady: @escaping @Sendable () -> Bool,
-        nodeStats: @escaping @Sendable () -> NodeStats = { NodeStats() }
+        nodeStats: @escaping @Sendable () -> NodeStats = { NodeStats() },
+        dispatch: (@Sendable (_ user: String?) -> [DispatchEndpoint])? = nil,
+        appChanged: @escaping @Sendable (_ app: String) async -> Void = { _ in }
     ) {
         self.adminKey = adminKey
         self.catalog = catalog
@@ -43,5 +50,7 @@ public struct HeraldAPIDependencies: Sendable {
         self.metrics = metrics
         self.isReady = isReady
         self.nodeStats = nodeStats
+        self.dispatch = dispatch
+        self.appChanged = appChanged
     }
 }

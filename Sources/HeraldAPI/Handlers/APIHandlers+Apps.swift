@@ -58,6 +58,7 @@ extension APIHandlers {
             throw APIError(.conflict, "app_exists", "app \"\(id)\" already exists")
         }
         self.dependencies.apps.upsert(app)
+        await self.dependencies.appChanged(app.id)
         return JSONResponse.make(.created, AppResponse(app))
     }
 

@@ -51,11 +51,19 @@ extension APIHandlers {
         guard let appID = query["app"].map(String.init), !appID.isEmpty else {
             throw APIError.badRequest("query parameter app is required", code: "invalid_app")
         }
-        if let user = query["user"].map(String.init) { try self.validateIdentifier(user, field: "user") }
+        let user = query["user"].map(String.init)
+        if let user { try self.validateIdentifier(user, field: "user") }
         _ = try await self.app(named: appID)
+        var endpoints = self.configuration.dispatchEndpoints
+        if let dispatch = self.dependencies.dispatch {
+            endpoints = dispatch(user)
+            guard !endpoints.isEmpty else {
+                throw APIError(.serviceUnavailable, "no_gateway", "no gateway node is ready; retry later")
+            }
+        }
         return JSONResponse.make(
             .ok,
-            DispatchResponse(endpoints: self.configuration.dispatchEndpoints, reconnect: self.configuration.reconnect)
+            DispatchResponse(endpoints: endpoints, reconnect: self.configuration.reconnect)
         )
     }
 }

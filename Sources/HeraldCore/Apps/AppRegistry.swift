@@ -46,6 +46,11 @@ public final class AppRegistry: Sendable {
         self.state.withLockedValue { $0.apps[ByteString(app.id)] = app }
     }
 
+    /// Forgets the app with `id` (deleted on another node).
+    public func remove(id: String) {
+        self.state.withLockedValue { $0.apps[ByteString(id)] = nil }
+    }
+
     /// The app with `id` from the snapshot; nil if it is not there.
     public func app(id: String) -> App? {
         self.state.withLockedValue { $0.apps[ByteString(id)] }

@@ -272,6 +272,13 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func activate(context: ChannelHandlerContext) {
         guard !self.admitted, !self.refused else { return }
         let configuration = self.environment.configuration
+        if self.environment.isDrainingClients {
+            self.refused = true
+            let goAway = GoAway(
+                session: 0, reason: .draining, reconnect: true, retryAfterMs: configuration.drainRetryAfterMs)
+            self.writeAndClose(.goaway(goAway))
+            return
+        }
         guard self.environment.counters.admitConnection(limit: configuration.maxConnections) else {
             self.refused = true
             self.environment.metrics.connectionsRefused.increment()

@@ -37,6 +37,9 @@ final class GatewayEnvironment: Sendable {
     /// Orders sessions across loops for the replace rule: of two sessions of one device, the
     /// one indexed later (larger generation) wins, even when both open at the same instant.
     private let generations = NIOLockedValueBox<UInt64>(0)
+    /// Whether the node sends its clients away (a cluster node cut off from its peers): new
+    /// connections get GOAWAY `draining` at once. Read once per accepted connection.
+    private let drainingClients = NIOLockedValueBox(false)
 
     init(
         configuration: GatewayConfiguration,
@@ -128,6 +131,12 @@ final class GatewayEnvironment: Sendable {
     /// The shard of `eventLoop`, if it belongs to the gateway's group.
     func shard(for eventLoop: any EventLoop) -> EventLoopShard? {
         self.shardsByLoop[ObjectIdentifier(eventLoop)]
+    }
+
+    /// Whether new connections are sent away with GOAWAY `draining`.
+    var isDrainingClients: Bool {
+        get { self.drainingClients.withLockedValue { $0 } }
+        set { self.drainingClients.withLockedValue { $0 = newValue } }
     }
 
     /// A new, larger session generation.

@@ -558,6 +558,46 @@ final class EventLoopShard: @unchecked Sendable {
         return ended
     }
 
+    /// Ends the session `number` of `connection` with GOAWAY `reason` if this loop holds it
+    /// with `generation` (connection numbers are per loop; the generation is the node's).
+    func endSession(connection: UInt64, number: UInt16, generation: UInt64, reason: GoAwayReason) -> Bool {
+        self.eventLoop.assertInEventLoop()
+        let key = SessionKey(connection: ConnectionID(rawValue: connection), session: number)
+        guard let handler = self.connections[key.connection], let session = handler.session(number),
+            self.byUser[UserKey(app: session.app, user: session.user)]?
+                .contains(where: { $0.key == key && $0.generation == generation }) == true
+        else { return false }
+        return handler.endSession(number, reason: reason)
+    }
+
+    /// Every session on this loop, open or opening.
+    func allSessions(node: String) -> [SessionInfo] {
+        self.eventLoop.assertInEventLoop()
+        var all: [SessionInfo] = []
+        for entries in self.byUser.values {
+            for entry in entries {
+                if let info = self.connections[entry.key.connection]?.session(entry.key.session)?
+                    .info(node: node, connection: entry.key.connection, generation: entry.generation)
+                {
+                    all.append(info)
+                }
+            }
+        }
+        return all
+    }
+
+    /// Each app's sessions on this loop, and its users (counted once across loops by the
+    /// caller).
+    func onlineCountsByApp() -> [ByteString: (sessions: Int, users: Set<ByteString>)] {
+        self.eventLoop.assertInEventLoop()
+        var counts: [ByteString: (sessions: Int, users: Set<ByteString>)] = [:]
+        for (key, entries) in self.byUser {
+            counts[key.app, default: (0, [])].sessions += entries.count
+            counts[key.app, default: (0, [])].users.insert(key.user)
+        }
+        return counts
+    }
+
     /// Has the other loops end the older sessions of `replacement`'s device. Sent once per
     /// tick for all the sessions opened in it: one hop per loop, not one per AUTH.
     func replaceOnPeers(_ replacement: Replacement) {

@@ -9,8 +9,8 @@ import ServiceLifecycle
 
 import Foundation
 
-/// Runs the HTTP API once the gateway has bound its ports, so that `/v1/dispatch` hands
-/// out the real addresses, then prints the ready line.
+/// Runs the HTTP API once the gateway (if the node runs one) has bound its ports, so that
+/// `/v1/dispatch` hands out the real addresses, then prints the ready line.
 struct APIService: Service {
     var settings: ServeSettings
     var gateway: Gateway
@@ -20,7 +20,7 @@ struct APIService: Service {
     var logger: Logger
 
     func run() async throws {
-        let bound = try await self.gateway.waitUntilBound()
+        let bound = self.settings.runsGateway ? try await self.gateway.waitUntilBound() : nil
         let publicHost = self.settings.publicHost
         let tcpScheme = self.settings.tcpTLS == nil ? "" : "tls://"
         let webSocketScheme = self.settings.webSocketTLS == nil ? "ws" : "wss"
@@ -33,13 +33,15 @@ struct APIService: Service {
             nodeID: self.settings.nodeID,
             maxRequestBodyBytes: self.settings.maxBody,
             maxFrameLength: self.settings.maxFrame,
-            dispatchEndpoints: [
-                DispatchEndpoint(
-                    node: self.settings.nodeID,
-                    tcp: "\(tcpScheme)\(publicHost):\(bound.tcpPort)",
-                    ws: "\(webSocketScheme)://\(publicHost):\(bound.webSocketPort)/ws"
-                )
-            ],
+            dispatchEndpoints: bound.map {
+                [
+                    DispatchEndpoint(
+                        node: self.settings.nodeID,
+                        tcp: "\(tcpScheme)\(publicHost):\($0.tcpPort)",
+                        ws: "\(webSocketScheme)://\(publicHost):\($0.webSocketPort)/ws"
+                    )
+                ]
+            } ?? [],
             reconnect: ReconnectPolicy(baseMs: 500, maxMs: 30_000, jitter: 1.0),
             idleTimeout: .milliseconds(Int64(self.settings.apiIdleTimeout * 1000)),
             headTimeout: .milliseconds(Int64(self.settings.apiHeadTimeout * 1000)),
@@ -64,16 +66,15 @@ struct APIService: Service {
                 ready.withLockedValue { $0 = true }
                 let host = settings.host
                 // Words added to the ready line go at its end: scripts read the first ones.
+                let clients = bound.map { " tcp=\(host):\($0.tcpPort) ws=\(host):\($0.webSocketPort)" } ?? ""
                 let tlsWord = settings.tlsListeners.map { " tls=\($0)" } ?? ""
-                print(
-                    "herald ready node=\(settings.nodeID) tcp=\(host):\(bound.tcpPort) ws=\(host):\(bound.webSocketPort) api=\(settings.apiHost):\(port)\(tlsWord)"
-                )
+                print("herald ready node=\(settings.nodeID)\(clients) api=\(settings.apiHost):\(port)\(tlsWord)")
                 fflush(nil)
                 logger.info(
                     "herald is serving",
                     metadata: [
-                        "node": "\(settings.nodeID)", "tcp": "\(bound.tcpPort)", "ws": "\(bound.webSocketPort)",
-                        "api": "\(port)", "data": "\(settings.dataDirectory)",
+                        "node": "\(settings.nodeID)", "tcp": "\(bound?.tcpPort ?? 0)",
+                        "ws": "\(bound?.webSocketPort ?? 0)", "api": "\(port)", "data": "\(settings.dataDirectory)",
                     ]
                 )
             }

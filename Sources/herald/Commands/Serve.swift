@@ -115,6 +115,13 @@ struct Serve: AsyncParsableCommand {
             if settings.eventLoops != nil { loops.shutdownGracefully { _ in } }
         }
         await MallocArena.reserve(onEveryLoopOf: loops)
+        let ports = try settings.redis.map { try ClusterPorts.open(url: $0, namespace: settings.redisNamespace, logger: logger) }
+        if ports != nil, settings.nodeIDGenerated {
+            print("herald: this cluster node's id is \(settings.nodeID) (made up at start; --node-id sets one)")
+        }
+        let observer = ports.map {
+            ClusterObserver(node: settings.nodeID, directory: $0.directory, bus: $0.bus, logger: logger)
+        }
         let gateway = Gateway(
             configuration: GatewayConfiguration(
                 host: settings.host,
@@ -137,44 +144,82 @@ struct Serve: AsyncParsableCommand {
             ),
             eventLoopGroup: loops,
             apps: apps,
+            observer: observer,
             replay: replay,
             acknowledgements: acknowledgements,
             logger: logger
         )
-        let api = APIService(
-            settings: settings,
-            gateway: gateway,
-            tls: tls.api,
-            dependencies: HeraldAPIDependencies(
-                adminKey: adminKey,
-                catalog: backend.catalog,
-                apps: apps,
-                store: backend.messages,
-                delivery: gateway,
-                directory: gateway,
-                metrics: registry,
-                isReady: { true },
-                nodeStats: {
-                    let stats = gateway.stats
-                    return NodeStats(
-                        connections: stats.connections,
-                        sessions: stats.sessions,
-                        residentBytes: ResidentMemory.current(),
-                        fanOutPasses: stats.fanOutPasses,
-                        longestFanOutSliceSeconds: Double(stats.longestFanOutSliceNanoseconds) / 1e9
-                    )
-                }
-            ),
-            logger: logger
+        var dependencies = HeraldAPIDependencies(
+            adminKey: adminKey,
+            catalog: backend.catalog,
+            apps: apps,
+            store: backend.messages,
+            delivery: gateway,
+            directory: gateway,
+            metrics: registry,
+            isReady: { true },
+            nodeStats: {
+                let stats = gateway.stats
+                return NodeStats(
+                    connections: stats.connections,
+                    sessions: stats.sessions,
+                    residentBytes: ResidentMemory.current(),
+                    fanOutPasses: stats.fanOutPasses,
+                    longestFanOutSliceSeconds: Double(stats.longestFanOutSliceNanoseconds) / 1e9
+                )
+            }
         )
-        // Graceful shutdown runs in reverse: the API stops, the gateway drains, the sweeper
-        // stops, and the cursor writer writes what the drained connections acknowledged.
+        // Graceful shutdown runs in reverse: the API stops, a cluster node's lease says
+        // draining, the gateway drains (the cluster runtime still records its sessions
+        // closing), the sweeper stops, and the cursor writer writes what the drained
+        // connections acknowledged.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: acknowledgements),
             .init(service: sweeper),
-            .init(service: gateway),
-            .init(service: api),
         ]
+        var lease: ClusterLeaseService?
+        if let ports, let observer {
+            let liveNodes = LiveNodes()
+            let delivery = ClusterDelivery(
+                gateway: gateway, directory: ports.directory, bus: ports.bus, registry: ports.registry,
+                liveNodes: liveNodes, logger: logger)
+            dependencies.delivery = delivery
+            dependencies.directory = delivery
+            dependencies.dispatch = { user in
+                Dispatcher().nodes(for: user, among: liveNodes.leases).compactMap { lease in
+                    guard let tcp = lease.tcpEndpoint, let webSocket = lease.webSocketEndpoint else { return nil }
+                    return DispatchEndpoint(node: lease.node, tcp: tcp, ws: webSocket)
+                }
+            }
+            let node = settings.nodeID
+            dependencies.appChanged = { app in
+                do {
+                    try await ports.bus.publish(BusMessage(origin: node, body: .appChanged(app: app)), to: .all)
+                } catch {
+                    logger.warning(
+                        "The other nodes could not be told of a changed app; they pick it up on their next reload.",
+                        metadata: ["app": "\(app)", "error": "\(error)"]
+                    )
+                }
+            }
+            let receiver = ClusterBusReceiver(
+                gateway: gateway, bus: ports.bus, directory: ports.directory, catalog: backend.catalog, apps: apps,
+                logger: logger)
+            services.append(.init(service: ClusterNode(gateway: gateway, observer: observer, receiver: receiver)))
+            lease = ClusterLeaseService(
+                settings: settings, gateway: gateway, ports: ports, liveNodes: liveNodes, logger: logger)
+        }
+        if settings.runsGateway { services.append(.init(service: gateway)) }
+        if let lease { services.append(.init(service: lease)) }
+        if settings.runsAPI {
+            services.append(
+                .init(
+                    service: APIService(
+                        settings: settings, gateway: gateway, tls: tls.api, dependencies: dependencies, logger: logger))
+            )
+        } else {
+            services.append(.init(service: GatewayReadyService(settings: settings, gateway: gateway)))
+        }
         if tls.isEnabled {
             let signals = await UnixSignalsSequence(trapping: .sighup)
             services.append(.init(service: TLSReloadService(tls: tls, signals: signals, logger: logger)))
@@ -186,7 +231,20 @@ struct Serve: AsyncParsableCommand {
                 logger: logger
             )
         )
-        try await group.run()
+        do {
+            try await group.run()
+        } catch {
+            await ports?.close()
+            throw error
+        }
+        if let ports {
+            do {
+                try await ports.registry.withdraw(node: settings.nodeID)
+            } catch {
+                logger.warning("The node's lease could not be withdrawn; it lapses by itself.", metadata: ["error": "\(error)"])
+            }
+            await ports.close()
+        }
         logger.info("herald stopped")
     }
 }

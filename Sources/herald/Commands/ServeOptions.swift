@@ -26,7 +26,7 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("sweep-interval"), help: "Seconds between purges of expired messages [HERALD_SWEEP_INTERVAL, default 30].")
     var sweepInterval: Double?
 
-    @Option(name: .customLong("node-id"), help: "This node's name [HERALD_NODE_ID, default from the host name].")
+    @Option(name: .customLong("node-id"), help: "This node's name, unique in a cluster [HERALD_NODE_ID, default from the host name; with --redis, a random id].")
     var nodeID: String?
 
     @Option(help: "Seconds between client PINGs, told in AUTH_OK [HERALD_HEARTBEAT, default 30].")
@@ -127,9 +127,23 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("api-tls-key"), help: "The HTTP API's own key [HERALD_API_TLS_KEY].")
     var apiTLSKey: String?
 
+    @Option(help: "Redis that joins this node to a cluster: redis://[user:pass@]host:port or redis+cluster://host:port[,host:port...] [HERALD_REDIS, default none: a single node].")
+    var redis: String?
+
+    @Option(name: .customLong("redis-namespace"), help: "Prefix of the cluster's Redis keys and channels, so that several clusters can share one Redis [HERALD_REDIS_NAMESPACE, default herald].")
+    var redisNamespace: String?
+
+    @Option(help: "What this cluster node runs: gateway, api, or both [HERALD_ROLES, default gateway,api].")
+    var roles: String?
+
+    @Option(name: .customLong("lease-ttl"), help: "Seconds a cluster node's lease lasts without renewal [HERALD_LEASE_TTL, default 10].")
+    var leaseTTL: Double?
+
     /// Every setting resolved and checked.
     func resolve() throws -> ServeSettings {
         let host = self.host ?? Environment.string("HERALD_HOST") ?? "0.0.0.0"
+        let redis = self.redis ?? Environment.string("HERALD_REDIS")
+        let givenNodeID = self.nodeID ?? Environment.string("HERALD_NODE_ID")
         let settings = ServeSettings(
             host: host,
             tcpPort: try self.tcpPort ?? Environment.int("HERALD_TCP_PORT") ?? 7070,
@@ -138,7 +152,7 @@ struct ServeOptions: ParsableArguments {
             dataDirectory: self.dataDirectory ?? Environment.string("HERALD_DATA_DIR") ?? "./herald-data",
             store: self.store ?? Environment.string("HERALD_STORE") ?? "sqlite",
             sweepInterval: try self.sweepInterval ?? Environment.double("HERALD_SWEEP_INTERVAL") ?? 30,
-            nodeID: self.nodeID ?? Environment.string("HERALD_NODE_ID") ?? ServeSettings.defaultNodeID(),
+            nodeID: givenNodeID ?? (redis == nil ? ServeSettings.defaultNodeID() : ServeSettings.randomNodeID()),
             heartbeat: try self.heartbeat ?? Environment.int("HERALD_HEARTBEAT") ?? 30,
             authTimeout: try self.authTimeout ?? Environment.double("HERALD_AUTH_TIMEOUT") ?? 10,
             maxConnections: try self.maxConnections ?? Environment.int("HERALD_MAX_CONNECTIONS")
@@ -174,7 +188,12 @@ struct ServeOptions: ParsableArguments {
             webSocketTLS: try self.tlsFiles(
                 listener: "ws", certificate: self.webSocketTLSCert, key: self.webSocketTLSKey, variable: "HERALD_WS_TLS"),
             apiTLS: try self.tlsFiles(
-                listener: "api", certificate: self.apiTLSCert, key: self.apiTLSKey, variable: "HERALD_API_TLS")
+                listener: "api", certificate: self.apiTLSCert, key: self.apiTLSKey, variable: "HERALD_API_TLS"),
+            redis: redis,
+            redisNamespace: self.redisNamespace ?? Environment.string("HERALD_REDIS_NAMESPACE") ?? "herald",
+            roles: try ServeSettings.parseRoles(self.roles ?? Environment.string("HERALD_ROLES") ?? "gateway,api"),
+            leaseTTL: try self.leaseTTL ?? Environment.double("HERALD_LEASE_TTL") ?? 10,
+            nodeIDGenerated: givenNodeID == nil && redis != nil
         )
         try settings.validate()
         return settings

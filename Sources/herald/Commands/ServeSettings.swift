@@ -60,6 +60,17 @@ struct ServeSettings: Sendable {
         return names.isEmpty ? nil : names.joined(separator: ",")
     }
 
+    /// The Redis URL of the cluster; nil on a single node.
+    var redis: String? = nil
+    /// The prefix of the cluster's Redis keys and channels.
+    var redisNamespace = "herald"
+    /// What the node runs; both except on a cluster node that says otherwise.
+    var roles: NodeLease.Roles = .all
+    /// Seconds a cluster node's lease lasts.
+    var leaseTTL: Double = 10
+    /// Whether the node id was made up at start (a cluster node without --node-id).
+    var nodeIDGenerated = false
+
     var loggerLevel: Logger.Level {
         Logger.Level(rawValue: self.logLevel) ?? .info
     }
@@ -103,7 +114,49 @@ struct ServeSettings: Sendable {
         if self.postgresPasswordFile != nil, !self.usesPostgres {
             throw CLIError("--postgres-password-file needs a postgres:// URL in --store")
         }
+        try self.validateCluster()
     }
+
+    private func validateCluster() throws {
+        guard let redis = self.redis else {
+            guard self.roles == .all else { throw CLIError("--roles needs --redis: a single node runs both roles") }
+            return
+        }
+        guard redis.hasPrefix("redis://") || redis.hasPrefix("redis+cluster://") else {
+            throw CLIError("--redis must be a redis:// or redis+cluster:// URL")
+        }
+        guard self.usesPostgres else {
+            throw CLIError(
+                "a cluster node (--redis) needs PostgreSQL in --store: the SQLite store is one node's alone"
+            )
+        }
+        guard !self.redisNamespace.isEmpty, self.redisNamespace.utf8.count <= 64 else {
+            throw CLIError("--redis-namespace must be 1 to 64 bytes")
+        }
+        guard self.leaseTTL >= 0.3, self.leaseTTL <= 3600 else {
+            throw CLIError("--lease-ttl must be 0.3 to 3600 seconds")
+        }
+    }
+
+    /// Parses `--roles`: `gateway`, `api`, or both, separated by commas.
+    static func parseRoles(_ text: String) throws -> NodeLease.Roles {
+        var roles: NodeLease.Roles = []
+        for name in text.split(separator: ",") {
+            switch name.filter({ $0 != " " }) {
+            case "gateway": roles.insert(.gateway)
+            case "api": roles.insert(.api)
+            default: throw CLIError("--roles takes gateway, api or both, not \"\(name)\"")
+            }
+        }
+        guard !roles.isEmpty else { throw CLIError("--roles takes gateway, api or both") }
+        return roles
+    }
+
+    /// Whether the node holds client connections.
+    var runsGateway: Bool { self.roles.contains(.gateway) }
+
+    /// Whether the node serves the HTTP API.
+    var runsAPI: Bool { self.roles.contains(.api) }
 
     private func validateAPILimits() throws {
         guard self.apiIdleTimeout > 0, self.apiIdleTimeout <= 86_400 else {
@@ -122,6 +175,13 @@ struct ServeSettings: Sendable {
     /// Whether `store` names a PostgreSQL server.
     var usesPostgres: Bool {
         self.store.hasPrefix("postgres://") || self.store.hasPrefix("postgresql://")
+    }
+
+    /// A fresh id for a cluster node started without one.
+    static func randomNodeID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let suffix = (0..<8).map { _ in String(UInt8.random(in: 0...15, using: &generator), radix: 16) }.joined()
+        return "node-\(suffix)"
     }
 
     static func defaultNodeID() -> String {

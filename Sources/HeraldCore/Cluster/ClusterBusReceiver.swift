@@ -1,0 +1,93 @@
+import HeraldWire
+import Logging
+
+/// Runs on this node what other nodes publish for it: user messages, broadcasts and topic
+/// messages through the gateway, kicks and replacements as GOAWAYs, app changes as reloads
+/// of the ``AppRegistry``. After a lost subscription it reloads every app and restores the
+/// node's sessions in the directory, since it may have missed changes of both.
+public struct ClusterBusReceiver<Gateway: ClusterGateway>: Sendable {
+    private let gateway: Gateway
+    private let bus: any MessageBus
+    private let directory: any SessionDirectory
+    private let catalog: any AppCatalog
+    private let apps: AppRegistry
+    private let logger: Logger
+
+    /// Creates the receiver of the node `gateway` serves.
+    public init(
+        gateway: Gateway,
+        bus: any MessageBus,
+        directory: any SessionDirectory,
+        catalog: any AppCatalog,
+        apps: AppRegistry,
+        logger: Logger
+    ) {
+        self.gateway = gateway
+        self.bus = bus
+        self.directory = directory
+        self.catalog = catalog
+        self.apps = apps
+        self.logger = logger
+    }
+
+    /// Subscribes and handles each event in turn until the task is cancelled.
+    public func run() async {
+        for await event in self.bus.subscribe(node: self.gateway.nodeID) {
+            switch event {
+            case .message(let message):
+                await self.handle(message.body)
+            case .resubscribed:
+                await self.recover()
+            }
+        }
+    }
+
+    /// Runs one bus message on this node.
+    public func handle(_ body: BusMessage.Body) async {
+        switch body {
+        case .userMessages(let app, let messages):
+            _ = await self.gateway.sendUserMessages(app: app, messages)
+        case .broadcast(let app, let seq, let payload):
+            _ = await self.gateway.broadcast(app: app, seq: seq, payload: payload)
+        case .topic(let app, let topic, let payload):
+            _ = await self.gateway.publish(app: app, topic: topic, payload: payload)
+        case .kick(let app, let user, let device):
+            _ = await self.gateway.kick(app: app, user: user, device: device)
+        case .replace(let displaced):
+            _ = await self.gateway.endSession(displaced.id, reason: .replaced)
+        case .appChanged(let app):
+            await self.reload(app: app)
+        }
+    }
+
+    /// Takes the app as the catalog has it now: created or changed, or gone.
+    private func reload(app id: String) async {
+        do {
+            if let app = try await self.catalog.app(id: id) {
+                self.apps.upsert(app)
+            } else {
+                self.apps.remove(id: id)
+            }
+        } catch {
+            self.logger.warning(
+                "An app changed on another node could not be reloaded from the store.",
+                metadata: ["app": "\(id)", "error": "\(error)"]
+            )
+        }
+    }
+
+    /// Reloads every app and registers the node's sessions again.
+    private func recover() async {
+        do {
+            try await self.apps.load(from: self.catalog)
+        } catch {
+            self.logger.warning("The apps could not be reloaded from the store.", metadata: ["error": "\(error)"])
+        }
+        do {
+            try await self.directory.restore(node: self.gateway.nodeID, sessions: await self.gateway.localSessions())
+        } catch {
+            self.logger.warning(
+                "The node's sessions could not be restored in the directory.", metadata: ["error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,191 @@
+import Logging
+import ServiceLifecycle
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Keeps a node in the cluster: renews its lease every third of the lease's time with its
+/// load, records its sessions per app, keeps ``LiveNodes`` current and forgets the sessions
+/// of nodes whose lease lapsed.
+///
+/// A node that cannot renew for longer than its lease is dead to the others, so it sends its
+/// clients away (GOAWAY `draining`; they reconnect to a live node) rather than serve as a
+/// ghost nobody delivers to; once it renews again it takes clients again. A renewal that
+/// finds the lease lapsed (the registry lost it, or the node was cut off) restores the
+/// node's sessions in the directory. On graceful shutdown the lease says `draining` at once,
+/// so dispatch stops offering the node while its gateway drains; ``withdraw()`` then removes it.
+public struct ClusterMembership<Gateway: ClusterGateway>: Service {
+    /// What the node's lease says about it besides its load.
+    public struct Configuration: Sendable {
+        public var roles: NodeLease.Roles
+        public var tcpEndpoint: String?
+        public var webSocketEndpoint: String?
+        public var maxConnections: Int
+        /// How long a lease lasts without renewal.
+        public var leaseTTL: Duration
+
+        /// Creates a configuration.
+        public init(
+            roles: NodeLease.Roles,
+            tcpEndpoint: String?,
+            webSocketEndpoint: String?,
+            maxConnections: Int,
+            leaseTTL: Duration
+        ) {
+            self.roles = roles
+            self.tcpEndpoint = tcpEndpoint
+            self.webSocketEndpoint = webSocketEndpoint
+            self.maxConnections = maxConnections
+            self.leaseTTL = leaseTTL
+        }
+    }
+
+    /// What one renewal leaves for the next.
+    struct State {
+        var lastRenewal = ContinuousClock.now
+        /// Whether the clients were sent away because the lease could not be renewed.
+        var cutOff = false
+        /// The other nodes live at the last renewal.
+        var knownNodes = Set<ByteString>()
+        /// The per-app counts last recorded.
+        var recordedLoad: [String: SessionCounts] = [:]
+        var cpu = ProcessCPU()
+    }
+
+    private let gateway: Gateway
+    private let registry: any NodeRegistry
+    private let directory: any SessionDirectory
+    private let liveNodes: LiveNodes
+    private let configuration: Configuration
+    private let startedAt: Date
+    private let logger: Logger
+
+    /// Creates the membership of the node `gateway` serves.
+    public init(
+        gateway: Gateway,
+        registry: any NodeRegistry,
+        directory: any SessionDirectory,
+        liveNodes: LiveNodes,
+        configuration: Configuration,
+        logger: Logger
+    ) {
+        self.gateway = gateway
+        self.registry = registry
+        self.directory = directory
+        self.liveNodes = liveNodes
+        self.configuration = configuration
+        self.startedAt = Date()
+        self.logger = logger
+    }
+
+    /// Renews until graceful shutdown, then marks the lease `draining`.
+    public func run() async throws {
+        var state = State()
+        let interval = self.configuration.leaseTTL / 3
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await self.renew(&state)
+            do {
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            } catch {
+                break
+            }
+        }
+        do {
+            _ = try await self.registry.renew(self.lease(.draining, cpu: state.cpu.sample()), ttl: self.configuration.leaseTTL)
+        } catch {
+            self.logger.warning("The node's lease could not be marked draining.", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Removes the node's lease (after its gateway drained).
+    public func withdraw() async {
+        do {
+            try await self.registry.withdraw(node: self.gateway.nodeID)
+        } catch {
+            self.logger.warning("The node's lease could not be withdrawn.", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One renewal: the lease, the sessions if the registry lost them, the per-app load, the
+    /// live nodes, and the cleanup of nodes that died since the last one.
+    func renew(_ state: inout State) async {
+        let wasCutOff = state.cutOff
+        do {
+            let current = try await self.registry.renew(
+                self.lease(state.cutOff ? .draining : .ready, cpu: state.cpu.sample()),
+                ttl: self.configuration.leaseTTL
+            )
+            state.lastRenewal = .now
+            if wasCutOff {
+                state.cutOff = false
+                self.gateway.serveClients()
+                self.logger.notice("The node renewed its lease again and takes clients again.")
+                _ = try await self.registry.renew(
+                    self.lease(.ready, cpu: state.cpu.sample()), ttl: self.configuration.leaseTTL)
+            }
+            if !current {
+                try await self.directory.restore(node: self.gateway.nodeID, sessions: await self.gateway.localSessions())
+                state.recordedLoad = [:]
+            }
+            try await self.recordLoad(&state)
+            let live = try await self.registry.liveNodes()
+            self.liveNodes.update(live)
+            var ids = Set(live.map { ByteString($0.node) })
+            ids.remove(ByteString(self.gateway.nodeID))
+            for gone in state.knownNodes.subtracting(ids) {
+                let removed = try await self.directory.removeSessions(ofNode: gone.string)
+                self.logger.info(
+                    "A node left the cluster; its sessions were removed from the directory.",
+                    metadata: ["node": "\(gone.string)", "sessions": "\(removed)"]
+                )
+            }
+            state.knownNodes = ids
+        } catch {
+            await self.renewalFailed(error, state: &state)
+        }
+    }
+
+    private func renewalFailed(_ error: any Error, state: inout State) async {
+        self.logger.warning("The node could not renew its lease.", metadata: ["error": "\(error)"])
+        guard !state.cutOff, ContinuousClock.now - state.lastRenewal > self.configuration.leaseTTL else { return }
+        state.cutOff = true
+        self.logger.error(
+            "The node's lease lapsed: it sends its clients to other nodes until it can renew again."
+        )
+        await self.gateway.drainClients()
+    }
+
+    /// Records the apps whose counts changed since the last time, zero for those now empty.
+    private func recordLoad(_ state: inout State) async throws {
+        let current = await self.gateway.appCounts()
+        var changed: [String: SessionCounts] = [:]
+        for (app, counts) in current where state.recordedLoad[app] != counts {
+            changed[app] = counts
+        }
+        for app in state.recordedLoad.keys where current[app] == nil {
+            changed[app] = SessionCounts(sessions: 0, users: 0)
+        }
+        guard !changed.isEmpty else { return }
+        try await self.registry.recordLoad(node: self.gateway.nodeID, apps: changed)
+        state.recordedLoad = current
+    }
+
+    private func lease(_ nodeState: NodeLease.State, cpu: Double) -> NodeLease {
+        let counts = self.gateway.clientCounts
+        return NodeLease(
+            node: self.gateway.nodeID,
+            roles: self.configuration.roles,
+            state: nodeState,
+            tcpEndpoint: self.configuration.tcpEndpoint,
+            webSocketEndpoint: self.configuration.webSocketEndpoint,
+            maxConnections: self.configuration.maxConnections,
+            connections: counts.connections,
+            sessions: counts.sessions,
+            cpu: cpu,
+            startedAt: self.startedAt
+        )
+    }
+}

@@ -1,0 +1,40 @@
+import HeraldCore
+import HeraldGateway
+import Logging
+import ServiceLifecycle
+
+/// Runs the node's ``ClusterMembership`` once its gateway listens, so that the lease carries
+/// the real client endpoints (an API-only node's lease has none).
+struct ClusterLeaseService: Service {
+    var settings: ServeSettings
+    var gateway: Gateway
+    var ports: ClusterPorts
+    var liveNodes: LiveNodes
+    var logger: Logger
+
+    func run() async throws {
+        var tcp: String?
+        var webSocket: String?
+        if self.settings.runsGateway {
+            let bound = try await self.gateway.waitUntilBound()
+            let host = self.settings.publicHost
+            tcp = "\(host):\(bound.tcpPort)"
+            webSocket = "ws://\(host):\(bound.webSocketPort)/ws"
+        }
+        let membership = ClusterMembership(
+            gateway: self.gateway,
+            registry: self.ports.registry,
+            directory: self.ports.directory,
+            liveNodes: self.liveNodes,
+            configuration: .init(
+                roles: self.settings.roles,
+                tcpEndpoint: tcp,
+                webSocketEndpoint: webSocket,
+                maxConnections: self.settings.maxConnections,
+                leaseTTL: .milliseconds(Int64(self.settings.leaseTTL * 1000))
+            ),
+            logger: self.logger
+        )
+        try await membership.run()
+    }
+}

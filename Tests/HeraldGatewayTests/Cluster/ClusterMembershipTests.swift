@@ -1,0 +1,77 @@
+import HeraldCore
+import HeraldTestUtils
+import HeraldTesting
+import HeraldWire
+import Testing
+
+@testable import HeraldCore
+@testable import HeraldGateway
+
+/// The lease loop: restoring sessions the registry lost, forgetting dead nodes' sessions,
+/// and sending clients away while the node is cut off.
+@Suite(.timeLimit(.minutes(1))) struct ClusterMembershipTests {
+    @Test func everyNodeSeesTheOthersReadyWithTheirEndpoints() async throws {
+        try await TestCluster.with(nodes: 3) { cluster in
+            let leases = cluster.nodes[0].liveNodes.leases.sorted { $0.node < $1.node }
+            #expect(leases.map(\.node) == ["n1", "n2", "n3"])
+            #expect(leases.allSatisfy { $0.state == .ready && $0.roles == .all && $0.tcpEndpoint != nil })
+        }
+    }
+
+    @Test func aLapsedLeaseRestoresTheNodesSessions() async throws {
+        try await TestCluster.with(nodes: 2) { cluster in
+            let client = try await cluster.nodes[1].client(user: "alice")
+            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
+            // As after a Redis restart: the lease and the sessions are gone.
+            try await cluster.registry.registry.withdraw(node: "n2")
+            _ = try await cluster.directory.removeSessions(ofNode: "n2")
+            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 0))
+            var state = ClusterMembership<Gateway>.State()
+            await cluster.nodes[1].membership.renew(&state)
+            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
+            await client.close()
+        }
+    }
+
+    @Test func aDeadNodesSessionsAreRemoved() async throws {
+        try await TestCluster.with(nodes: 2) { cluster in
+            let client = try await cluster.nodes[1].client(user: "alice")
+            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
+            try await cluster.registry.registry.withdraw(node: "n2")
+            var state = ClusterMembership<Gateway>.State()
+            state.knownNodes = [ByteString("n2")]
+            await cluster.nodes[0].membership.renew(&state)
+            #expect(!state.knownNodes.contains(ByteString("n2")))
+            let recorded = try await cluster.directory.sessions(app: "demo", users: ["alice"], liveNodes: ["n1", "n2"])
+            #expect(recorded.first?.isEmpty == true)
+            await client.close()
+        }
+    }
+
+    @Test func aCutOffNodeSendsItsClientsAwayUntilItRenewsAgain() async throws {
+        try await TestCluster.with(nodes: 1) { cluster in
+            let node = cluster.nodes[0]
+            let client = try await node.client(user: "alice")
+            var state = ClusterMembership<Gateway>.State()
+            await node.membership.renew(&state)
+            cluster.registry.sever(true)
+            // A failing renewal within the lease changes nothing.
+            await node.membership.renew(&state)
+            #expect(!state.cutOff && !node.gateway.isDrainingClients)
+            // Past the lease (the last renewal moved back rather than waited for), the clients go.
+            state.lastRenewal = .now - TestCluster.leaseTTL - .seconds(1)
+            await node.membership.renew(&state)
+            #expect(state.cutOff)
+            #expect(try await client.receiveGoAway().reason == GoAwayReason.draining.rawValue)
+            #expect(node.gateway.isDrainingClients)
+            cluster.registry.sever(false)
+            await node.membership.renew(&state)
+            #expect(!state.cutOff && !node.gateway.isDrainingClients)
+            let lease = try await cluster.registry.liveNodes().first
+            #expect(lease?.state == .ready)
+            let again = try await node.client(user: "alice")
+            await again.close()
+            await client.close()
+        }
+    }
+}
