@@ -24,6 +24,7 @@ extension APIHandlers {
         }
         guard let updated else { throw APIError.unknownApp(app.id) }
         self.dependencies.apps.upsert(updated)
+        await self.dependencies.appChanged(app.id)
         return JSONResponse.make(.created, SigningKeyResponse(key, withSecret: true))
     }
 
@@ -46,6 +47,8 @@ extension APIHandlers {
             throw APIError(.notFound, "unknown_signing_key", "app \"\(app.id)\" has no signing key \"\(Printable.clip(id))\"")
         }
         self.dependencies.apps.upsert(updated)
+        // On a cluster, the other nodes reload the app: a retired key is refused everywhere.
+        await self.dependencies.appChanged(app.id)
         return Response(status: .noContent)
     }
 }

@@ -45,15 +45,17 @@ extension APIHandlers {
         )
     }
 
-    /// Public: clients ask where to connect before they hold a token.
+    /// Public: clients ask where to connect before they hold a token. The answer does not
+    /// depend on whether the app exists, so that anyone asking cannot probe app ids; the
+    /// gateway checks the app when the client authenticates.
     func dispatch(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
-        guard let appID = query["app"].map(String.init), !appID.isEmpty else {
-            throw APIError.badRequest("query parameter app is required", code: "invalid_app")
+        guard let appID = query["app"].map(String.init), App.isValidID(appID) else {
+            throw APIError.badRequest(
+                "query parameter app is required: 1 to 64 characters of A-Z a-z 0-9 - _ .", code: "invalid_app")
         }
         let user = query["user"].map(String.init)
         if let user { try self.validateIdentifier(user, field: "user") }
-        _ = try await self.app(named: appID)
         var endpoints = self.configuration.dispatchEndpoints
         if let dispatch = self.dependencies.dispatch {
             endpoints = dispatch(user)
