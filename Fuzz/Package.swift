@@ -3,7 +3,9 @@ import PackageDescription
 
 // libFuzzer targets, apart from the main package so that its build never sees them; built and
 // run by scripts/fuzz with `-sanitize=fuzzer` (docs/reliability.md, "Fuzzing"). HeraldRESP is
-// no product of the main package, so its sources are linked in here (Sources/HeraldRESP).
+// no product of the main package, so its sources are linked in here (Sources/HeraldRESP) as a
+// module of another name: target names must be unique across the package graph, and the
+// main package's executables reach its own HeraldRESP.
 let package = Package(
     name: "herald-fuzz",
     dependencies: [
@@ -13,8 +15,9 @@ let package = Package(
     targets: [
         .target(name: "CFuzzDriver"),
         .target(
-            name: "HeraldRESP",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")]
+            name: "FuzzedRESP",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            path: "Sources/HeraldRESP"
         ),
         .executableTarget(
             name: "FuzzFrames",
@@ -34,7 +37,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzRESP",
-            dependencies: ["CFuzzDriver", "HeraldRESP", .product(name: "NIOCore", package: "swift-nio")]
+            dependencies: ["CFuzzDriver", "FuzzedRESP", .product(name: "NIOCore", package: "swift-nio")]
         ),
     ]
 )

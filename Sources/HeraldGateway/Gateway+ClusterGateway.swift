@@ -55,20 +55,7 @@ extension Gateway: ClusterGateway {
         self.environment.isDrainingClients = true
         // Set first: a connection accepted from now on is refused at activation, and one
         // accepted before is on its loop's list when that loop runs the drain.
-        let retryAfterMs = self.configuration.drainRetryAfterMs
-        let timeout = TimeAmount(self.configuration.drainTimeout)
-        let drained = self.environment.shards.map { shard in
-            shard.eventLoop.flatSubmit {
-                let closes = shard.drain(retryAfterMs: retryAfterMs)
-                let deadline = shard.eventLoop.scheduleTask(in: timeout) { shard.closeAll() }
-                let all = EventLoopFuture.andAllComplete(closes, on: shard.eventLoop)
-                all.whenComplete { _ in deadline.cancel() }
-                return all
-            }
-        }
-        for future in drained {
-            try? await future.get()
-        }
+        await self.drainShards()
     }
 
     /// Takes new clients again after ``drainClients()``.

@@ -421,6 +421,14 @@ public final class Gateway: Service, PushDelivery {
         for server in servers {
             try? await server.close()
         }
+        await self.drainShards()
+        await self.stopShards()
+        self.logger.debug("gateway drained")
+    }
+
+    /// Sends every connection GOAWAY `draining` and waits until they closed, closing those
+    /// still open after the drain timeout.
+    func drainShards() async {
         let retryAfterMs = self.configuration.drainRetryAfterMs
         let timeout = TimeAmount(self.configuration.drainTimeout)
         let drained = self.environment.shards.map { shard in
@@ -435,8 +443,6 @@ public final class Gateway: Service, PushDelivery {
         for future in drained {
             try? await future.get()
         }
-        await self.stopShards()
-        self.logger.debug("gateway drained")
     }
 
     private func stopShards() async {

@@ -1,5 +1,5 @@
 import CFuzzDriver
-import HeraldRESP
+import FuzzedRESP
 import NIOCore
 
 /// Reads the input as a Redis server's replies, whole and then a byte at a time: both must
