@@ -62,7 +62,7 @@ struct HostileClientTests {
             // A freed slot is usable again.
             held.removeFirst().close()
             var served = false
-            for _ in 0..<100 where !served {
+            for _ in 0..<500 where !served {
                 let socket = try RawSocket(port: port)
                 try socket.send(Self.healthRequest)
                 served = try await socket.readResponse().hasPrefix("HTTP/1.1 200")

@@ -18,7 +18,7 @@ import Testing
                 requestTimeout: .seconds(3)
             )
         )
-        try await withTimeout(seconds: 10) {
+        try await withTimeout(seconds: 60) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await client.run() }
                 var events = client.events.makeAsyncIterator()
@@ -85,7 +85,7 @@ import Testing
                 reconnect: Backoff(base: .milliseconds(10), maximum: .milliseconds(40))
             )
         )
-        try await withTimeout(seconds: 10) {
+        try await withTimeout(seconds: 60) {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await client.run() }
                 var events = client.events.makeAsyncIterator()

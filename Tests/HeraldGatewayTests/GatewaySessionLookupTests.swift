@@ -24,7 +24,7 @@ import Testing
                 // A closed connection leaves the answers once its loop has seen it close.
                 try await channels[0].close()
                 var remaining = try await gateway.sessions(app: "demo", user: "alice")
-                for _ in 0..<200 where remaining.count != 1 {
+                for _ in 0..<1000 where remaining.count != 1 {
                     try await Task.sleep(for: .milliseconds(10))
                     remaining = try await gateway.sessions(app: "demo", user: "alice")
                 }

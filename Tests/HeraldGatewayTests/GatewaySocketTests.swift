@@ -431,7 +431,7 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
             // The kernel spreads them by address: both loops get some (all 40 on one loop has a
             // chance of one in 2^39).
             var counts: [Int] = []
-            for _ in 0..<100 {
+            for _ in 0..<1000 {
                 counts = await gateway.everyShard { $0.connectionCount }
                 if counts.reduce(0, +) == 40 { break }
                 try await Task.sleep(for: .milliseconds(10))
