@@ -21,9 +21,6 @@ struct APIService: Service {
 
     func run() async throws {
         let bound = self.settings.runsGateway ? try await self.gateway.waitUntilBound() : nil
-        let publicHost = self.settings.publicHost
-        let tcpScheme = self.settings.tcpTLS == nil ? "" : "tls://"
-        let webSocketScheme = self.settings.webSocketTLS == nil ? "ws" : "wss"
         let ready = NIOLockedValueBox(false)
         var dependencies = self.dependencies
         dependencies.isReady = { ready.withLockedValue { $0 } }
@@ -34,13 +31,8 @@ struct APIService: Service {
             maxRequestBodyBytes: self.settings.maxBody,
             maxFrameLength: self.settings.maxFrame,
             dispatchEndpoints: bound.map {
-                [
-                    DispatchEndpoint(
-                        node: self.settings.nodeID,
-                        tcp: "\(tcpScheme)\(publicHost):\($0.tcpPort)",
-                        ws: "\(webSocketScheme)://\(publicHost):\($0.webSocketPort)/ws"
-                    )
-                ]
+                let endpoints = self.settings.clientEndpoints($0)
+                return [DispatchEndpoint(node: self.settings.nodeID, tcp: endpoints.tcp, ws: endpoints.webSocket)]
             } ?? [],
             reconnect: ReconnectPolicy(baseMs: 500, maxMs: 30_000, jitter: 1.0),
             idleTimeout: .milliseconds(Int64(self.settings.apiIdleTimeout * 1000)),
@@ -64,11 +56,7 @@ struct APIService: Service {
             logger: logger,
             onServerRunning: { port in
                 ready.withLockedValue { $0 = true }
-                let host = settings.host
-                // Words added to the ready line go at its end: scripts read the first ones.
-                let clients = bound.map { " tcp=\(host):\($0.tcpPort) ws=\(host):\($0.webSocketPort)" } ?? ""
-                let tlsWord = settings.tlsListeners.map { " tls=\($0)" } ?? ""
-                print("herald ready node=\(settings.nodeID)\(clients) api=\(settings.apiHost):\(port)\(tlsWord)")
+                print(settings.readyLine(bound: bound, apiPort: port))
                 fflush(nil)
                 logger.info(
                     "herald is serving",

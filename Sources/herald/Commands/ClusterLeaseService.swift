@@ -13,14 +13,8 @@ struct ClusterLeaseService: Service {
     var logger: Logger
 
     func run() async throws {
-        var tcp: String?
-        var webSocket: String?
-        if self.settings.runsGateway {
-            let bound = try await self.gateway.waitUntilBound()
-            let host = self.settings.publicHost
-            tcp = "\(host):\(bound.tcpPort)"
-            webSocket = "ws://\(host):\(bound.webSocketPort)/ws"
-        }
+        let endpoints = self.settings.runsGateway
+            ? self.settings.clientEndpoints(try await self.gateway.waitUntilBound()) : nil
         let membership = ClusterMembership(
             gateway: self.gateway,
             registry: self.ports.registry,
@@ -28,8 +22,8 @@ struct ClusterLeaseService: Service {
             liveNodes: self.liveNodes,
             configuration: .init(
                 roles: self.settings.roles,
-                tcpEndpoint: tcp,
-                webSocketEndpoint: webSocket,
+                tcpEndpoint: endpoints?.tcp,
+                webSocketEndpoint: endpoints?.webSocket,
                 maxConnections: self.settings.maxConnections,
                 leaseTTL: .milliseconds(Int64(self.settings.leaseTTL * 1000))
             ),

@@ -10,9 +10,7 @@ struct GatewayReadyService: Service {
     var gateway: Gateway
 
     func run() async throws {
-        let bound = try await self.gateway.waitUntilBound()
-        let host = self.settings.host
-        print("herald ready node=\(self.settings.nodeID) tcp=\(host):\(bound.tcpPort) ws=\(host):\(bound.webSocketPort)")
+        print(self.settings.readyLine(bound: try await self.gateway.waitUntilBound(), apiPort: nil))
         fflush(nil)
         try? await gracefulShutdown()
     }
