@@ -41,27 +41,15 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
 
     // MARK: PushDelivery
 
-    /// Writes to the users' sessions here and hands the rest to their nodes.
+    /// Writes to the users' sessions here and hands the rest to their nodes: a batch of one.
     public func sendToUsers(app: String, users: [String], payload: ByteBuffer) async -> Int {
-        let local = await self.gateway.sendToUsers(app: app, users: users, payload: payload)
-        let remote = await self.remoteSessions(app: app, users: users)
-        for (node, nodeUsers) in remote.usersByNode {
-            await self.send(.userMessages(app: app, [.live(users: nodeUsers, payload: payload)]), to: .node(node.string))
-        }
-        return local + remote.count(users)
+        await self.sendUserMessages(app: app, [.live(users: users, payload: payload)]).first ?? 0
     }
 
     /// Writes a stored message to the users' sessions here and hands the rest to their nodes,
-    /// each user's copy with its own sequence.
+    /// each user's copy with its own sequence: a batch of one.
     public func sendStored(app: String, deliveries: [UserSequence], payload: ByteBuffer) async -> Int {
-        let local = await self.gateway.sendStored(app: app, deliveries: deliveries, payload: payload)
-        let remote = await self.remoteSessions(app: app, users: deliveries.map(\.user))
-        for (node, nodeUsers) in remote.usersByNode {
-            let held = Set(nodeUsers.map { ByteString($0) })
-            let share = deliveries.filter { held.contains(ByteString($0.user)) }
-            await self.send(.userMessages(app: app, [.stored(deliveries: share, payload: payload)]), to: .node(node.string))
-        }
-        return local + deliveries.reduce(0) { $0 + remote.count(of: $1.user) }
+        await self.sendUserMessages(app: app, [.stored(deliveries: deliveries, payload: payload)]).first ?? 0
     }
 
     /// One directory lookup for every user of the batch and one bus message per other node,

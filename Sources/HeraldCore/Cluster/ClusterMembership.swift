@@ -16,7 +16,8 @@ import Foundation
 /// ghost nobody delivers to; once it renews again it takes clients again. A renewal that
 /// finds the lease lapsed (the registry lost it, or the node was cut off) restores the
 /// node's sessions in the directory. On graceful shutdown the lease says `draining` at once,
-/// so dispatch stops offering the node while its gateway drains; ``withdraw()`` then removes it.
+/// so dispatch stops offering the node while its gateway drains; the node then withdraws the
+/// lease (``NodeRegistry/withdraw(node:)``) once the gateway is done.
 public struct ClusterMembership<Gateway: ClusterGateway>: Service {
     /// What the node's lease says about it besides its load.
     public struct Configuration: Sendable {
@@ -97,15 +98,6 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
             _ = try await self.registry.renew(self.lease(.draining, cpu: state.cpu.sample()), ttl: self.configuration.leaseTTL)
         } catch {
             self.logger.warning("The node's lease could not be marked draining.", metadata: ["error": "\(error)"])
-        }
-    }
-
-    /// Removes the node's lease (after its gateway drained).
-    public func withdraw() async {
-        do {
-            try await self.registry.withdraw(node: self.gateway.nodeID)
-        } catch {
-            self.logger.warning("The node's lease could not be withdrawn.", metadata: ["error": "\(error)"])
         }
     }
 

@@ -112,7 +112,8 @@ public struct StoreReplay: ReplayProvider {
     private func nextPage(for token: VerifiedToken, after: UInt32, epoch: String, now: Date) async throws -> ReplayPlan {
         let inbox = try await self.store.inbox(
             app: token.app.id, user: token.user, device: token.device, after: after, now: now, page: self.page)
-        let pushes = inbox.messages.filter { $0.seq > after }.map {
+        // The store answers only messages above `after` (and the device's cursor).
+        let pushes = inbox.messages.map {
             ReplayPlan.Push(seq: $0.seq, kind: .user, ackRequired: true, payload: $0.payload)
         }
         return ReplayPlan(

@@ -14,9 +14,17 @@ public protocol MessageBus: Sendable {
 }
 
 /// Where a bus message goes.
-public enum BusTarget: Sendable, Hashable {
+public enum BusTarget: Sendable, Hashable, CustomStringConvertible {
     case node(String)
     case all
+
+    /// As logs name it: "node a", "every node".
+    public var description: String {
+        switch self {
+        case .node(let node): "node \(node)"
+        case .all: "every node"
+        }
+    }
 }
 
 /// What a subscription yields.
