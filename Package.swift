@@ -277,10 +277,16 @@ let package = Package(
             dependencies: ["HeraldRESP", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "HeraldRedisTestUtils",
+            dependencies: ["HeraldRedis", "HeraldRESP"],
+            path: "Tests/HeraldRedisTestUtils",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "HeraldRedisTests",
             dependencies: [
-                "HeraldRedis", "HeraldRESP",
+                "HeraldRedis", "HeraldRESP", "HeraldRedisTestUtils",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -290,7 +296,7 @@ let package = Package(
         .testTarget(
             name: "HeraldClusterTests",
             dependencies: [
-                "HeraldCluster", "HeraldCore", "HeraldRedis", "HeraldRESP", "HeraldTesting",
+                "HeraldCluster", "HeraldCore", "HeraldRedis", "HeraldRESP", "HeraldRedisTestUtils", "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

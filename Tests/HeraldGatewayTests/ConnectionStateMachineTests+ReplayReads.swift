@@ -19,6 +19,20 @@ extension ConnectionStateMachineTests {
 
     struct ReplayReadNotExpected: Error {}
 
+    /// Opens a session whose replay is read in parts (1 and 2 first, more to come); nil,
+    /// with an issue recorded, if it did not start with a page that is not the last.
+    static func openReadingInParts(_ machine: inout Machine) -> Machine.Session? {
+        _ = machine.received(.auth(seq: 1, AuthRequest(token: "t")))
+        guard
+            case .sessionOpened(_, let session, _, .writePage, _) = machine.authSucceeded(
+                seq: 1, token: Fixtures.verified(), plan: Self.part(1...2, more: true))
+        else {
+            Issue.record("the replay did not start")
+            return nil
+        }
+        return session
+    }
+
     @Test func aReplayReadInPartsAsksForEachPartOnceTheOneBeforeIsWritten() {
         var machine = Machine()
         _ = machine.received(.auth(seq: 1, AuthRequest(token: "t")))
@@ -65,14 +79,7 @@ extension ConnectionStateMachineTests {
 
     @Test func aPartThatFindsNothingMoreEndsTheReplay() {
         var machine = Machine()
-        _ = machine.received(.auth(seq: 1, AuthRequest(token: "t")))
-        guard
-            case .sessionOpened(_, let session, _, .writePage, _) = machine.authSucceeded(
-                seq: 1, token: Fixtures.verified(), plan: Self.part(1...2, more: true))
-        else {
-            Issue.record("the replay did not start")
-            return
-        }
+        guard let session = Self.openReadingInParts(&machine) else { return }
         guard case .loadMore = machine.replayPageWritten(session: session.number) else {
             Issue.record("the next part was not asked for")
             return
@@ -87,14 +94,7 @@ extension ConnectionStateMachineTests {
 
     @Test func aFailedReadOfTheNextPartClosesTheConnection() {
         var machine = Machine()
-        _ = machine.received(.auth(seq: 1, AuthRequest(token: "t")))
-        guard
-            case .sessionOpened(_, let session, _, .writePage, _) = machine.authSucceeded(
-                seq: 1, token: Fixtures.verified(), plan: Self.part(1...2, more: true))
-        else {
-            Issue.record("the replay did not start")
-            return
-        }
+        guard let session = Self.openReadingInParts(&machine) else { return }
         _ = machine.replayPageWritten(session: session.number)
         guard case .fail(let error) = machine.replayContinuationFailed(session: session.number) else {
             Issue.record("a failed read did not end the connection")
@@ -103,11 +103,7 @@ extension ConnectionStateMachineTests {
         #expect(error.code == .internal)
         // A session kicked while its next part loads gets nothing more.
         var other = Machine()
-        _ = other.received(.auth(seq: 1, AuthRequest(token: "t")))
-        guard
-            case .sessionOpened(_, let kicked, _, .writePage, _) = other.authSucceeded(
-                seq: 1, token: Fixtures.verified(), plan: Self.part(1...2, more: true))
-        else { return }
+        guard let kicked = Self.openReadingInParts(&other) else { return }
         _ = other.replayPageWritten(session: kicked.number)
         _ = other.endSession(kicked.number, reason: .kicked)
         guard case .none = other.replayContinued(session: kicked.number, plan: Self.part(3...3, more: false)) else {
@@ -118,14 +114,7 @@ extension ConnectionStateMachineTests {
 
     @Test func anACKOfALaterPartMovesTheCursor() {
         var machine = Machine()
-        _ = machine.received(.auth(seq: 1, AuthRequest(token: "t")))
-        guard
-            case .sessionOpened(_, let session, _, .writePage, _) = machine.authSucceeded(
-                seq: 1, token: Fixtures.verified(), plan: Self.part(1...2, more: true))
-        else {
-            Issue.record("the replay did not start")
-            return
-        }
+        guard let session = Self.openReadingInParts(&machine) else { return }
         _ = machine.replayPageWritten(session: session.number)
         guard case .writeLastPage = machine.replayContinued(session: session.number, plan: Self.part(3...5, more: false))
         else {

@@ -1,6 +1,7 @@
 import Foundation
 import HeraldRESP
 import HeraldRedis
+import HeraldRedisTestUtils
 import NIOCore
 import Testing
 
@@ -10,7 +11,7 @@ import Testing
 struct RedisIntegrationTests {
     @Test("SET, GET and DEL round-trip, by password and by ACL user")
     func setGetDel() async throws {
-        for url in [try RedisTestEnvironment.require("HERALD_TEST_REDIS_URL"), try RedisTestEnvironment.require("HERALD_TEST_REDIS_ACL_URL")] {
+        for url in [try RedisTestServer.require("HERALD_TEST_REDIS_URL"), try RedisTestServer.require("HERALD_TEST_REDIS_ACL_URL")] {
             let client = try RedisClient(url: url)
             let key = RedisTestEnvironment.key("set")
             let payload = ByteBuffer(bytes: [0, 1, 2, 13, 10, 255])

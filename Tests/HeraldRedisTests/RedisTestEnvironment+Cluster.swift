@@ -1,12 +1,13 @@
 import HeraldRESP
 import HeraldRedis
+import HeraldRedisTestUtils
 import NIOCore
 import Testing
 
 /// The Redis Cluster that `scripts/test` starts (scripts/lib/redis.sh).
 extension RedisTestEnvironment {
     static var isClusterAvailable: Bool {
-        self.variable("HERALD_TEST_REDIS_CLUSTER_URL") != nil
+        RedisTestServer.variable("HERALD_TEST_REDIS_CLUSTER_URL") != nil
     }
 
     static let clusterSkipReason: Comment =
@@ -14,7 +15,7 @@ extension RedisTestEnvironment {
 
     /// The test cluster's configuration, with short waits so that failures show quickly.
     static func clusterConfiguration() throws -> RedisClusterConfiguration {
-        var configuration = try RedisClusterConfiguration(url: try self.require("HERALD_TEST_REDIS_CLUSTER_URL"))
+        var configuration = try RedisClusterConfiguration(url: try RedisTestServer.require("HERALD_TEST_REDIS_CLUSTER_URL"))
         configuration.node.poolSize = 2
         configuration.node.commandTimeout = .seconds(10)
         configuration.node.backoff = RedisBackoff(initial: .milliseconds(20), maximum: .milliseconds(500), maximumAttempts: 10)

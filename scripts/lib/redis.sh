@@ -37,6 +37,17 @@ herald_redis_install() {
   return "$status"
 }
 
+# Whether the Redis on loopback port $1 (password $2) answers PING within $3 tries a tenth of
+# a second apart.
+herald_redis_answers() {
+  local port=$1 password=$2 tries=$3
+  for _ in $(seq 1 "$tries"); do
+    REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.1
+  done
+  return 1
+}
+
 # Runs a command as $HERALD_TEST_REDIS_USER (or as ourselves when we are not root).
 herald_redis_as_user() { herald_run_as "$HERALD_TEST_REDIS_USER" "$@"; }
 
@@ -92,13 +103,7 @@ enable-debug-command local
 CONF
     [ "$(id -u)" -eq 0 ] && chown -R "$HERALD_TEST_REDIS_USER" "$herald_redis_dir"
     if herald_redis_as_user "$server" "$HERALD_TEST_REDIS_CONF" >"$herald_redis_dir/start.log" 2>&1 </dev/null; then
-      for _ in $(seq 1 100); do
-        if REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
-          started=1
-          break
-        fi
-        sleep 0.1
-      done
+      herald_redis_answers "$port" "$password" 100 && started=1
     fi
     [ -n "$started" ] && break
     herald_redis_kill
@@ -197,13 +202,7 @@ CONF
       else
         "$server" "$herald_redis_cluster_dir/$node/redis.conf" >/dev/null 2>&1 </dev/null || true
       fi
-      for _ in $(seq 1 50); do
-        if REDISCLI_AUTH="$password" redis-cli -h 127.0.0.1 -p "$port" --no-auth-warning ping 2>/dev/null | grep -q PONG; then
-          up=1
-          break
-        fi
-        sleep 0.1
-      done
+      herald_redis_answers "$port" "$password" 50 && up=1
       [ -n "$up" ] && break
       if [ -f "$herald_redis_cluster_dir/$node/redis.pid" ]; then
         kill -TERM "$(head -n 1 "$herald_redis_cluster_dir/$node/redis.pid")" 2>/dev/null || true
