@@ -84,7 +84,11 @@ struct Serve: AsyncParsableCommand {
             await backend.close()
             throw error
         }
+        // Closing SQLite checkpoints its write-ahead log (an fsync): logged on both sides so a
+        // slow disk at shutdown shows in the log.
+        logger.info("herald drained; closing the \(backend.name) store")
         await backend.close()
+        logger.info("herald stopped")
     }
 
     private func serve(
@@ -245,6 +249,5 @@ struct Serve: AsyncParsableCommand {
             }
             await ports.close()
         }
-        logger.info("herald stopped")
     }
 }

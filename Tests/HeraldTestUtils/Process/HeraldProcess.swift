@@ -246,9 +246,12 @@ public final class HeraldProcess: @unchecked Sendable {
     // MARK: Stopping
 
     /// Sends SIGTERM and waits for the process to exit. If it has not exited after
-    /// `timeout`, kills it and throws.
+    /// `timeout`, kills it and throws an error that says what its threads were doing.
+    ///
+    /// The default leaves room for the SQLite store's closing checkpoint (an fsync), which a
+    /// disk busy with a parallel build and test run can hold up for seconds.
     @discardableResult
-    public func terminate(timeout: Duration = .seconds(15)) async throws -> Exit {
+    public func terminate(timeout: Duration = .seconds(30)) async throws -> Exit {
         try await self.stop(signal: SIGTERM, timeout: timeout)
     }
 
@@ -282,10 +285,11 @@ public final class HeraldProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now >= deadline {
+                let report = StuckProcessReport.describe(pid: process.processIdentifier)
                 Foundation.kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 throw HeraldProcessError(
-                    "herald did not exit within \(timeout) of signal \(signal); it was killed",
+                    "herald did not exit within \(timeout) of signal \(signal); it was killed\n\(report)",
                     standardError: running.stderr.text
                 )
             }
