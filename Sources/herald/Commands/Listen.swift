@@ -94,10 +94,10 @@ struct Listen: AsyncParsableCommand {
             if case .connectFailed(let reason) = disconnect.reason {
                 Swift.print("cannot connect: \(reason)")
             } else {
-                Swift.print("disconnected \(disconnect)")
+                Swift.print("disconnected: \(disconnect)")
             }
         case .subscriptionFailed(let topics, let error):
-            Swift.print("subscribe \(topics) failed: \(error.code) \(error.message)")
+            Swift.print("subscribe \(topics.joined(separator: ", ")) failed: \(error.code) \(error.message)")
         }
         fflush(nil)
     }
