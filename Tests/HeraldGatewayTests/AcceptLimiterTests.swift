@@ -5,7 +5,7 @@ import Testing
 
 /// Connections per address and accepts per second, on a clock the test moves.
 @Suite struct AcceptLimiterTests {
-    static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
+    static let start = ContinuousClock.now
 
     static func address(_ ip: String, port: Int = 40_000) throws -> SocketAddress {
         try SocketAddress(ipAddress: ip, port: port)

@@ -1,3 +1,4 @@
+import HeraldCore
 import NIOConcurrencyHelpers
 
 /// Failed authentications per source address, as token buckets: an address may fail
@@ -8,20 +9,15 @@ import NIOConcurrencyHelpers
 /// The table is bounded: when it holds ``maxAddresses`` buckets, a new address first drops
 /// the buckets that have refilled (they hold nothing), then the fullest one.
 final class AuthFailureLimiter: Sendable {
-    private struct Bucket {
-        var tokens: Double
-        var updated: ContinuousClock.Instant
-    }
-
     /// Failures an address may make before it must wait.
     let burst: Int
     /// The time that gives a limited address one more try.
     let refillInterval: Duration
     /// Most addresses tracked at once.
     let maxAddresses: Int
-    private let refillSeconds: Double
+    private let perSecond: Double
     private let now: @Sendable () -> ContinuousClock.Instant
-    private let buckets = NIOLockedValueBox<[String: Bucket]>([:])
+    private let buckets = NIOLockedValueBox<[String: TokenBucket]>([:])
 
     init(
         burst: Int,
@@ -33,7 +29,7 @@ final class AuthFailureLimiter: Sendable {
         self.refillInterval = refillInterval
         self.maxAddresses = max(1, maxAddresses)
         let components = refillInterval.components
-        self.refillSeconds = max(1e-9, Double(components.seconds) + Double(components.attoseconds) / 1e18)
+        self.perSecond = 1 / max(1e-9, Double(components.seconds) + Double(components.attoseconds) / 1e18)
         self.now = now
     }
 
@@ -42,10 +38,9 @@ final class AuthFailureLimiter: Sendable {
         let now = self.now()
         return self.buckets.withLockedValue { buckets in
             guard var bucket = buckets[address] else { return nil }
-            self.refill(&bucket, now: now)
+            bucket.refill(now: now)
             buckets[address] = bucket
-            guard bucket.tokens < 1 else { return nil }
-            return .nanoseconds(Int64(((1 - bucket.tokens) * self.refillSeconds * 1e9).rounded(.up)))
+            return bucket.timeUntilToken
         }
     }
 
@@ -53,15 +48,15 @@ final class AuthFailureLimiter: Sendable {
     func recordFailure(_ address: String) {
         let now = self.now()
         self.buckets.withLockedValue { buckets in
-            var bucket: Bucket
+            var bucket: TokenBucket
             if let existing = buckets[address] {
                 bucket = existing
-                self.refill(&bucket, now: now)
+                bucket.refill(now: now)
             } else {
                 if buckets.count >= self.maxAddresses { self.evict(from: &buckets, now: now) }
-                bucket = Bucket(tokens: Double(self.burst), updated: now)
+                bucket = TokenBucket(capacity: Double(self.burst), perSecond: self.perSecond, now: now)
             }
-            bucket.tokens = max(0, bucket.tokens - 1)
+            bucket.spend()
             buckets[address] = bucket
         }
     }
@@ -71,18 +66,11 @@ final class AuthFailureLimiter: Sendable {
         self.buckets.withLockedValue { $0.count }
     }
 
-    private func refill(_ bucket: inout Bucket, now: ContinuousClock.Instant) {
-        let elapsed = now - bucket.updated
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        bucket.tokens = min(Double(self.burst), bucket.tokens + seconds / self.refillSeconds)
-        bucket.updated = now
-    }
-
-    private func evict(from buckets: inout [String: Bucket], now: ContinuousClock.Instant) {
+    private func evict(from buckets: inout [String: TokenBucket], now: ContinuousClock.Instant) {
         var fullest: (address: String, tokens: Double)?
         for (address, var bucket) in buckets {
-            self.refill(&bucket, now: now)
-            if bucket.tokens >= Double(self.burst) {
+            bucket.refill(now: now)
+            if bucket.isFull {
                 buckets[address] = nil
             } else if bucket.tokens > fullest?.tokens ?? -1 {
                 fullest = (address, bucket.tokens)

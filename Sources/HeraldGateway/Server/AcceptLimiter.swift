@@ -1,3 +1,4 @@
+import HeraldCore
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -26,8 +27,8 @@ final class AcceptLimiter: Sendable {
     private struct State {
         /// Open connections by source IP address (without the port).
         var perAddress: [String: Int] = [:]
-        var tokens: Double
-        var refilled: NIODeadline
+        /// Accepts per second; nil when that limit is off.
+        var accepts: TokenBucket?
     }
 
     private let maxPerAddress: Int
@@ -37,10 +38,12 @@ final class AcceptLimiter: Sendable {
     /// - Parameters:
     ///   - maxConnectionsPerAddress: open connections one address may have; 0 for no limit.
     ///   - maxAcceptsPerSecond: connections the node accepts per second; 0 for no limit.
-    init(maxConnectionsPerAddress: Int, maxAcceptsPerSecond: Int, now: NIODeadline = .now()) {
+    init(maxConnectionsPerAddress: Int, maxAcceptsPerSecond: Int, now: ContinuousClock.Instant = .now) {
         self.maxPerAddress = max(maxConnectionsPerAddress, 0)
         self.maxPerSecond = max(maxAcceptsPerSecond, 0)
-        self.state = NIOLockedValueBox(State(tokens: Double(self.maxPerSecond), refilled: now))
+        let rate = Double(self.maxPerSecond)
+        self.state = NIOLockedValueBox(
+            State(accepts: self.maxPerSecond > 0 ? TokenBucket(capacity: rate, perSecond: rate, now: now) : nil))
     }
 
     /// Whether either limit is set: when neither is, accepts skip the limiter altogether.
@@ -51,22 +54,19 @@ final class AcceptLimiter: Sendable {
 
     /// Takes a connection from `address` accepted at `now`. An admitted one counts against
     /// its address (when that limit is set) until ``release(_:)``.
-    func admit(_ address: SocketAddress?, now: NIODeadline = .now()) -> Verdict {
+    func admit(_ address: SocketAddress?, now: ContinuousClock.Instant = .now) -> Verdict {
         let key = self.maxPerAddress > 0 ? Self.key(address) : nil
         return self.state.withLockedValue { state in
-            if self.maxPerSecond > 0 {
-                let rate = Double(self.maxPerSecond)
-                let elapsed = Double(max((now - state.refilled).nanoseconds, 0)) / 1e9
-                state.tokens = min(rate, state.tokens + elapsed * rate)
-                state.refilled = now
-                guard state.tokens >= 1 else { return .tooFast }
+            if state.accepts != nil {
+                state.accepts?.refill(now: now)
+                guard state.accepts?.hasToken == true else { return .tooFast }
             }
             if let key {
                 let open = state.perAddress[key, default: 0]
                 guard open < self.maxPerAddress else { return .tooManyFromAddress }
                 state.perAddress[key] = open + 1
             }
-            if self.maxPerSecond > 0 { state.tokens -= 1 }
+            state.accepts?.spend()
             return .admit
         }
     }
