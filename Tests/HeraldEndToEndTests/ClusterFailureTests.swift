@@ -39,6 +39,7 @@ struct ClusterFailureTests {
         }
 
         _ = try await c.kill()
+        let killed = ContinuousClock.now
         for (client, _) in clients {
             _ = try await client.expectClosed()
         }
@@ -54,6 +55,7 @@ struct ClusterFailureTests {
         for user in users {
             #expect(await ClusterHarness.online(app, user: user, sessions: 0, asking: b))
         }
+        print("kill -9: dispatch and the directory forgot the node \(ContinuousClock.now - killed) after it died (lease 2 s).")
 
         for user in users {
             let (client, node, ok) = try await ClusterHarness.reconnect(app, user: user, asking: a)
