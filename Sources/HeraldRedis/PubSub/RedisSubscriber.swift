@@ -139,6 +139,7 @@ public actor RedisSubscriber {
         let connection: RedisConnection
         do {
             connection = try await self.liveConnection(attempts: nil)
+            self.rotation.succeeded()
         } catch {
             // The caller tries again (the bus does until it works): the next server then.
             _ = self.rotation.failed()

@@ -74,6 +74,11 @@ final class TCPForwarder: Sendable {
                     outbound.close(promise: nil)
                     return inbound.close()
                 }
+                for channel in [inbound, outbound] {
+                    channel.closeFuture.whenComplete { _ in
+                        _ = self.state.withLockedValue { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+                    }
+                }
                 do {
                     try inbound.pipeline.syncOperations.addHandler(Relay(peer: outbound))
                     try outbound.pipeline.syncOperations.addHandler(Relay(peer: inbound))

@@ -42,7 +42,7 @@ actor TestRedisServer {
                 return server
             } catch {
                 lastError = error
-                await server.kill()
+                await server.remove()
             }
         }
         throw lastError ?? HeraldProcessError("Redis did not start.")
