@@ -59,12 +59,21 @@ public struct RedisMessageBus: MessageBus {
         eventLoopGroup: any EventLoopGroup, logger: Logger
     ) {
         self.executor = executor
-        self.subscriberConfiguration = subscriberConfiguration
-        self.subscriberFailover = subscriberFailover
+        self.subscriberConfiguration = Self.promptly(subscriberConfiguration)
+        self.subscriberFailover = subscriberFailover.map(Self.promptly)
         self.eventLoopGroup = eventLoopGroup
         self.keys = RedisClusterKeys(namespace: namespace)
         self.codec = codec
         self.logger = logger
+    }
+
+    /// A lost subscription misses every message until it is back, and its node may already be
+    /// serving again (its lease renewed): it retries at least every second, a cheap connection
+    /// attempt, rather than the client's longer backoff ceiling.
+    private static func promptly(_ configuration: RedisConfiguration) -> RedisConfiguration {
+        var configuration = configuration
+        configuration.backoff.maximum = min(configuration.backoff.maximum, .seconds(1))
+        return configuration
     }
 
     public func publish(_ message: BusMessage, to target: BusTarget) async throws {

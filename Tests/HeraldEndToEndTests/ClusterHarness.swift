@@ -19,7 +19,9 @@ enum ClusterHarness {
 
     /// Starts `count` nodes of one cluster in a Redis namespace of its own, on the Redis of
     /// `scripts/test` unless `redis` names others (one URL for every node, or one per node).
-    static func startNodes(_ count: Int, leaseTTL: String = "10", redis: [String]? = nil) async throws -> [HeraldProcess] {
+    static func startNodes(_ count: Int, leaseTTL: String = "10", redis: [String]? = nil) async throws
+        -> [HeraldProcess]
+    {
         let stores = try Self.sharedStores()
         let urls = redis ?? [stores.redis]
         let namespace = "e2e-" + UUID().uuidString.prefix(8).lowercased()
@@ -79,7 +81,9 @@ enum ClusterHarness {
             let client = try await RawClient.connect(.tcp, to: node)
             do {
                 return (client, try await client.auth(token: token))
-            } catch RawClientError.serverError(_, let body) where body.code == ErrorCode.unknownApp.rawValue && ContinuousClock.now < deadline {
+            } catch RawClientError.serverError(_, let body)
+                where body.code == ErrorCode.unknownApp.rawValue && ContinuousClock.now < deadline
+            {
                 await client.close()
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -105,7 +109,8 @@ enum ClusterHarness {
 
     /// Waits until the cluster lists `count` sessions of `user`.
     static func online(
-        _ app: AppCredentials, user: String, sessions count: Int, asking node: HeraldProcess, timeout: Duration = .seconds(10)
+        _ app: AppCredentials, user: String, sessions count: Int, asking node: HeraldProcess,
+        timeout: Duration = .seconds(10)
     ) async -> Bool {
         await eventually(timeout: timeout) {
             (try? await APIClient(node).userStatus(app, user: user).sessions.count) == count
@@ -118,7 +123,8 @@ enum ClusterHarness {
     {
         var pushes: [(seq: UInt32, flags: FrameFlags, body: PushBody)] = []
         while let event = try await client.poll(for: quiet) {
-            guard case .frame(let frame) = event, case .push(let seq, let flags, let body) = try ServerMessage(frame) else {
+            guard case .frame(let frame) = event, case .push(let seq, let flags, let body) = try ServerMessage(frame)
+            else {
                 continue
             }
             pushes.append((seq, flags, body))

@@ -7,7 +7,9 @@ import Testing
 
 @Suite("the Redis Cluster client through a failover, against an in-process cluster")
 struct RedisClusterFailoverTests {
-    @Test("a primary lost and its slots taken over: the map is read from a live node first, CLUSTERDOWN is waited out, the command runs once on the heir")
+    @Test(
+        "a primary lost and its slots taken over: the map is read from a live node first, CLUSTERDOWN is waited out, the command runs once on the heir"
+    )
     func failover() async throws {
         let cluster = FakeRedisCluster()
         var node = RedisConfiguration(host: "node0", port: 7000)

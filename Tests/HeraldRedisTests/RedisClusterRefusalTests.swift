@@ -24,13 +24,17 @@ struct RedisClusterRefusalTests {
     func parsing() {
         #expect(RedisClusterRefusal(errorMessage: "CLUSTERDOWN The cluster is down")?.kind == .clusterDown)
         #expect(RedisClusterRefusal(errorMessage: "CLUSTERDOWN Hash slot not served")?.kind == .clusterDown)
-        #expect(RedisClusterRefusal(errorMessage: "TRYAGAIN Multiple keys request during rehashing of slot")?.kind == .tryAgain)
+        #expect(
+            RedisClusterRefusal(errorMessage: "TRYAGAIN Multiple keys request during rehashing of slot")?.kind
+                == .tryAgain)
         #expect(RedisClusterRefusal(errorMessage: "MOVED 1 127.0.0.1:7000") == nil)
         #expect(RedisClusterRefusal(errorMessage: "ERR unknown command") == nil)
         #expect(RedisClusterRefusal(RedisClientError(.connectionClosed, message: "CLUSTERDOWN")) == nil)
     }
 
-    @Test("CLUSTERDOWN and TRYAGAIN, a few times, are waited out and the command runs once", arguments: ["CLUSTERDOWN The cluster is down", "TRYAGAIN Multiple keys request during rehashing of slot"])
+    @Test(
+        "CLUSTERDOWN and TRYAGAIN, a few times, are waited out and the command runs once",
+        arguments: ["CLUSTERDOWN The cluster is down", "TRYAGAIN Multiple keys request during rehashing of slot"])
     func refusedThenRun(line: String) async throws {
         let cluster = FakeRedisCluster()
         let client = self.client(cluster)
@@ -47,9 +51,11 @@ struct RedisClusterRefusalTests {
         let client = self.client(cluster)
         let keys = (0..<9).map { "key:\($0)" }
         await cluster.refuse(with: "CLUSTERDOWN The cluster is down", times: 4)
-        let replies = try await client.pipeline(keys.map { RedisClusterCommand(RESPCommand("SET", .string($0), .string("v-\($0)")), keyAt: 1) })
+        let replies = try await client.pipeline(
+            keys.map { RedisClusterCommand(RESPCommand("SET", .string($0), .string("v-\($0)")), keyAt: 1) })
         #expect(replies.allSatisfy { (try? $0.get().string) == "OK" })
-        let values = try await client.pipeline(keys.map { RedisClusterCommand(RESPCommand("GET", .string($0)), keyAt: 1) })
+        let values = try await client.pipeline(
+            keys.map { RedisClusterCommand(RESPCommand("GET", .string($0)), keyAt: 1) })
         #expect(values.map { try? $0.get().string } == keys.map { "v-\($0)" })
         await client.close()
     }

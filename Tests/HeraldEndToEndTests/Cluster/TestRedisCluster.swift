@@ -14,12 +14,15 @@ struct TestRedisCluster {
     /// is in sync with its primary.
     static func start(nodeTimeoutMilliseconds: Int = 1000) async throws -> TestRedisCluster {
         let password = "failover-\(UInt32.random(in: 0...UInt32.max))"
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-e2e-cluster-\(UUID().uuidString.prefix(8))")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "herald-e2e-cluster-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var servers: [TestRedisServer] = []
         do {
             for _ in 0..<6 {
-                servers.append(try await TestRedisServer.start(password: password, cluster: nodeTimeoutMilliseconds, in: directory))
+                servers.append(
+                    try await TestRedisServer.start(password: password, cluster: nodeTimeoutMilliseconds, in: directory)
+                )
             }
             let cluster = TestRedisCluster(servers: servers, password: password, directory: directory)
             try cluster.create()
@@ -71,7 +74,9 @@ struct TestRedisCluster {
             }
             return synced == 3
         }
-        guard ready else { throw HeraldProcessError("The test's Redis Cluster did not become healthy with its replicas in sync.") }
+        guard ready else {
+            throw HeraldProcessError("The test's Redis Cluster did not become healthy with its replicas in sync.")
+        }
     }
 
     /// Stops every node and removes the directory.
@@ -88,7 +93,10 @@ struct TestRedisCluster {
     private func create() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["redis-cli", "--no-auth-warning", "--cluster", "create"] + self.servers.map(\.address) + ["--cluster-replicas", "1", "--cluster-yes"]
+        process.arguments =
+            ["redis-cli", "--no-auth-warning", "--cluster", "create"] + self.servers.map(\.address) + [
+                "--cluster-replicas", "1", "--cluster-yes",
+            ]
         var environment = ProcessInfo.processInfo.environment
         environment["REDISCLI_AUTH"] = self.password
         process.environment = environment
@@ -103,7 +111,8 @@ struct TestRedisCluster {
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             throw HeraldProcessError(
-                "redis-cli --cluster create failed.", standardError: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
+                "redis-cli --cluster create failed.",
+                standardError: (try? String(contentsOf: log, encoding: .utf8)) ?? "")
         }
     }
 }

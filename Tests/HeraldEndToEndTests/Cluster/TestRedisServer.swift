@@ -28,7 +28,9 @@ actor TestRedisServer {
 
     /// Starts a server in `parent` (a new temporary directory when nil); `cluster` makes it a
     /// Redis Cluster node with that node timeout. Tries other ports when one is taken.
-    static func start(password: String, cluster nodeTimeout: Int? = nil, in parent: URL? = nil) async throws -> TestRedisServer {
+    static func start(password: String, cluster nodeTimeout: Int? = nil, in parent: URL? = nil) async throws
+        -> TestRedisServer
+    {
         let base = parent ?? FileManager.default.temporaryDirectory
         var lastError: (any Error)?
         for _ in 0..<8 {
@@ -56,7 +58,9 @@ actor TestRedisServer {
         if getuid() == 0, !user.isEmpty, FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") {
             // setpriv execs the server in place, so the child's PID stays the server's.
             process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
-            process.arguments = ["--reuid=\(user)", "--regid=\(user)", "--init-groups", Self.serverBinary, configuration]
+            process.arguments = [
+                "--reuid=\(user)", "--regid=\(user)", "--init-groups", Self.serverBinary, configuration,
+            ]
         } else {
             process.executableURL = URL(fileURLWithPath: Self.serverBinary)
             process.arguments = [configuration]
@@ -73,7 +77,8 @@ actor TestRedisServer {
             return (try? await client.send(RESPCommand("PING")).string) == "PONG"
         }
         guard answered, process.isRunning else {
-            let log = (try? String(contentsOf: self.directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
+            let log =
+                (try? String(contentsOf: self.directory.appendingPathComponent("redis.log"), encoding: .utf8)) ?? ""
             throw HeraldProcessError("Redis did not start on port \(self.port).", standardError: log)
         }
     }
@@ -103,7 +108,8 @@ actor TestRedisServer {
     /// A client configuration for this server.
     nonisolated func configuration() -> RedisConfiguration {
         var configuration = RedisConfiguration(host: "127.0.0.1", port: self.port, password: self.password)
-        configuration.backoff = RedisBackoff(initial: .milliseconds(20), maximum: .milliseconds(200), maximumAttempts: 2)
+        configuration.backoff = RedisBackoff(
+            initial: .milliseconds(20), maximum: .milliseconds(200), maximumAttempts: 2)
         configuration.connectTimeout = .seconds(2)
         configuration.commandTimeout = .seconds(5)
         return configuration
