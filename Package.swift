@@ -396,7 +396,7 @@ let package = Package(
         .testTarget(
             name: "HeraldEndToEndTests",
             dependencies: [
-                "HeraldClient", "HeraldWire", "HeraldTestUtils",
+                "HeraldClient", "HeraldWire", "HeraldTestUtils", "HeraldRedis", "HeraldRESP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -11,11 +11,13 @@ import NIOPosix
 /// On a Redis Cluster it publishes with plain `PUBLISH`, which the cluster passes to every
 /// node, routed by the channel's slot so that one sender's messages to one channel always
 /// leave from the same primary, in order; each subscription listens on one node (the
-/// configuration's first). Sharded pub/sub is not used: ``RedisSubscriber`` holds one
+/// configuration's first) and, when that node fails, moves on to the next seed and
+/// subscribes again there. Sharded pub/sub is not used: ``RedisSubscriber`` holds one
 /// connection and does not follow a shard channel's slot to its primary.
 public struct RedisMessageBus: MessageBus {
     private let executor: any RedisCommandExecutor
     private let subscriberConfiguration: RedisConfiguration
+    private let subscriberFailover: [RedisConfiguration]
     private let eventLoopGroup: any EventLoopGroup
     private let keys: RedisClusterKeys
     private let codec: BusMessageCodec
@@ -28,8 +30,8 @@ public struct RedisMessageBus: MessageBus {
         logger: Logger = Logger(label: "herald.cluster.bus")
     ) {
         self.init(
-            executor: client, subscriberConfiguration: client.configuration, namespace: namespace, codec: codec,
-            eventLoopGroup: eventLoopGroup, logger: logger)
+            executor: client, subscriberConfiguration: client.configuration, subscriberFailover: [], namespace: namespace,
+            codec: codec, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     /// A bus on a Redis Cluster; `namespace` prefixes every channel.
@@ -38,21 +40,40 @@ public struct RedisMessageBus: MessageBus {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "herald.cluster.bus")
     ) {
+        let seeds = cluster.configuration.seeds.map { seed in
+            var configuration = cluster.configuration.node
+            configuration.host = seed.host
+            configuration.port = seed.port
+            configuration.database = 0
+            return configuration
+        }
         self.init(
-            executor: cluster, subscriberConfiguration: cluster.configuration.node, namespace: namespace, codec: codec,
+            executor: cluster, subscriberConfiguration: cluster.configuration.node,
+            subscriberFailover: seeds.filter { $0 != cluster.configuration.node }, namespace: namespace, codec: codec,
             eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     init(
-        executor: any RedisCommandExecutor, subscriberConfiguration: RedisConfiguration, namespace: String,
-        codec: BusMessageCodec, eventLoopGroup: any EventLoopGroup, logger: Logger
+        executor: any RedisCommandExecutor, subscriberConfiguration: RedisConfiguration,
+        subscriberFailover: [RedisConfiguration], namespace: String, codec: BusMessageCodec,
+        eventLoopGroup: any EventLoopGroup, logger: Logger
     ) {
         self.executor = executor
-        self.subscriberConfiguration = subscriberConfiguration
+        self.subscriberConfiguration = Self.promptly(subscriberConfiguration)
+        self.subscriberFailover = subscriberFailover.map(Self.promptly)
         self.eventLoopGroup = eventLoopGroup
         self.keys = RedisClusterKeys(namespace: namespace)
         self.codec = codec
         self.logger = logger
+    }
+
+    /// A lost subscription misses every message until it is back, and its node may already be
+    /// serving again (its lease renewed): it retries at least every second, a cheap connection
+    /// attempt, rather than the client's longer backoff ceiling.
+    private static func promptly(_ configuration: RedisConfiguration) -> RedisConfiguration {
+        var configuration = configuration
+        configuration.backoff.maximum = min(configuration.backoff.maximum, .seconds(1))
+        return configuration
     }
 
     public func publish(_ message: BusMessage, to target: BusTarget) async throws {
@@ -68,7 +89,8 @@ public struct RedisMessageBus: MessageBus {
     public func subscribe(node: String) -> AsyncStream<BusEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: BusEvent.self, bufferingPolicy: .unbounded)
         let subscriber = RedisSubscriber(
-            configuration: self.subscriberConfiguration, eventLoopGroup: self.eventLoopGroup, logger: self.logger)
+            configuration: self.subscriberConfiguration, failover: self.subscriberFailover,
+            eventLoopGroup: self.eventLoopGroup, logger: self.logger)
         let nodeChannel = self.keys.busChannel(node: node)
         let allChannel = self.keys.busAllChannel
         let codec = self.codec

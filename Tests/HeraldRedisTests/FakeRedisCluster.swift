@@ -20,6 +20,8 @@ actor FakeRedisCluster: RedisClusterTransport {
     private var stores: [RedisClusterNode: [String: String]] = [:]
     private var unreachable: Set<RedisClusterNode> = []
     private var bouncing: [RedisClusterNode: RedisClusterNode] = [:]
+    /// Error lines every node answers key commands with, one per command, before it runs them again.
+    private var refusals: [String] = []
     private(set) var calls: [Call] = []
     /// Whether `CLUSTER SHARDS` is refused as an unknown subcommand, as before Redis 7.
     private var refusesShards = false
@@ -80,6 +82,12 @@ actor FakeRedisCluster: RedisClusterTransport {
         self.unreachable.insert(node)
     }
 
+    /// Makes the next `times` key commands, on any node, be refused with `line` (such as
+    /// `CLUSTERDOWN The cluster is down`) without running.
+    func refuse(with line: String, times: Int) {
+        self.refusals += Array(repeating: line, count: times)
+    }
+
     /// Makes `node` answer every key command with `MOVED` to `target`.
     func bounce(_ node: RedisClusterNode, to target: RedisClusterNode) {
         self.bouncing[node] = target
@@ -116,6 +124,7 @@ actor FakeRedisCluster: RedisClusterTransport {
         case "GET" where arguments.count == 2, "SET" where arguments.count == 3:
             let key = arguments[1]
             let slot = RedisClusterKeySlot.slot(forKey: key)
+            if !self.refusals.isEmpty { return Self.error(self.refusals.removeFirst()) }
             if let target = self.bouncing[node] { return Self.error("MOVED \(slot) \(target)") }
             let owner = self.owners[slot]
             if owner != node {

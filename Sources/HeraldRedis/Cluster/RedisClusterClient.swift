@@ -13,7 +13,10 @@ import NIOPosix
 /// as it is. A command redirected more than `maximumRedirects` times fails with
 /// `tooManyRedirects`. A node that cannot be reached prompts a fresh read of the map; commands
 /// that could not be sent to it are sent again where the new map says, the others fail (as with
-/// ``RedisClient``, a command that may have reached a server is never sent twice).
+/// ``RedisClient``, a command that may have reached a server is never sent twice). A command
+/// the cluster refused without running it, `CLUSTERDOWN` while a failover is under way or
+/// `TRYAGAIN` while its keys' slot migrates, is sent again after a short backoff, as many
+/// times as a redirect would be, where the map says by then.
 public actor RedisClusterClient {
     /// The cluster and the client's settings.
     public nonisolated let configuration: RedisClusterConfiguration
@@ -88,17 +91,25 @@ public actor RedisClusterClient {
                 results[index] = .failure(Self.notServed(commands[index]))
             }
         }
+        var retryRound = 0
         while !pending.isEmpty {
             let batches = Dictionary(grouping: pending) { Destination(node: $0.node, asking: $0.asking) }
             let outcomes = await self.send(batches, commands: commands)
             pending = []
             var unreachable: [Attempt] = []
+            var refused: [Attempt] = []
             var moved = false
             for (destination, outcome) in outcomes {
                 guard let attempts = batches[destination] else { continue }
                 switch outcome {
                 case .success(let replies):
                     for (attempt, reply) in zip(attempts, replies) {
+                        if case .failure(let error) = reply, RedisClusterRefusal(error) != nil,
+                            attempt.redirects < self.configuration.maximumRedirects
+                        {
+                            refused.append(attempt)
+                            continue
+                        }
                         guard case .failure(let error) = reply, let redirect = RedisClusterRedirect(error, origin: destination.node) else {
                             results[attempt.index] = reply
                             continue
@@ -127,8 +138,26 @@ public actor RedisClusterClient {
                 }
             }
             if moved { self.refreshInBackground() }
-            if !unreachable.isEmpty {
+            if !refused.isEmpty {
+                // The cluster ran none of these: wait for it to settle, then route them by the map of then.
+                let delay = self.configuration.node.backoff.delay(afterAttempt: retryRound)
+                retryRound += 1
+                self.logger.debug(
+                    "The Redis Cluster refused commands for now; sending them again.",
+                    metadata: ["commands": "\(refused.count)", "delay_ms": "\(delay.nanoseconds / 1_000_000)"])
+                try? await Task.sleep(nanoseconds: UInt64(max(delay.nanoseconds, 0)))
                 map = (try? await self.refresh(force: false)) ?? self.slotMap ?? map
+                for attempt in refused {
+                    if let node = Self.route(commands[attempt.index], in: map) {
+                        pending.append(Attempt(index: attempt.index, node: node, asking: false, redirects: attempt.redirects + 1))
+                    } else {
+                        results[attempt.index] = .failure(Self.notServed(commands[attempt.index]))
+                    }
+                }
+            }
+            if !unreachable.isEmpty {
+                let down = Set(unreachable.map(\.node))
+                map = (try? await self.refresh(force: false, avoiding: down)) ?? self.slotMap ?? map
                 for attempt in unreachable {
                     if let node = Self.route(commands[attempt.index], in: map), node != attempt.node {
                         pending.append(Attempt(index: attempt.index, node: node, asking: false, redirects: attempt.redirects + 1))
@@ -236,8 +265,9 @@ public actor RedisClusterClient {
     }
 
     /// Reads the slot map, once at a time: a caller that arrives during a read waits for it.
-    /// Unless `force`d, a map read less than `minimumRefreshInterval` ago is kept.
-    private func refresh(force: Bool) async throws -> RedisClusterSlotMap {
+    /// Unless `force`d, a map read less than `minimumRefreshInterval` ago is kept. The nodes
+    /// in `avoiding` (just found unreachable) are asked last.
+    private func refresh(force: Bool, avoiding: Set<RedisClusterNode> = []) async throws -> RedisClusterSlotMap {
         if let task = self.refreshTask { return try await task.value }
         if !force, let map = self.slotMap, let last = self.lastRefresh,
             last.duration(to: .now) < .nanoseconds(self.configuration.minimumRefreshInterval.nanoseconds)
@@ -246,6 +276,7 @@ public actor RedisClusterClient {
         }
         var candidates = self.slotMap?.primaries ?? []
         candidates += self.configuration.seeds.filter { !candidates.contains($0) }
+        candidates = candidates.filter { !avoiding.contains($0) } + candidates.filter { avoiding.contains($0) }
         let transport = self.transport
         let logger = self.logger
         let task = Task { try await Self.readSlotMap(from: candidates, transport: transport, logger: logger) }

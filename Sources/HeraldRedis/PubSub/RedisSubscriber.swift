@@ -7,7 +7,9 @@ import NIOPosix
 /// messages delivered as an `AsyncSequence` of ``RedisSubscriberEvent``s.
 ///
 /// When its connection is lost, the subscriber reconnects (with the configuration's backoff,
-/// for as long as it takes), subscribes again to everything it had, and reports
+/// for as long as it takes; given several servers, it tries each in turn, which is how it
+/// follows a Redis Cluster whose node it listened on failed), subscribes again to everything
+/// it had, and reports
 /// ``RedisSubscriberEvent/disconnected(_:)`` then ``RedisSubscriberEvent/reconnected``:
 /// Redis keeps no messages for absent subscribers, so what was published in between is lost.
 public actor RedisSubscriber {
@@ -26,8 +28,9 @@ public actor RedisSubscriber {
     /// Everything the subscriber reports, in order; it finishes when the subscriber is closed.
     public nonisolated let events: AsyncStream<RedisSubscriberEvent>
     private let continuation: AsyncStream<RedisSubscriberEvent>.Continuation
-    /// The server and the subscriber's settings.
+    /// The first server and the subscriber's settings.
     public nonisolated let configuration: RedisConfiguration
+    private var rotation: RedisEndpointRotation<RedisConfiguration>
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
 
@@ -47,7 +50,20 @@ public actor RedisSubscriber {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "herald.redis.subscriber")
     ) {
+        self.init(configuration: configuration, failover: [], eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    /// Creates a subscriber that listens on `configuration`'s server and, when a server cannot
+    /// be reached, moves on to the next of `failover`, in turn: servers that all carry the same
+    /// messages, such as the nodes of a Redis Cluster, where a `PUBLISH` reaches every node.
+    public init(
+        configuration: RedisConfiguration,
+        failover: [RedisConfiguration],
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "herald.redis.subscriber")
+    ) {
         self.configuration = configuration
+        self.rotation = RedisEndpointRotation([configuration] + failover, backoff: configuration.backoff)
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         (self.events, self.continuation) = AsyncStream.makeStream(of: RedisSubscriberEvent.self, bufferingPolicy: .unbounded)
@@ -120,7 +136,15 @@ public actor RedisSubscriber {
         case .ssubscribe: self.shardChannels.formUnion(names)
         case .sunsubscribe: self.shardChannels.subtract(names)
         }
-        let connection = try await self.liveConnection(attempts: nil)
+        let connection: RedisConnection
+        do {
+            connection = try await self.liveConnection(attempts: nil)
+            self.rotation.succeeded()
+        } catch {
+            // The caller tries again (the bus does until it works): the next server then.
+            _ = self.rotation.failed()
+            throw error
+        }
         try await Self.send(operation, names, on: connection)
     }
 
@@ -135,7 +159,7 @@ public actor RedisSubscriber {
     private func liveConnection(attempts: Int?) async throws -> RedisConnection {
         if let connection = self.connection, connection.isActive { return connection }
         if let connecting = self.connecting { return try await connecting.value }
-        let configuration = self.configuration
+        let configuration = self.rotation.current
         let eventLoop = self.eventLoopGroup.any()
         let logger = self.logger
         let continuation = self.continuation
@@ -180,15 +204,17 @@ public actor RedisSubscriber {
     /// Connects again and subscribes again to everything, until it works or the subscriber is closed.
     private func reconnect() async {
         defer { self.isReconnecting = false }
-        var attempt = 0
         while !self.isClosed, !Task.isCancelled {
             do {
-                let connection = try await self.liveConnection(attempts: .max)
+                let connection = try await self.liveConnection(attempts: 1)
                 for (operation, names) in [(Operation.subscribe, self.channels), (.psubscribe, self.patterns), (.ssubscribe, self.shardChannels)]
                 where !names.isEmpty {
                     try await Self.send(operation, names.sorted(), on: connection)
                 }
-                self.logger.info("The Redis subscriber reconnected and subscribed again.")
+                self.rotation.succeeded()
+                self.logger.info(
+                    "The Redis subscriber reconnected and subscribed again.",
+                    metadata: ["server": "\(self.rotation.current.host):\(self.rotation.current.port)"])
                 self.continuation.yield(.reconnected)
                 return
             } catch {
@@ -196,9 +222,8 @@ public actor RedisSubscriber {
                 self.logger.debug("The Redis subscriber could not subscribe again.", metadata: ["error": "\(error)"])
                 await self.connection?.close()
                 self.connection = nil
-                let delay = self.configuration.backoff.delay(afterAttempt: attempt)
-                attempt += 1
-                try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds))
+                let delay = self.rotation.failed()
+                if delay > .zero { try? await Task.sleep(nanoseconds: UInt64(delay.nanoseconds)) }
             }
         }
     }
