@@ -18,10 +18,11 @@ enum ClusterHarness {
     }
 
     /// Starts `count` nodes of one cluster in a Redis namespace of its own, on the Redis of
-    /// `scripts/test` unless `redis` names others (one URL for every node, or one per node).
-    static func startNodes(_ count: Int, leaseTTL: String = "10", redis: [String]? = nil) async throws
-        -> [HeraldProcess]
-    {
+    /// `scripts/test` unless `redis` names others (one URL for every node, or one per node),
+    /// each with `arguments` added to its flags. Node `i` is called `<namespace>-<i>`.
+    static func startNodes(
+        _ count: Int, leaseTTL: String = "10", redis: [String]? = nil, arguments: [String] = []
+    ) async throws -> [HeraldProcess] {
         let stores = try Self.sharedStores()
         let urls = redis ?? [stores.redis]
         let namespace = "e2e-" + UUID().uuidString.prefix(8).lowercased()
@@ -32,7 +33,7 @@ enum ClusterHarness {
                     "--store", stores.postgres, "--redis", urls[index % urls.count], "--redis-namespace", namespace,
                     "--node-id", "\(namespace)-\(index)", "--lease-ttl", leaseTTL, "--drain-timeout", "1",
                     "--event-loops", "1",
-                ]))
+                ] + arguments))
         }
         return nodes
     }
