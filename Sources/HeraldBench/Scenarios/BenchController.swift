@@ -10,19 +10,23 @@ public struct BenchController: Sendable {
     let settings: BenchSettings
     let target: BenchTarget
     let adminKey: String?
+    let apis: [String]
     let agentExecutable: URL?
     let group: any EventLoopGroup
     let logger: Logger
     let progress: @Sendable (String) -> Void
 
     /// - Parameters:
-    ///   - adminKey: for the server's `GET /v1/stats`; without it, memory comes from /proc only.
+    ///   - adminKey: for the server's `GET /v1/stats`; without it, memory comes from /proc only
+    ///     (and a run spread over a cluster cannot tell which node each API belongs to).
+    ///   - apis: the APIs the pushes go to, round-robin (empty: the target's).
     ///   - agentExecutable: the `herald-bench` binary the local workers run (`agent --stdio`).
     ///   - progress: gets the progress line once a second.
     public init(
         settings: BenchSettings,
         target: BenchTarget,
         adminKey: String?,
+        apis: [String] = [],
         agentExecutable: URL?,
         group: any EventLoopGroup,
         logger: Logger,
@@ -31,6 +35,7 @@ public struct BenchController: Sendable {
         self.settings = settings
         self.target = target
         self.adminKey = adminKey
+        self.apis = apis.isEmpty ? [target.apiBaseURL] : apis
         self.agentExecutable = agentExecutable
         self.group = group
         self.logger = logger
@@ -44,6 +49,10 @@ public struct BenchController: Sendable {
             throw BenchError("no WebSocket endpoint: give --ws ws://host:port/ws")
         }
         let startedAt = Date()
+        var crossing: CrossNodeTally?
+        if self.settings.viaDispatch {
+            crossing = CrossNodeTally(layout: try await self.layout())
+        }
         let fleet = try await BenchFleet.open(
             localWorkers: self.settings.workers,
             executable: self.agentExecutable,
@@ -53,7 +62,7 @@ public struct BenchController: Sendable {
             logger: self.logger
         )
         do {
-            let report = try await self.run(fleet: fleet, startedAt: startedAt)
+            let report = try await self.run(fleet: fleet, crossing: crossing, startedAt: startedAt)
             await fleet.close()
             return report
         } catch {
@@ -62,7 +71,24 @@ public struct BenchController: Sendable {
         }
     }
 
-    private func run(fleet: BenchFleet, startedAt: Date) async throws -> BenchReport {
+    /// Asks dispatch where every user connects, and each API which node it is.
+    private func layout() async throws -> ClusterLayout {
+        let dispatched = try await ClusterDispatch.ask(
+            api: self.target.apiBaseURL,
+            app: self.target.app,
+            userPrefix: self.settings.userPrefix,
+            users: self.settings.connections,
+            group: self.group
+        )
+        var apiNodeIDs: [String?] = []
+        for api in self.apis {
+            apiNodeIDs.append(
+                await ServerProbe(http: ControlHTTP(baseURL: api), adminKey: self.adminKey, pid: nil).node())
+        }
+        return try ClusterLayout.spread(dispatched: dispatched, apiNodeIDs: apiNodeIDs)
+    }
+
+    private func run(fleet: BenchFleet, crossing: CrossNodeTally?, startedAt: Date) async throws -> BenchReport {
         let run = ScenarioRun(
             settings: self.settings,
             target: self.target,
@@ -74,7 +100,9 @@ public struct BenchController: Sendable {
             ),
             group: self.group,
             logger: self.logger,
-            phaseBox: NIOLockedValueBox("starting")
+            phaseBox: NIOLockedValueBox("starting"),
+            apis: self.apis,
+            crossing: crossing
         )
         let result = try await withThrowingTaskGroup(of: ScenarioResult?.self) { group in
             group.addTask {
@@ -89,7 +117,7 @@ public struct BenchController: Sendable {
             throw BenchError("the scenario ended without a result")
         }
         let final = try await fleet.snapshot()
-        return self.report(result, fleet: fleet, final: final, startedAt: startedAt)
+        return self.report(result, fleet: fleet, final: final, crossing: crossing, startedAt: startedAt)
     }
 
     private func scenario(_ run: ScenarioRun) async throws -> ScenarioResult {
@@ -132,6 +160,7 @@ public struct BenchController: Sendable {
         _ result: ScenarioResult,
         fleet: BenchFleet,
         final: FleetSnapshot,
+        crossing: CrossNodeTally?,
         startedAt: Date
     ) -> BenchReport {
         let bootID = ProcessStats.bootID()
@@ -162,14 +191,17 @@ public struct BenchController: Sendable {
             serverThread: result.usage.serverThread,
             clientThread: result.usage.clientThread
         )
-        let endpoint =
+        var endpoint =
             self.settings.transport == .webSocket
             ? (self.target.webSocketURL ?? "?") : "\(self.target.tcpHost):\(self.target.tcpPort)"
+        if let layout = crossing?.layout {
+            endpoint = "\(layout.endpoints.count) node\(layout.endpoints.count == 1 ? "" : "s") by dispatch"
+        }
         return BenchReport(
             scenario: self.settings.scenario,
             startedAt: startedAt.formatted(.iso8601),
             settings: self.settings,
-            api: self.target.apiBaseURL,
+            api: self.apis.joined(separator: ","),
             endpoint: endpoint,
             app: self.target.app,
             host: ProcessStats.hostName(),
@@ -184,7 +216,8 @@ public struct BenchController: Sendable {
             measuredSeconds: result.usage.seconds,
             bottleneck: bottleneck,
             clients: final.pool.counters,
-            notes: result.notes
+            notes: result.notes,
+            cluster: crossing.map { ClusterFigures(layout: $0.layout, counts: result.crossNode) }
         )
     }
 }

@@ -48,6 +48,9 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var userPrefix: String
     /// The server's process id, for /proc sampling when it runs on this machine.
     public var serverPID: Int32?
+    /// Whether each client connects to the node `GET /v1/dispatch` names first for its user,
+    /// as devices in a cluster do, rather than all to one endpoint.
+    public var viaDispatch: Bool
 
     /// Settings with the defaults of `herald-bench`.
     ///
@@ -72,7 +75,8 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         heartbeatSeconds: Int = 30,
         topic: String = "bench",
         userPrefix: String = "u",
-        serverPID: Int32? = nil
+        serverPID: Int32? = nil,
+        viaDispatch: Bool = false
     ) {
         self.scenario = scenario
         self.preset = preset
@@ -93,6 +97,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         self.topic = topic
         self.userPrefix = userPrefix
         self.serverPID = serverPID
+        self.viaDispatch = viaDispatch
     }
 
     /// Connections one worker process holds by default: as many as its open files allow here
@@ -161,8 +166,11 @@ public struct BenchSettings: Sendable, Codable, Hashable {
 
     /// Every agent's share: connections split evenly (the first ones take the remainder),
     /// consecutive user ranges, the rate split in proportion, source addresses rotated so
-    /// that agents start on different ones.
-    public func plans(agents: Int, connectRate: Double, topics: [String], acknowledge: Bool) -> [ClientPlan] {
+    /// that agents start on different ones; with a `layout`, each connection goes to its
+    /// user's node.
+    public func plans(
+        agents: Int, connectRate: Double, topics: [String], acknowledge: Bool, layout: ClusterLayout? = nil
+    ) -> [ClientPlan] {
         precondition(agents > 0, "at least one agent")
         var plans: [ClientPlan] = []
         var firstUser = 0
@@ -181,7 +189,8 @@ public struct BenchSettings: Sendable, Codable, Hashable {
                         ? connectRate * Double(share) / Double(self.connections) : 0,
                     heartbeatSeconds: self.heartbeatSeconds,
                     topics: topics,
-                    acknowledge: acknowledge
+                    acknowledge: acknowledge,
+                    nodes: layout?.assignment(firstUser: firstUser, count: share)
                 )
             )
             firstUser += share

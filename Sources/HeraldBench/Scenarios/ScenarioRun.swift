@@ -12,6 +12,11 @@ struct ScenarioRun: Sendable {
     let logger: Logger
     /// What the progress line says the run is doing.
     let phaseBox: NIOLockedValueBox<String>
+    /// The APIs the pushes go to, round-robin over the HTTP connections.
+    let apis: [String]
+    /// In a run spread over a cluster, which node each client is on, and the count of
+    /// deliveries that cross nodes (the scenarios count what they push).
+    let crossing: CrossNodeTally?
 
     /// Sets the phase the progress line shows.
     func phase(_ name: String) {
@@ -26,7 +31,8 @@ struct ScenarioRun: Sendable {
             agents: self.fleet.count,
             connectRate: rate,
             topics: topics,
-            acknowledge: acknowledge
+            acknowledge: acknowledge,
+            layout: self.crossing?.layout
         )
         let outcomes = try await self.fleet.start(target: self.target, plans: plans)
         var merged = ConnectOutcome()
@@ -101,7 +107,7 @@ struct ScenarioRun: Sendable {
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     }
 
-    /// Runs `body` with an HTTP load generator on the target's API, closed afterwards
+    /// Runs `body` with an HTTP load generator on the APIs (round-robin), closed afterwards
     /// whether `body` throws or not: `connections` keep-alive connections (default
     /// `--http-connections`), each keeping `pipelining` requests in flight when it pushes back
     /// to back (default `--pipeline`).
@@ -111,7 +117,7 @@ struct ScenarioRun: Sendable {
         _ body: (BenchHTTPLoad) async throws -> T
     ) async throws -> T {
         let load = BenchHTTPLoad(
-            apiBaseURL: self.target.apiBaseURL,
+            apiBaseURLs: self.apis,
             bearer: self.target.secret,
             connections: connections ?? self.settings.httpConnections,
             group: self.group,

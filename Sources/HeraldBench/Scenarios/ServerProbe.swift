@@ -43,6 +43,15 @@ struct ServerProbe: Sendable {
         return (connections, sessions, object["residentBytes"] as? Int)
     }
 
+    /// The node's id from `GET /v1/stats`, or nil without an admin key or when it fails.
+    func node() async -> String? {
+        guard let adminKey = self.adminKey,
+            let answer = try? await self.http.call("GET", "/v1/stats", bearer: adminKey),
+            answer.status == 200
+        else { return nil }
+        return answer.object?["node"] as? String
+    }
+
     /// Whether there is anything to read at all.
     var canSample: Bool { self.adminKey != nil || self.pid != nil }
 }

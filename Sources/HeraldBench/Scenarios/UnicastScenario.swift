@@ -25,12 +25,16 @@ enum UnicastScenario {
         let before = start.pushes("user")
 
         run.phase(qos == 1 ? "pushing qos 1" : "pushing")
+        let crossing = run.crossing
+        crossing?.reset()
         let mark = try await run.mark()
         let report = await load.run(
             rate: settings.rate / Double(batch),
             duration: .milliseconds(Int64(settings.duration * 1000))
         ) { index in
-            requests.batch(index: index, batch: batch, qos: qos)
+            crossing?.countMessages(
+                to: requests.users(ofBatch: index, batch: batch), through: load.api(ofRequest: index))
+            return requests.batch(index: index, batch: batch, qos: qos)
         }
         run.phase("draining")
         // Every message goes to one user; the share of users online is the share delivered.
@@ -42,6 +46,7 @@ enum UnicastScenario {
 
         let delivered = end.pushes("user") - before
         var result = ScenarioResult(connect: outcome, usage: usage)
+        result.crossNode = crossing?.current
         result.server.pid = run.probe.pid
         result.server.cpuSeconds = usage.server
         result.http = HTTPFigures(report, messagesPerRequest: batch)
