@@ -34,6 +34,17 @@ struct BenchRun: AsyncParsableCommand {
             """)
     var viaDispatch = false
 
+    @Option(
+        name: .customLong("redis-stats"),
+        help: """
+            The cluster's Redis, redis://[user:password@]host:port. The bench reads its INFO \
+            commandstats around each part of the run and reports the commands that really ran: \
+            per AUTH, per push request, per second and node while idle, and (at most) per heartbeat. \
+            After the clients connect, the bench waits until Redis settles (a node registers a \
+            session after its AUTH_OK), so that the pushes find every client in the directory.
+            """)
+    var redisStats: String?
+
     @Option(help: "Client TCP endpoint host:port of a single node (default: from /v1/dispatch).")
     var tcp: String?
 
@@ -155,6 +166,12 @@ struct BenchRun: AsyncParsableCommand {
             .filter { !$0.isEmpty }
         guard let firstAPI = apis.first else { throw ValidationError("--api names no API") }
         let viaDispatch = self.viaDispatch || apis.count > 1
+        let redis: RedisStatsReader?
+        do {
+            redis = try self.redisStats.map(RedisStatsReader.init(url:))
+        } catch {
+            throw ValidationError("--redis-stats: \(error)")
+        }
         if viaDispatch && (self.tcp != nil || self.ws != nil) {
             throw ValidationError(
                 "--tcp and --ws name one node's endpoint; with --via-dispatch (or several --api) dispatch names each client's node"
@@ -200,6 +217,7 @@ struct BenchRun: AsyncParsableCommand {
             target: target,
             adminKey: adminKey,
             apis: apis,
+            redis: redis,
             agentExecutable: OwnExecutable.url,
             group: MultiThreadedEventLoopGroup.singleton,
             logger: logger,

@@ -11,6 +11,7 @@ public struct BenchController: Sendable {
     let target: BenchTarget
     let adminKey: String?
     let apis: [String]
+    let redisCost: RedisCost?
     let agentExecutable: URL?
     let group: any EventLoopGroup
     let logger: Logger
@@ -20,6 +21,7 @@ public struct BenchController: Sendable {
     ///   - adminKey: for the server's `GET /v1/stats`; without it, memory comes from /proc only
     ///     (and a run spread over a cluster cannot tell which node each API belongs to).
     ///   - apis: the APIs the pushes go to, round-robin (empty: the target's).
+    ///   - redis: the cluster's Redis, whose command counts the run reads around each part.
     ///   - agentExecutable: the `herald-bench` binary the local workers run (`agent --stdio`).
     ///   - progress: gets the progress line once a second.
     public init(
@@ -27,6 +29,7 @@ public struct BenchController: Sendable {
         target: BenchTarget,
         adminKey: String?,
         apis: [String] = [],
+        redis: RedisStatsReader? = nil,
         agentExecutable: URL?,
         group: any EventLoopGroup,
         logger: Logger,
@@ -36,6 +39,7 @@ public struct BenchController: Sendable {
         self.target = target
         self.adminKey = adminKey
         self.apis = apis.isEmpty ? [target.apiBaseURL] : apis
+        self.redisCost = redis.map { RedisCost(reader: $0, group: group) }
         self.agentExecutable = agentExecutable
         self.group = group
         self.logger = logger
@@ -102,7 +106,8 @@ public struct BenchController: Sendable {
             logger: self.logger,
             phaseBox: NIOLockedValueBox("starting"),
             apis: self.apis,
-            crossing: crossing
+            crossing: crossing,
+            redisCost: self.redisCost
         )
         let result = try await withThrowingTaskGroup(of: ScenarioResult?.self) { group in
             group.addTask {
@@ -208,7 +213,7 @@ public struct BenchController: Sendable {
             cores: ProcessStats.coreCount,
             agents: agents,
             connect: result.connect,
-            figures: result.figures,
+            figures: result.figures + (self.redisCost?.figures ?? []),
             latency: result.latency,
             http: result.http,
             server: result.server,
@@ -216,7 +221,7 @@ public struct BenchController: Sendable {
             measuredSeconds: result.usage.seconds,
             bottleneck: bottleneck,
             clients: final.pool.counters,
-            notes: result.notes,
+            notes: result.notes + (self.redisCost?.notes ?? []),
             cluster: crossing.map { ClusterFigures(layout: $0.layout, counts: result.crossNode) }
         )
     }

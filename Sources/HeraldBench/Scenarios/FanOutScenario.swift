@@ -80,6 +80,7 @@ enum FanOutScenario {
         let sustainedBefore = try await run.fleet.snapshot().pushes(name)
         let crossing = run.crossing
         crossing?.reset()
+        let redisBefore = await run.redisCost?.reading()
         let startNanos = BenchPayload.now()
         let mark = try await run.mark()
         let report = await load.run(rate: settings.rate, duration: .milliseconds(Int64(settings.duration * 1000))) {
@@ -94,6 +95,13 @@ enum FanOutScenario {
             expected: report.succeeded * sessions
         )
         let usage = try await run.usage(since: mark)
+        if let redisCost = run.redisCost {
+            let redisAfter = await redisCost.reading()
+            redisCost.record(
+                "redisCommandsPerRequest", "Redis commands per \(kind.message)", from: redisBefore,
+                to: redisAfter, per: Double(report.succeeded))
+            redisCost.noteCommands(during: "the \(kind.messages)", from: redisBefore, to: redisAfter)
+        }
         result.usage = usage
         result.crossNode = crossing?.current
         result.server.pid = run.probe.pid

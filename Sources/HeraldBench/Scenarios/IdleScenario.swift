@@ -1,3 +1,5 @@
+import HeraldCore
+
 /// `idle`: hold N authenticated connections for `--duration` and measure the server's memory
 /// per connection: RSS growth over the connections added, from `/v1/stats` and from /proc.
 enum IdleScenario {
@@ -10,7 +12,24 @@ enum IdleScenario {
         let mark = try await run.mark()
         let outcome = try await run.connect(rate: run.settings.rate)
         run.phase("holding")
+        let redisBefore = await run.redisCost?.reading()
+        let pingsBefore = try await run.fleet.snapshot().pool.pingsSent
+        let holdStart = ContinuousClock.now
         try await run.hold(seconds: run.settings.duration)
+        if let redisCost = run.redisCost {
+            let redisAfter = await redisCost.reading()
+            let seconds = (ContinuousClock.now - holdStart).timeInterval
+            let pings = try await run.fleet.snapshot().pool.pingsSent - pingsBefore
+            redisCost.record(
+                "redisCommandsPerSecondPerNode", "Redis commands per second and node, idle", from: redisBefore,
+                to: redisAfter, per: seconds * Double(run.nodes))
+            // Every command of the hold is counted against the heartbeats: an upper bound, which
+            // the nodes' own timers (lease renewals) keep above zero.
+            redisCost.record(
+                "redisCommandsPerHeartbeat", "Redis commands per heartbeat (at most)", from: redisBefore,
+                to: redisAfter, per: Double(pings))
+            redisCost.noteCommands(during: "the idle hold", from: redisBefore, to: redisAfter)
+        }
         let usage = try await run.usage(since: mark)
         let held = try await run.fleet.snapshot().pool
 

@@ -17,6 +17,8 @@ struct ScenarioRun: Sendable {
     /// In a run spread over a cluster, which node each client is on, and the count of
     /// deliveries that cross nodes (the scenarios count what they push).
     let crossing: CrossNodeTally?
+    /// When the run reads the cluster's Redis: its command counts around each part.
+    let redisCost: RedisCost?
 
     /// Sets the phase the progress line shows.
     func phase(_ name: String) {
@@ -24,7 +26,9 @@ struct ScenarioRun: Sendable {
     }
 
     /// Opens every agent's connections at `rate` per second in all; throws if an agent could
-    /// not even start (too many connections for it, say).
+    /// not even start (too many connections for it, say). When the run reads the cluster's
+    /// Redis, waits until the nodes have registered the sessions, so that what follows finds
+    /// every client in the directory and the figure per AUTH has every command.
     func connect(rate: Double, topics: [String] = [], acknowledge: Bool = true) async throws -> ConnectOutcome {
         self.phase("connecting")
         let plans = self.settings.plans(
@@ -34,6 +38,7 @@ struct ScenarioRun: Sendable {
             acknowledge: acknowledge,
             layout: self.crossing?.layout
         )
+        let redisBefore = await self.redisCost?.reading()
         let outcomes = try await self.fleet.start(target: self.target, plans: plans)
         var merged = ConnectOutcome()
         for (index, outcome) in outcomes.enumerated() {
@@ -42,7 +47,20 @@ struct ScenarioRun: Sendable {
             }
             merged.merge(outcome)
         }
+        if let redisCost = self.redisCost {
+            self.phase("registering")
+            let redisAfter = try await redisCost.settle(clients: merged.authenticated)
+            redisCost.record(
+                "redisCommandsPerAuth", "Redis commands per AUTH", from: redisBefore, to: redisAfter,
+                per: Double(merged.authenticated))
+            redisCost.noteCommands(during: "the connects", from: redisBefore, to: redisAfter)
+        }
         return merged
+    }
+
+    /// The nodes the clients are spread over (one when the run is not spread over a cluster).
+    var nodes: Int {
+        max(1, self.crossing?.layout.endpoints.count ?? 1)
     }
 
     /// Marks the start of a measured part.

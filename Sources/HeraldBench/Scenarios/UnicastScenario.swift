@@ -27,6 +27,7 @@ enum UnicastScenario {
         run.phase(qos == 1 ? "pushing qos 1" : "pushing")
         let crossing = run.crossing
         crossing?.reset()
+        let redisBefore = await run.redisCost?.reading()
         let mark = try await run.mark()
         let report = await load.run(
             rate: settings.rate / Double(batch),
@@ -43,6 +44,14 @@ enum UnicastScenario {
         let expected = settings.connections > 0 ? messages * online / settings.connections : 0
         let end = try await run.waitForPushes(kind: "user", before: before, expected: expected)
         let usage = try await run.usage(since: mark)
+        if let redisCost = run.redisCost {
+            let redisAfter = await redisCost.reading()
+            redisCost.record(
+                "redisCommandsPerRequest",
+                batch == 1 ? "Redis commands per push request" : "Redis commands per batch of \(batch)",
+                from: redisBefore, to: redisAfter, per: Double(report.succeeded))
+            redisCost.noteCommands(during: "the pushes", from: redisBefore, to: redisAfter)
+        }
 
         let delivered = end.pushes("user") - before
         var result = ScenarioResult(connect: outcome, usage: usage)
