@@ -140,8 +140,13 @@ struct BenchRun: AsyncParsableCommand {
     @Option(name: .customLong("user-prefix"), help: "User ids are this prefix and a number.")
     var userPrefix: String = "u"
 
-    @Option(name: .customLong("server-pid"), help: "The server's pid on this machine: /proc memory and CPU sampling.")
-    var serverPID: Int32?
+    @Option(
+        name: .customLong("server-pid"),
+        help: """
+            The server's pid on this machine, for /proc memory and CPU sampling; the nodes of a \
+            cluster on this machine comma-separated, whose memory and CPU are then summed.
+            """)
+    var serverPID: String?
 
     @Option(help: "Write the JSON report to this file.")
     var json: String?
@@ -166,6 +171,13 @@ struct BenchRun: AsyncParsableCommand {
             .filter { !$0.isEmpty }
         guard let firstAPI = apis.first else { throw ValidationError("--api names no API") }
         let viaDispatch = self.viaDispatch || apis.count > 1
+        var serverPIDs: [Int32] = []
+        for text in (self.serverPID ?? "").split(separator: ",") {
+            guard let pid = Int32(text.trimmingCharacters(in: .whitespaces)), pid > 0 else {
+                throw ValidationError("--server-pid takes process ids, comma-separated, not \(self.serverPID ?? "")")
+            }
+            serverPIDs.append(pid)
+        }
         let redis: RedisStatsReader?
         do {
             redis = try self.redisStats.map(RedisStatsReader.init(url:))
@@ -198,7 +210,7 @@ struct BenchRun: AsyncParsableCommand {
             heartbeatSeconds: self.heartbeat,
             topic: self.topic,
             userPrefix: self.userPrefix,
-            serverPID: self.serverPID,
+            serverPIDs: serverPIDs,
             viaDispatch: viaDispatch
         )
         if let problem = settings.problem { throw ValidationError(problem) }

@@ -87,7 +87,7 @@ public struct BenchController: Sendable {
         var apiNodeIDs: [String?] = []
         for api in self.apis {
             apiNodeIDs.append(
-                await ServerProbe(http: ControlHTTP(baseURL: api), adminKey: self.adminKey, pid: nil).node())
+                await ServerProbe(http: ControlHTTP(baseURL: api), adminKey: self.adminKey, pids: []).node())
         }
         return try ClusterLayout.spread(dispatched: dispatched, apiNodeIDs: apiNodeIDs)
     }
@@ -100,7 +100,7 @@ public struct BenchController: Sendable {
             probe: ServerProbe(
                 http: ControlHTTP(baseURL: self.target.apiBaseURL),
                 adminKey: self.adminKey,
-                pid: self.settings.serverPID
+                pids: self.settings.serverPIDs
             ),
             group: self.group,
             logger: self.logger,
@@ -186,7 +186,7 @@ public struct BenchController: Sendable {
                 )
             )
         }
-        let sameMachine = self.settings.serverPID != nil && agents.allSatisfy(\.sameMachine)
+        let sameMachine = !self.settings.serverPIDs.isEmpty && agents.allSatisfy(\.sameMachine)
         let bottleneck = Bottleneck.judge(
             wallSeconds: result.usage.seconds,
             serverCPU: result.usage.server,

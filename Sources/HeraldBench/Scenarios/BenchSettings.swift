@@ -46,8 +46,9 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var topic: String
     /// User ids are this prefix and a number.
     public var userPrefix: String
-    /// The server's process id, for /proc sampling when it runs on this machine.
-    public var serverPID: Int32?
+    /// The server's process ids (one per node of a cluster on this machine), for /proc
+    /// sampling when it runs on this machine: memory and CPU are summed over them.
+    public var serverPIDs: [Int32]
     /// Whether each client connects to the node `GET /v1/dispatch` names first for its user,
     /// as devices in a cluster do, rather than all to one endpoint.
     public var viaDispatch: Bool
@@ -75,7 +76,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         heartbeatSeconds: Int = 30,
         topic: String = "bench",
         userPrefix: String = "u",
-        serverPID: Int32? = nil,
+        serverPIDs: [Int32] = [],
         viaDispatch: Bool = false
     ) {
         self.scenario = scenario
@@ -96,9 +97,12 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         self.heartbeatSeconds = heartbeatSeconds
         self.topic = topic
         self.userPrefix = userPrefix
-        self.serverPID = serverPID
+        self.serverPIDs = serverPIDs
         self.viaDispatch = viaDispatch
     }
+
+    /// The first of ``serverPIDs``, if any.
+    public var serverPID: Int32? { self.serverPIDs.first }
 
     /// Connections one worker process holds by default: as many as its open files allow here
     /// (20,000 less ``BenchClientPool/reservedFileDescriptors``). The clients share the

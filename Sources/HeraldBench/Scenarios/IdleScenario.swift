@@ -39,15 +39,18 @@ enum IdleScenario {
 
         var result = ScenarioResult(connect: outcome, server: server, usage: usage)
         // Per connection the server holds more than before (its own count), else per client.
+        // A cluster node's /v1/stats counts its own share only: there, per client held.
+        let cluster = run.crossing != nil
         let added: Int
-        if let connectionsBefore = before.connections, let connectionsAfter = after.connections {
+        if !cluster, let connectionsBefore = before.connections, let connectionsAfter = after.connections {
             added = connectionsAfter - connectionsBefore
         } else {
             added = held.open
         }
         result.figures.append(Figure("connectionsHeld", "connections held", Double(held.open), .count))
         if let after = after.connections {
-            result.figures.append(Figure("serverConnections", "connections the server counts", Double(after), .count))
+            let label = cluster ? "connections the first API's node counts" : "connections the server counts"
+            result.figures.append(Figure("serverConnections", label, Double(after), .count))
         }
         if let procBefore = before.procResident, let procAfter = after.procResident, added > 0 {
             result.figures.append(
@@ -56,7 +59,7 @@ enum IdleScenario {
                     Double(procAfter - procBefore) / Double(added), .bytes)
             )
         }
-        if let statsBefore = before.statsResident, let statsAfter = after.statsResident, added > 0 {
+        if !cluster, let statsBefore = before.statsResident, let statsAfter = after.statsResident, added > 0 {
             result.figures.append(
                 Figure(
                     "bytesPerConnectionStats",

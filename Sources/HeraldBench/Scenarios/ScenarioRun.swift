@@ -68,8 +68,8 @@ struct ScenarioRun: Sendable {
         let agents = try await self.fleet.snapshots()
         return CPUUsage.Mark(
             instant: .now,
-            server: self.probe.pid.flatMap { ProcessStats.cpuSeconds(pid: $0) },
-            serverThreads: self.probe.pid.map { ProcessStats.threads(pid: $0) } ?? [],
+            server: self.probe.cpuSeconds(),
+            serverThreads: self.probe.threads(),
             agents: agents,
             controller: ProcessStats.cpuSeconds(),
             controllerThreads: ProcessStats.threads()
@@ -78,8 +78,8 @@ struct ScenarioRun: Sendable {
 
     /// CPU spent since `mark`.
     func usage(since mark: CPUUsage.Mark) async throws -> CPUUsage {
-        let server = self.probe.pid.flatMap { ProcessStats.cpuSeconds(pid: $0) }
-        let serverThreads = self.probe.pid.map { ProcessStats.threads(pid: $0) } ?? []
+        let server = self.probe.cpuSeconds()
+        let serverThreads = self.probe.threads()
         let controller = ProcessStats.cpuSeconds()
         let controllerThreads = ProcessStats.threads()
         let agents = try await self.fleet.snapshots()
