@@ -15,12 +15,40 @@ struct BenchRun: AsyncParsableCommand {
     @Argument(help: "The scenario: \(BenchScenario.allCases.map(\.rawValue).joined(separator: ", ")).")
     var scenario: BenchScenario
 
-    @OptionGroup var api: APIOptions
+    @Option(
+        help: """
+            Base URL of the HTTP API, http:// [HERALD_API, default http://127.0.0.1:8080]. Name \
+            several nodes of a cluster, comma-separated, to spread the pushes over their APIs \
+            round-robin (each gets its share of --http-connections, at least one); this also \
+            turns on --via-dispatch.
+            """)
+    var api: String?
 
-    @Option(help: "Client TCP endpoint host:port (default: from /v1/dispatch).")
+    @Flag(
+        name: .customLong("via-dispatch"),
+        help: """
+            Spread the clients over a cluster as devices spread: each connects to the node that \
+            GET /v1/dispatch names first for its user (asked of the first --api, for every user \
+            before the run). The report tells how many clients each node holds and what share of \
+            the deliveries crossed nodes (that takes --admin-key, to ask each API for its node).
+            """)
+    var viaDispatch = false
+
+    @Option(
+        name: .customLong("redis-stats"),
+        help: """
+            The cluster's Redis, redis://[user:password@]host:port. The bench reads its INFO \
+            commandstats around each part of the run and reports the commands that really ran: \
+            per AUTH, per push request, per second and node while idle, and (at most) per heartbeat. \
+            After the clients connect, the bench waits until Redis settles (a node registers a \
+            session after its AUTH_OK), so that the pushes find every client in the directory.
+            """)
+    var redisStats: String?
+
+    @Option(help: "Client TCP endpoint host:port of a single node (default: from /v1/dispatch).")
     var tcp: String?
 
-    @Option(help: "Client WebSocket URL ws://host:port/ws (default: from /v1/dispatch).")
+    @Option(help: "Client WebSocket URL ws://host:port/ws of a single node (default: from /v1/dispatch).")
     var ws: String?
 
     @Option(help: "App id [HERALD_APP]; with --secret. Without both, a bench app is made with --admin-key.")
@@ -112,8 +140,13 @@ struct BenchRun: AsyncParsableCommand {
     @Option(name: .customLong("user-prefix"), help: "User ids are this prefix and a number.")
     var userPrefix: String = "u"
 
-    @Option(name: .customLong("server-pid"), help: "The server's pid on this machine: /proc memory and CPU sampling.")
-    var serverPID: Int32?
+    @Option(
+        name: .customLong("server-pid"),
+        help: """
+            The server's pid on this machine, for /proc memory and CPU sampling; the nodes of a \
+            cluster on this machine comma-separated, whose memory and CPU are then summed.
+            """)
+    var serverPID: String?
 
     @Option(help: "Write the JSON report to this file.")
     var json: String?
@@ -133,6 +166,29 @@ struct BenchRun: AsyncParsableCommand {
 
     func run() async throws {
         let logger = BenchLogging.bootstrap(label: "herald.bench", level: self.logLevel)
+        let apis = (self.api ?? Environment.string("HERALD_API") ?? "http://127.0.0.1:8080")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).trimmingSuffix("/") }
+            .filter { !$0.isEmpty }
+        guard let firstAPI = apis.first else { throw ValidationError("--api names no API") }
+        let viaDispatch = self.viaDispatch || apis.count > 1
+        var serverPIDs: [Int32] = []
+        for text in (self.serverPID ?? "").split(separator: ",") {
+            guard let pid = Int32(text.trimmingCharacters(in: .whitespaces)), pid > 0 else {
+                throw ValidationError("--server-pid takes process ids, comma-separated, not \(self.serverPID ?? "")")
+            }
+            serverPIDs.append(pid)
+        }
+        let redis: RedisStatsReader?
+        do {
+            redis = try self.redisStats.map(RedisStatsReader.init(url:))
+        } catch {
+            throw ValidationError("--redis-stats: \(error)")
+        }
+        if viaDispatch && (self.tcp != nil || self.ws != nil) {
+            throw ValidationError(
+                "--tcp and --ws name one node's endpoint; with --via-dispatch (or several --api) dispatch names each client's node"
+            )
+        }
         let agents = (self.agents ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty }
         let settings = BenchSettings(
@@ -154,12 +210,13 @@ struct BenchRun: AsyncParsableCommand {
             heartbeatSeconds: self.heartbeat,
             topic: self.topic,
             userPrefix: self.userPrefix,
-            serverPID: self.serverPID
+            serverPIDs: serverPIDs,
+            viaDispatch: viaDispatch
         )
         if let problem = settings.problem { throw ValidationError(problem) }
         let adminKey = self.adminKey ?? Environment.string("HERALD_ADMIN_KEY")
         let target = try await BenchSetup.resolve(
-            api: self.api.baseURL,
+            api: firstAPI,
             app: self.app ?? Environment.string("HERALD_APP"),
             secret: self.secret ?? Environment.string("HERALD_SECRET"),
             adminKey: adminKey,
@@ -171,6 +228,8 @@ struct BenchRun: AsyncParsableCommand {
             settings: settings,
             target: target,
             adminKey: adminKey,
+            apis: apis,
+            redis: redis,
             agentExecutable: OwnExecutable.url,
             group: MultiThreadedEventLoopGroup.singleton,
             logger: logger,

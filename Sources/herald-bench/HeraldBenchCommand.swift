@@ -8,7 +8,7 @@ import HeraldBench
 struct HeraldBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald-bench",
-        abstract: "Drive a Herald node with many clients and measure it.",
+        abstract: "Drive a Herald node, or a cluster of them, with many clients and measure it.",
         discussion: """
             Scenarios: \(BenchScenario.allCases.map { "\n  \($0.rawValue.padding(9))  \($0.summary)" }.joined())
 
@@ -24,6 +24,12 @@ struct HeraldBenchCommand: AsyncParsableCommand {
                 --connections 19000 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
               herald-bench mixed --rate 25000 --batch 100 --admin-key KEY \\
                 --connections 19000 --source-addresses 127.0.0.2-127.0.0.9 --server-pid PID
+
+            Against a cluster, each client on the node dispatch names for its user, the
+            pushes to node a's API (scripts/bench-cluster runs this on three nodes):
+              herald-bench unicast --via-dispatch --api http://127.0.0.1:8180 \\
+                --admin-key KEY --redis-stats redis://:PASSWORD@127.0.0.1:6390 \\
+                --connections 19000 --source-addresses 127.0.0.2-127.0.0.9
             """,
         subcommands: [BenchRun.self, BenchAgentCommand.self],
         defaultSubcommand: BenchRun.self

@@ -27,6 +27,21 @@ def latency(kind, field):
     return read
 
 
+def cross_node_share(report):
+    cluster = report.get("cluster") or {}
+    deliveries, crossing = cluster.get("deliveries"), cluster.get("crossNode")
+    if not deliveries or crossing is None:
+        return None
+    return crossing / deliveries
+
+
+def clients_per_node(report):
+    nodes = (report.get("cluster") or {}).get("nodes") or []
+    if not nodes:
+        return None
+    return ", ".join(f"{node['node']} {node['clients']:,}" for node in nodes)
+
+
 # scenario -> rows of (label, reader, unit, target text, check)
 ROWS = {
     "idle-tcp": [
@@ -75,6 +90,34 @@ ROWS = {
         ("QoS 1 stored pushes per second (SQLite)", figure("pushesPerSecond"), "/s", ">= 10,000", lambda v: v >= 10_000),
         ("delivery p99", latency("user", "p99Ms"), "ms", "", None),
     ],
+    # scripts/bench-cluster: three nodes, clients by dispatch, pushes to node a's API.
+    "cluster-unicast": [
+        ("cross-node QoS 0 pushes per second (batch API)", figure("pushesPerSecond"), "/s", ">= 30,000", lambda v: v >= 30_000),
+        ("delivery p99", latency("user", "p99Ms"), "ms", "", None),
+        ("deliveries across nodes", cross_node_share, "%", "", None),
+        ("Redis commands per batch of 100", figure("redisCommandsPerRequest"), "x", "", None),
+        ("clients per node (dispatch)", clients_per_node, "text", "", None),
+    ],
+    "cluster-unicast-half": [
+        ("pushes per second (asked: half the target)", figure("pushesPerSecond"), "/s", "", None),
+        ("delivery p99", latency("user", "p99Ms"), "ms", "<= 10 ms", lambda v: v <= 10),
+        ("delivery p99.9", latency("user", "p999Ms"), "ms", "", None),
+        ("delivery max", latency("user", "maxMs"), "ms", "", None),
+        ("deliveries across nodes", cross_node_share, "%", "", None),
+    ],
+    "cluster-broadcast": [
+        ("one broadcast over three nodes: time until the last has it", figure("allMs"), "ms", "<= 250 ms", lambda v: v <= 250),
+        ("clients that got it", figure("reached"), "", "", None),
+        ("back to back: deliveries per second", figure("deliveriesPerSecond"), "/s", "", None),
+        ("delivery p99 (back to back)", latency("broadcast", "p99Ms"), "ms", "", None),
+        ("deliveries across nodes", cross_node_share, "%", "", None),
+        ("Redis commands per broadcast", figure("redisCommandsPerRequest"), "x", "", None),
+    ],
+    "cluster-idle": [
+        ("Redis commands per AUTH", figure("redisCommandsPerAuth"), "x", "", None),
+        ("Redis commands per second and node, idle", figure("redisCommandsPerSecondPerNode"), "x", "", None),
+        ("Redis commands per heartbeat (at most)", figure("redisCommandsPerHeartbeat"), "x", "0 (< 0.01)", lambda v: v < 0.01),
+    ],
     "storm": [
         ("time until all are back", figure("reconnectSeconds"), "s", "", None),
         ("refusals (server_busy)", figure("refusedBusy"), "", "", None),
@@ -100,6 +143,12 @@ def show(value, unit):
         return f"{value:.3f} s"
     if unit == "/s":
         return f"{value:,.0f} /s"
+    if unit == "%":
+        return f"{value * 100:.1f}%"
+    if unit == "x":
+        return f"{value:.4g}"
+    if unit == "text":
+        return str(value)
     return f"{value:,.0f}"
 
 
@@ -121,12 +170,16 @@ def main(arguments):
         for label, read, unit, target, check in ROWS.get(name, []):
             values = [read(report) for report in reports]
             present = [v for v in values if v is not None]
-            median = statistics.median(present) if present else None
+            if unit == "text":
+                # Not a number: the first run's, as it was.
+                median = present[0] if present else None
+            else:
+                median = statistics.median(present) if present else None
             met = "" if check is None or median is None else ("yes" if check(median) else "**no**")
-            runs = " ".join(show(v, unit) for v in values)
+            runs = " ".join(show(v, unit) for v in values) if unit != "text" else ""
             # The run whose value is the median tells which side limited it.
             side = ""
-            if median is not None:
+            if median is not None and unit != "text":
                 chosen = min(range(len(values)), key=lambda i: abs((values[i] if values[i] is not None else 1e300) - median))
                 bottleneck = reports[chosen].get("bottleneck", {})
                 side = f"{bottleneck.get('side', '?')}: {bottleneck.get('reason', '')}"

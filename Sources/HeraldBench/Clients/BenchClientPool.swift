@@ -16,8 +16,9 @@ import NIOPosix
 /// connection. Each loop has one repeated task for heartbeats, ACK flushes and publishing its
 /// stats (see ``snapshot()``).
 ///
-/// Connection `i` is user `plan.user(at: i)`, lives on loop `i % loops`, and binds source
-/// address `plan.sourceAddresses[i % count]`.
+/// Connection `i` is user `plan.user(at: i)`, lives on loop `i % loops`, binds source
+/// address `plan.sourceAddresses[i % count]`, and connects to the target's endpoint or, in a
+/// run spread over a cluster, to the node the plan assigns it.
 public final class BenchClientPool: Sendable {
     private struct State {
         var prepared = false
@@ -126,11 +127,19 @@ public final class BenchClientPool: Sendable {
                     + "limit less \(Self.reservedFileDescriptors) kept for other files); spread them over more workers"
             )
         }
+        if let nodes = plan.nodes, let problem = nodes.problem(connections: plan.connections) {
+            throw BenchPoolError(problem)
+        }
         if plan.transport == .webSocket {
-            guard let url = target.webSocketURL else {
-                throw BenchPoolError("a WebSocket plan needs the target's webSocketURL")
+            for endpoint in plan.endpoints(target: target) {
+                guard let url = endpoint.webSocketURL else {
+                    throw BenchPoolError(
+                        endpoint.node.isEmpty
+                            ? "a WebSocket plan needs the target's webSocketURL"
+                            : "a WebSocket plan needs a WebSocket URL for node \(endpoint.node)")
+                }
+                _ = try Self.parseWebSocketURL(url)
             }
-            _ = try Self.parseWebSocketURL(url)
         }
     }
 
@@ -224,13 +233,21 @@ public final class BenchClientPool: Sendable {
     private func prepare() async throws {
         if self.state.withLockedValue({ $0.prepared }) { return }
         try Self.validate(self.plan, target: self.target)
-        let address = try Self.resolve(
-            host: self.target.tcpHost, port: self.target.tcpPort, transport: self.plan.transport, target: self.target)
-        let sources = try self.plan.sourceAddresses.map { try SocketAddress(ipAddress: $0, port: 0) }
-        var webSocket: BenchLoop.WebSocketEndpoint?
-        if self.plan.transport == .webSocket, let url = self.target.webSocketURL {
-            webSocket = try Self.parseWebSocketURL(url)
+        let endpoints = self.plan.endpoints(target: self.target)
+        var addresses: [SocketAddress] = []
+        var webSockets: [BenchLoop.WebSocketEndpoint] = []
+        for endpoint in endpoints {
+            switch self.plan.transport {
+            case .tcp:
+                addresses.append(try Self.address(host: endpoint.tcpHost, port: endpoint.tcpPort))
+            case .webSocket:
+                // validate(_:target:) saw that every endpoint has a WebSocket URL.
+                let webSocket = try Self.parseWebSocketURL(endpoint.webSocketURL ?? "")
+                addresses.append(try Self.address(host: webSocket.host, port: webSocket.port))
+                webSockets.append(webSocket)
+            }
         }
+        let sources = try self.plan.sourceAddresses.map { try SocketAddress(ipAddress: $0, port: 0) }
         let machine = BenchConnectionStateMachine.Configuration(
             transport: self.plan.transport,
             topics: self.plan.topics,
@@ -240,9 +257,9 @@ public final class BenchClientPool: Sendable {
             connectTimeoutNanos: UInt64(self.connectTimeout.nanoseconds)
         )
         let setup = BenchLoop.Setup(
-            address: address,
+            addresses: addresses,
             sourceAddresses: sources,
-            webSocket: webSocket,
+            webSockets: webSockets,
             machine: machine,
             retry: self.retryPolicy,
             maximumPending: self.maximumPendingPerLoop
@@ -325,21 +342,6 @@ public final class BenchClientPool: Sendable {
     }
 
     // MARK: Addresses
-
-    private static func resolve(host: String, port: Int, transport: BenchTransport, target: BenchTarget) throws
-        -> SocketAddress
-    {
-        switch transport {
-        case .tcp:
-            return try Self.address(host: host, port: port)
-        case .webSocket:
-            guard let url = target.webSocketURL else {
-                throw BenchPoolError("a WebSocket plan needs the target's webSocketURL")
-            }
-            let endpoint = try Self.parseWebSocketURL(url)
-            return try Self.address(host: endpoint.host, port: endpoint.port)
-        }
-    }
 
     private static func address(host: String, port: Int) throws -> SocketAddress {
         if let address = try? SocketAddress(ipAddress: host, port: port) { return address }

@@ -22,9 +22,11 @@ final class BenchLoop: @unchecked Sendable {
 
     /// What the loop needs to open connections, fixed for the pool's life.
     struct Setup: Sendable {
-        var address: SocketAddress
+        /// The endpoints' addresses; a slot's `endpoint` indexes them.
+        var addresses: [SocketAddress]
         var sourceAddresses: [SocketAddress]
-        var webSocket: WebSocketEndpoint?
+        /// The endpoints' WebSocket paths, in the order of `addresses` (empty over TCP).
+        var webSockets: [WebSocketEndpoint]
         var machine: BenchConnectionStateMachine.Configuration
         var retry: BenchRetryPolicy
         /// Attempts one loop keeps unsettled at once: more would only overflow the server's
@@ -43,6 +45,8 @@ final class BenchLoop: @unchecked Sendable {
     struct Slot {
         /// The connection's index in the pool (its user is `firstUser + index`).
         var index: Int
+        /// The endpoint it connects to, an index into the setup's `addresses`.
+        var endpoint: Int
         var status: SlotStatus = .idle
         var generation: UInt32 = 0
         var attempts = 0
@@ -124,7 +128,12 @@ final class BenchLoop: @unchecked Sendable {
         self.maskState = UInt64.random(in: 1...UInt64.max)
     }
 
-    var webSocketEndpoint: WebSocketEndpoint? { self.setup?.webSocket }
+    /// Where the connection in `slot` upgrades to WebSocket (nil over TCP).
+    func webSocketEndpoint(slot: Int) -> WebSocketEndpoint? {
+        guard let webSockets = self.setup?.webSockets, slot < self.slots.count else { return nil }
+        let endpoint = self.slots[slot].endpoint
+        return endpoint < webSockets.count ? webSockets[endpoint] : nil
+    }
 
     // MARK: Set-up and timer
 
@@ -143,7 +152,7 @@ final class BenchLoop: @unchecked Sendable {
             let token = TokenSigner.sign(claims, secret: target.secret)
             var frame = ByteBuffer()
             ClientMessage.auth(seq: BenchConnectionStateMachine.authSeq, AuthRequest(token: token)).write(into: &frame)
-            self.slots.append(Slot(index: index, authFrame: frame))
+            self.slots.append(Slot(index: index, endpoint: plan.endpoint(at: index), authFrame: frame))
         }
         self.tickTask = self.eventLoop.scheduleRepeatedTask(
             initialDelay: Self.tickInterval,
@@ -337,7 +346,7 @@ final class BenchLoop: @unchecked Sendable {
         #if os(Linux)
             let descriptor: CInt
             do {
-                descriptor = try ConnectingSocket.open(to: setup.address, from: source)
+                descriptor = try ConnectingSocket.open(to: setup.addresses[self.slots[slot].endpoint], from: source)
             } catch {
                 self.attemptFailed(slot: slot, generation: generation, error: error)
                 return

@@ -20,6 +20,9 @@ public struct ClientPlan: Sendable, Codable, Hashable {
     public var topics: [String]
     /// Whether to ACK pushes that carry ACK_REQUIRED (cumulatively, batched per loop tick).
     public var acknowledge: Bool
+    /// In a run spread over a cluster, the node each connection goes to; nil: every connection
+    /// goes to the target's endpoint.
+    public var nodes: NodeAssignment?
 
     public init(
         connections: Int,
@@ -30,7 +33,8 @@ public struct ClientPlan: Sendable, Codable, Hashable {
         connectRate: Double = 0,
         heartbeatSeconds: Int = 30,
         topics: [String] = [],
-        acknowledge: Bool = true
+        acknowledge: Bool = true,
+        nodes: NodeAssignment? = nil
     ) {
         self.connections = connections
         self.firstUser = firstUser
@@ -41,6 +45,18 @@ public struct ClientPlan: Sendable, Codable, Hashable {
         self.heartbeatSeconds = heartbeatSeconds
         self.topics = topics
         self.acknowledge = acknowledge
+        self.nodes = nodes
+    }
+
+    /// The endpoints the connections go to: the assignment's, or the target's alone.
+    public func endpoints(target: BenchTarget) -> [BenchEndpoint] {
+        self.nodes?.endpoints ?? [BenchEndpoint(target)]
+    }
+
+    /// The index into ``endpoints(target:)`` of connection `index`'s endpoint.
+    public func endpoint(at index: Int) -> Int {
+        guard let nodes = self.nodes, index < nodes.indexes.count else { return 0 }
+        return Int(nodes.indexes[index])
     }
 
     /// The user id of connection `index`.

@@ -81,15 +81,15 @@ final class BenchHTTPConnection: @unchecked Sendable {
 
     // MARK: Single calls
 
-    /// Sends one POST and answers with the response.
-    func call(path: String, body: ByteBuffer) -> EventLoopFuture<Answer> {
+    /// Sends one request (a POST unless `method` says otherwise) and answers with the response.
+    func call(method: StaticString = "POST", path: String, body: ByteBuffer) -> EventLoopFuture<Answer> {
         self.eventLoop.assertInEventLoop()
         let promise = self.eventLoop.makePromise(of: Answer.self)
         guard !self.closed else {
             promise.fail(BenchHTTPError("the HTTP load is closed"))
             return promise.futureResult
         }
-        self.send(self.encode(path: path, body: body), pending: .call(promise))
+        self.send(self.encode(method: method, path: path, body: body), pending: .call(promise))
         self.flush()
         return promise.futureResult
     }
@@ -260,10 +260,11 @@ final class BenchHTTPConnection: @unchecked Sendable {
 
     // MARK: Writing
 
-    private func encode(path: String, body: ByteBuffer) -> ByteBuffer {
+    private func encode(method: StaticString = "POST", path: String, body: ByteBuffer) -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(5 + path.utf8.count + self.headTail.readableBytes + 16 + body.readableBytes)
-        buffer.writeStaticString("POST ")
+        buffer.reserveCapacity(8 + path.utf8.count + self.headTail.readableBytes + 16 + body.readableBytes)
+        buffer.writeStaticString(method)
+        buffer.writeStaticString(" ")
         buffer.writeString(path)
         buffer.writeImmutableBuffer(self.headTail)
         buffer.writeString(String(body.readableBytes))

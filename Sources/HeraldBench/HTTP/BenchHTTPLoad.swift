@@ -16,6 +16,9 @@ public final class BenchHTTPLoad: Sendable {
     private let setupError: BenchHTTPError?
     private let nextConnection = NIOLockedValueBox(0)
 
+    /// The API each connection pushes to: connection `i` to `apiBaseURLs[connectionAPIs[i]]`.
+    public let connectionAPIs: [Int]
+
     /// - Parameters:
     ///   - apiBaseURL: `http://host:port` (a path after it is ignored).
     ///   - bearer: sent as `Authorization: Bearer` (the app secret, or the admin key).
@@ -23,8 +26,25 @@ public final class BenchHTTPLoad: Sendable {
     ///   - pipelining: unanswered requests per connection in a closed-loop run.
     ///   - maximumInFlight: unanswered requests per connection in an open-loop run; more that
     ///     fall due wait (and their latency shows it).
-    public init(
+    public convenience init(
         apiBaseURL: String,
+        bearer: String,
+        connections: Int,
+        group: any EventLoopGroup,
+        pipelining: Int = 1,
+        maximumInFlight: Int = 1_024
+    ) {
+        self.init(
+            apiBaseURLs: [apiBaseURL], bearer: bearer, connections: connections, group: group,
+            pipelining: pipelining, maximumInFlight: maximumInFlight)
+    }
+
+    /// A load spread over several APIs (the nodes of a cluster): connection `i` goes to
+    /// `apiBaseURLs[i % apiBaseURLs.count]`, and there are at least as many connections as APIs.
+    ///
+    /// The other parameters are those of ``init(apiBaseURL:bearer:connections:group:pipelining:maximumInFlight:)``.
+    public init(
+        apiBaseURLs: [String],
         bearer: String,
         connections: Int,
         group: any EventLoopGroup,
@@ -33,35 +53,72 @@ public final class BenchHTTPLoad: Sendable {
     ) {
         self.pipelining = max(1, pipelining)
         self.maximumInFlight = max(1, maximumInFlight)
+        let count = max(1, connections, apiBaseURLs.count)
         do {
-            let (host, port) = try Self.parse(apiBaseURL)
-            let address: SocketAddress
-            if let numeric = try? SocketAddress(ipAddress: host, port: port) {
-                address = numeric
-            } else {
-                address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+            guard !apiBaseURLs.isEmpty else { throw BenchHTTPError("no API to push to") }
+            var targets: [(address: SocketAddress, hostHeader: String)] = []
+            for apiBaseURL in apiBaseURLs {
+                let (host, port) = try Self.parse(apiBaseURL)
+                let address: SocketAddress
+                do {
+                    if let numeric = try? SocketAddress(ipAddress: host, port: port) {
+                        address = numeric
+                    } else {
+                        address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+                    }
+                } catch {
+                    throw BenchHTTPError("cannot resolve \(apiBaseURL): \(error)")
+                }
+                targets.append((address, host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"))
             }
-            let hostHeader = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-            self.connections = (0..<max(1, connections)).map { _ in
-                BenchHTTPConnection(eventLoop: group.next(), address: address, hostHeader: hostHeader, bearer: bearer)
+            self.connectionAPIs = (0..<count).map { $0 % targets.count }
+            self.connections = self.connectionAPIs.map { api in
+                BenchHTTPConnection(
+                    eventLoop: group.next(), address: targets[api].address, hostHeader: targets[api].hostHeader,
+                    bearer: bearer)
             }
             self.setupError = nil
         } catch {
+            self.connectionAPIs = []
             self.connections = []
-            self.setupError = error as? BenchHTTPError ?? BenchHTTPError("cannot resolve \(apiBaseURL): \(error)")
+            self.setupError = error as? BenchHTTPError ?? BenchHTTPError("\(error)")
         }
     }
 
-    /// Sends one POST of a JSON `body` to `path` (for example `/v1/apps/demo/broadcasts`) on the
-    /// next connection and returns the answer, whatever its status.
-    public func post(path: String, body: ByteBuffer) async throws -> (status: Int, body: ByteBuffer) {
+    /// The API (an index into the URLs the load was made with) that request `index` of a
+    /// ``run(rate:duration:request:)`` goes to.
+    public func api(ofRequest index: Int) -> Int {
+        self.connectionAPIs.isEmpty ? 0 : self.connectionAPIs[index % self.connectionAPIs.count]
+    }
+
+    /// Sends one POST of a JSON `body` to `path` (for example `/v1/apps/demo/broadcasts`) on
+    /// connection `connection` (default: the next, round-robin) and returns the answer, whatever
+    /// its status.
+    public func post(path: String, body: ByteBuffer, connection: Int? = nil) async throws -> (
+        status: Int, body: ByteBuffer
+    ) {
+        try await self.call(method: "POST", path: path, body: body, connection: connection)
+    }
+
+    /// Sends one GET of `path` on the next connection and returns the answer, whatever its status.
+    public func get(path: String) async throws -> (status: Int, body: ByteBuffer) {
+        try await self.call(method: "GET", path: path, body: ByteBuffer(), connection: nil)
+    }
+
+    private func call(method: StaticString, path: String, body: ByteBuffer, connection chosen: Int?) async throws -> (
+        status: Int, body: ByteBuffer
+    ) {
         if let setupError = self.setupError { throw setupError }
-        let index = self.nextConnection.withLockedValue { next in
-            defer { next = (next + 1) % self.connections.count }
-            return next
-        }
+        let index =
+            chosen.map { $0 % self.connections.count }
+            ?? self.nextConnection.withLockedValue { next in
+                defer { next = (next + 1) % self.connections.count }
+                return next
+            }
         let connection = self.connections[index]
-        let answer = try await connection.eventLoop.flatSubmit { connection.call(path: path, body: body) }.get()
+        let answer = try await connection.eventLoop.flatSubmit {
+            connection.call(method: method, path: path, body: body)
+        }.get()
         return (answer.status, answer.body)
     }
 

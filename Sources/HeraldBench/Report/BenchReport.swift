@@ -43,6 +43,8 @@ public struct BenchReport: Sendable, Codable {
     public var clients: ClientCounters
     /// Anything worth knowing that is not a figure (failures, warnings).
     public var notes: [String]
+    /// In a run spread over a cluster: the clients per node and the deliveries that crossed nodes.
+    public var cluster: ClusterFigures?
 
     /// Creates a report.
     public init(
@@ -64,7 +66,8 @@ public struct BenchReport: Sendable, Codable {
         measuredSeconds: Double,
         bottleneck: Bottleneck,
         clients: ClientCounters,
-        notes: [String]
+        notes: [String],
+        cluster: ClusterFigures? = nil
     ) {
         self.scenario = scenario
         self.startedAt = startedAt
@@ -85,6 +88,7 @@ public struct BenchReport: Sendable, Codable {
         self.bottleneck = bottleneck
         self.clients = clients
         self.notes = notes
+        self.cluster = cluster
     }
 
     /// The figure with `key`, if the run has it.

@@ -14,6 +14,8 @@ public struct Figure: Sendable, Codable, Hashable {
         case microseconds
         /// Bytes.
         case bytes
+        /// A count per something that may be fractional (Redis commands per AUTH, say).
+        case ratio
     }
 
     /// A stable camel-case key, for example `connectionsPerSecond`.
@@ -42,6 +44,10 @@ public struct Figure: Sendable, Codable, Hashable {
         case .milliseconds: Format.milliseconds(self.value) + " ms"
         case .microseconds: Format.fixed(self.value, 1) + " µs"
         case .bytes: Format.bytes(self.value)
+        case .ratio:
+            // Small enough to show that nothing scales with it, and digits enough to tell.
+            self.value == 0
+                ? "0" : Format.fixed(self.value, self.value < 0.01 ? 4 : self.value < 10 ? 2 : 1)
         }
     }
 }

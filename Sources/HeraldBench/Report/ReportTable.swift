@@ -28,6 +28,12 @@ public enum ReportTable {
         if connect.failed > 0 { connectText += ", \(Format.count(connect.failed)) failed" }
         if connect.refusedBusy > 0 { connectText += ", \(Format.count(connect.refusedBusy)) refused busy" }
         lines.append(Self.row("connected and authenticated", connectText))
+        if let cluster = report.cluster {
+            lines.append(Self.row("clients per node (dispatch)", cluster.clientsText))
+            if report.scenario.pushes {
+                lines.append(Self.row("deliveries across nodes", cluster.crossNodeText))
+            }
+        }
         for figure in report.figures {
             lines.append(Self.row(figure.label, figure.formatted))
         }

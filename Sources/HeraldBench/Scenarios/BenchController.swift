@@ -10,19 +10,26 @@ public struct BenchController: Sendable {
     let settings: BenchSettings
     let target: BenchTarget
     let adminKey: String?
+    let apis: [String]
+    let redisCost: RedisCost?
     let agentExecutable: URL?
     let group: any EventLoopGroup
     let logger: Logger
     let progress: @Sendable (String) -> Void
 
     /// - Parameters:
-    ///   - adminKey: for the server's `GET /v1/stats`; without it, memory comes from /proc only.
+    ///   - adminKey: for the server's `GET /v1/stats`; without it, memory comes from /proc only
+    ///     (and a run spread over a cluster cannot tell which node each API belongs to).
+    ///   - apis: the APIs the pushes go to, round-robin (empty: the target's).
+    ///   - redis: the cluster's Redis, whose command counts the run reads around each part.
     ///   - agentExecutable: the `herald-bench` binary the local workers run (`agent --stdio`).
     ///   - progress: gets the progress line once a second.
     public init(
         settings: BenchSettings,
         target: BenchTarget,
         adminKey: String?,
+        apis: [String] = [],
+        redis: RedisStatsReader? = nil,
         agentExecutable: URL?,
         group: any EventLoopGroup,
         logger: Logger,
@@ -31,6 +38,8 @@ public struct BenchController: Sendable {
         self.settings = settings
         self.target = target
         self.adminKey = adminKey
+        self.apis = apis.isEmpty ? [target.apiBaseURL] : apis
+        self.redisCost = redis.map { RedisCost(reader: $0, group: group) }
         self.agentExecutable = agentExecutable
         self.group = group
         self.logger = logger
@@ -44,6 +53,10 @@ public struct BenchController: Sendable {
             throw BenchError("no WebSocket endpoint: give --ws ws://host:port/ws")
         }
         let startedAt = Date()
+        var crossing: CrossNodeTally?
+        if self.settings.viaDispatch {
+            crossing = CrossNodeTally(layout: try await self.layout())
+        }
         let fleet = try await BenchFleet.open(
             localWorkers: self.settings.workers,
             executable: self.agentExecutable,
@@ -53,7 +66,7 @@ public struct BenchController: Sendable {
             logger: self.logger
         )
         do {
-            let report = try await self.run(fleet: fleet, startedAt: startedAt)
+            let report = try await self.run(fleet: fleet, crossing: crossing, startedAt: startedAt)
             await fleet.close()
             return report
         } catch {
@@ -62,7 +75,24 @@ public struct BenchController: Sendable {
         }
     }
 
-    private func run(fleet: BenchFleet, startedAt: Date) async throws -> BenchReport {
+    /// Asks dispatch where every user connects, and each API which node it is.
+    private func layout() async throws -> ClusterLayout {
+        let dispatched = try await ClusterDispatch.ask(
+            api: self.target.apiBaseURL,
+            app: self.target.app,
+            userPrefix: self.settings.userPrefix,
+            users: self.settings.connections,
+            group: self.group
+        )
+        var apiNodeIDs: [String?] = []
+        for api in self.apis {
+            apiNodeIDs.append(
+                await ServerProbe(http: ControlHTTP(baseURL: api), adminKey: self.adminKey, pids: []).node())
+        }
+        return try ClusterLayout.spread(dispatched: dispatched, apiNodeIDs: apiNodeIDs)
+    }
+
+    private func run(fleet: BenchFleet, crossing: CrossNodeTally?, startedAt: Date) async throws -> BenchReport {
         let run = ScenarioRun(
             settings: self.settings,
             target: self.target,
@@ -70,11 +100,14 @@ public struct BenchController: Sendable {
             probe: ServerProbe(
                 http: ControlHTTP(baseURL: self.target.apiBaseURL),
                 adminKey: self.adminKey,
-                pid: self.settings.serverPID
+                pids: self.settings.serverPIDs
             ),
             group: self.group,
             logger: self.logger,
-            phaseBox: NIOLockedValueBox("starting")
+            phaseBox: NIOLockedValueBox("starting"),
+            apis: self.apis,
+            crossing: crossing,
+            redisCost: self.redisCost
         )
         let result = try await withThrowingTaskGroup(of: ScenarioResult?.self) { group in
             group.addTask {
@@ -89,7 +122,7 @@ public struct BenchController: Sendable {
             throw BenchError("the scenario ended without a result")
         }
         let final = try await fleet.snapshot()
-        return self.report(result, fleet: fleet, final: final, startedAt: startedAt)
+        return self.report(result, fleet: fleet, final: final, crossing: crossing, startedAt: startedAt)
     }
 
     private func scenario(_ run: ScenarioRun) async throws -> ScenarioResult {
@@ -132,6 +165,7 @@ public struct BenchController: Sendable {
         _ result: ScenarioResult,
         fleet: BenchFleet,
         final: FleetSnapshot,
+        crossing: CrossNodeTally?,
         startedAt: Date
     ) -> BenchReport {
         let bootID = ProcessStats.bootID()
@@ -152,7 +186,7 @@ public struct BenchController: Sendable {
                 )
             )
         }
-        let sameMachine = self.settings.serverPID != nil && agents.allSatisfy(\.sameMachine)
+        let sameMachine = !self.settings.serverPIDs.isEmpty && agents.allSatisfy(\.sameMachine)
         let bottleneck = Bottleneck.judge(
             wallSeconds: result.usage.seconds,
             serverCPU: result.usage.server,
@@ -162,21 +196,24 @@ public struct BenchController: Sendable {
             serverThread: result.usage.serverThread,
             clientThread: result.usage.clientThread
         )
-        let endpoint =
+        var endpoint =
             self.settings.transport == .webSocket
             ? (self.target.webSocketURL ?? "?") : "\(self.target.tcpHost):\(self.target.tcpPort)"
+        if let layout = crossing?.layout {
+            endpoint = "\(layout.endpoints.count) node\(layout.endpoints.count == 1 ? "" : "s") by dispatch"
+        }
         return BenchReport(
             scenario: self.settings.scenario,
             startedAt: startedAt.formatted(.iso8601),
             settings: self.settings,
-            api: self.target.apiBaseURL,
+            api: self.apis.joined(separator: ","),
             endpoint: endpoint,
             app: self.target.app,
             host: ProcessStats.hostName(),
             cores: ProcessStats.coreCount,
             agents: agents,
             connect: result.connect,
-            figures: result.figures,
+            figures: result.figures + (self.redisCost?.figures ?? []),
             latency: result.latency,
             http: result.http,
             server: result.server,
@@ -184,7 +221,8 @@ public struct BenchController: Sendable {
             measuredSeconds: result.usage.seconds,
             bottleneck: bottleneck,
             clients: final.pool.counters,
-            notes: result.notes
+            notes: result.notes + (self.redisCost?.notes ?? []),
+            cluster: crossing.map { ClusterFigures(layout: $0.layout, counts: result.crossNode) }
         )
     }
 }

@@ -46,8 +46,12 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var topic: String
     /// User ids are this prefix and a number.
     public var userPrefix: String
-    /// The server's process id, for /proc sampling when it runs on this machine.
-    public var serverPID: Int32?
+    /// The server's process ids (one per node of a cluster on this machine), for /proc
+    /// sampling when it runs on this machine: memory and CPU are summed over them.
+    public var serverPIDs: [Int32]
+    /// Whether each client connects to the node `GET /v1/dispatch` names first for its user,
+    /// as devices in a cluster do, rather than all to one endpoint.
+    public var viaDispatch: Bool
 
     /// Settings with the defaults of `herald-bench`.
     ///
@@ -72,7 +76,8 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         heartbeatSeconds: Int = 30,
         topic: String = "bench",
         userPrefix: String = "u",
-        serverPID: Int32? = nil
+        serverPIDs: [Int32] = [],
+        viaDispatch: Bool = false
     ) {
         self.scenario = scenario
         self.preset = preset
@@ -92,8 +97,12 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         self.heartbeatSeconds = heartbeatSeconds
         self.topic = topic
         self.userPrefix = userPrefix
-        self.serverPID = serverPID
+        self.serverPIDs = serverPIDs
+        self.viaDispatch = viaDispatch
     }
+
+    /// The first of ``serverPIDs``, if any.
+    public var serverPID: Int32? { self.serverPIDs.first }
 
     /// Connections one worker process holds by default: as many as its open files allow here
     /// (20,000 less ``BenchClientPool/reservedFileDescriptors``). The clients share the
@@ -161,8 +170,11 @@ public struct BenchSettings: Sendable, Codable, Hashable {
 
     /// Every agent's share: connections split evenly (the first ones take the remainder),
     /// consecutive user ranges, the rate split in proportion, source addresses rotated so
-    /// that agents start on different ones.
-    public func plans(agents: Int, connectRate: Double, topics: [String], acknowledge: Bool) -> [ClientPlan] {
+    /// that agents start on different ones; with a `layout`, each connection goes to its
+    /// user's node.
+    public func plans(
+        agents: Int, connectRate: Double, topics: [String], acknowledge: Bool, layout: ClusterLayout? = nil
+    ) -> [ClientPlan] {
         precondition(agents > 0, "at least one agent")
         var plans: [ClientPlan] = []
         var firstUser = 0
@@ -181,7 +193,8 @@ public struct BenchSettings: Sendable, Codable, Hashable {
                         ? connectRate * Double(share) / Double(self.connections) : 0,
                     heartbeatSeconds: self.heartbeatSeconds,
                     topics: topics,
-                    acknowledge: acknowledge
+                    acknowledge: acknowledge,
+                    nodes: layout?.assignment(firstUser: firstUser, count: share)
                 )
             )
             firstUser += share

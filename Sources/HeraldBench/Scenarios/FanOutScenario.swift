@@ -44,7 +44,8 @@ enum FanOutScenario {
         // Open the HTTP connection first (a publish no client listens to), so that the timed
         // message does not wait for a TCP handshake.
         _ = try await load.post(
-            path: requests.publish(topic: "bench-warmup").path, body: ByteBuffer(string: "{\"payload\":\"w\"}"))
+            path: requests.publish(topic: "bench-warmup").path, body: ByteBuffer(string: "{\"payload\":\"w\"}"),
+            connection: 0)
 
         // One message to everyone.
         run.phase("one \(kind.message)")
@@ -52,11 +53,14 @@ enum FanOutScenario {
         let before = try await run.fleet.snapshot().pushes(name)
         let (path, body) = request()
         let sentAt = BenchPayload.sentAt(Self.payload(of: body) ?? ByteBuffer()) ?? BenchPayload.now()
-        let answer = try await load.post(path: path, body: body)
+        let answer = try await load.post(path: path, body: body, connection: 0)
         guard (200..<300).contains(answer.status) else {
             throw BenchError("POST \(path) answered \(answer.status): \(String(buffer: answer.body).prefix(200))")
         }
-        let sessions = Self.sessions(in: answer.body) ?? outcome.authenticated
+        // A node answers with the sessions it wrote to itself; in a cluster the others write
+        // to theirs, so every authenticated client is expected.
+        let sessions =
+            run.crossing != nil ? outcome.authenticated : Self.sessions(in: answer.body) ?? outcome.authenticated
         let once = try await run.waitForPushes(kind: name, before: before, expected: sessions, timeout: .seconds(30))
         let reached = once.pushes(name) - before
         let lastMs = once.pool.lastArrivalNanos > sentAt ? Double(once.pool.lastArrivalNanos - sentAt) / 1e6 : 0
@@ -74,10 +78,15 @@ enum FanOutScenario {
         run.phase("\(kind.messages) back to back")
         try await run.fleet.resetLatencies()
         let sustainedBefore = try await run.fleet.snapshot().pushes(name)
+        let crossing = run.crossing
+        crossing?.reset()
+        let redisBefore = await run.redisCost?.reading()
         let startNanos = BenchPayload.now()
         let mark = try await run.mark()
         let report = await load.run(rate: settings.rate, duration: .milliseconds(Int64(settings.duration * 1000))) {
-            _ in request()
+            index in
+            crossing?.countBroadcast(through: load.api(ofRequest: index))
+            return request()
         }
         run.phase("draining")
         let end = try await run.waitForPushes(
@@ -86,7 +95,15 @@ enum FanOutScenario {
             expected: report.succeeded * sessions
         )
         let usage = try await run.usage(since: mark)
+        if let redisCost = run.redisCost {
+            let redisAfter = await redisCost.reading()
+            redisCost.record(
+                "redisCommandsPerRequest", "Redis commands per \(kind.message)", from: redisBefore,
+                to: redisAfter, per: Double(report.succeeded))
+            redisCost.noteCommands(during: "the \(kind.messages)", from: redisBefore, to: redisAfter)
+        }
         result.usage = usage
+        result.crossNode = crossing?.current
         result.server.pid = run.probe.pid
         result.server.cpuSeconds = usage.server
         let deliveries = end.pushes(name) - sustainedBefore

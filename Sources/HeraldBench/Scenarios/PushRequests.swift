@@ -24,18 +24,28 @@ struct PushRequests: Sendable {
         body.writeStaticString(#"{"messages":["#)
         for item in 0..<batch {
             if item > 0 { body.writeStaticString(",") }
-            let user = Self.pick(UInt64(index) &* 1000 &+ UInt64(item), in: self.users)
+            let user = self.user(ofBatch: index, item: item)
             self.writeMessage(to: user, payload: payload, qos: qos, into: &body)
         }
         body.writeStaticString("]}")
         return ("/v1/apps/\(self.app)/messages/batch", body)
     }
 
+    /// The user of message `item` of batch `index`.
+    func user(ofBatch index: Int, item: Int) -> Int {
+        Self.pick(UInt64(index) &* 1000 &+ UInt64(item), in: self.users)
+    }
+
+    /// The users of batch `index`'s `batch` messages, in order.
+    func users(ofBatch index: Int, batch: Int) -> some Sequence<Int> {
+        (0..<batch).lazy.map { self.user(ofBatch: index, item: $0) }
+    }
+
     /// `POST /v1/apps/{app}/messages` with one message to one user, picked as ``batch(index:batch:qos:)``
     /// picks the first of a batch: what a backend sends for one user's notification.
     func single(index: Int, qos: Int) -> (path: String, body: ByteBuffer) {
         let payload = Self.base64(BenchPayload.make(sentAt: BenchPayload.now(), size: self.payloadSize))
-        let user = Self.pick(UInt64(index) &* 1000, in: self.users)
+        let user = self.user(ofBatch: index, item: 0)
         var body = ByteBuffer()
         body.reserveCapacity(payload.utf8.count + self.userPrefix.utf8.count + 64)
         self.writeMessage(to: user, payload: payload, qos: qos, into: &body)

@@ -9,4 +9,7 @@ struct ScenarioResult: Sendable {
     /// CPU over the measured part.
     var usage: CPUUsage
     var notes: [String] = []
+    /// In a run spread over a cluster, the deliveries the measured part asked for and how many
+    /// crossed nodes (nil when it pushed nothing).
+    var crossNode: CrossNodeTally.Counts?
 }

@@ -12,6 +12,13 @@ struct ScenarioRun: Sendable {
     let logger: Logger
     /// What the progress line says the run is doing.
     let phaseBox: NIOLockedValueBox<String>
+    /// The APIs the pushes go to, round-robin over the HTTP connections.
+    let apis: [String]
+    /// In a run spread over a cluster, which node each client is on, and the count of
+    /// deliveries that cross nodes (the scenarios count what they push).
+    let crossing: CrossNodeTally?
+    /// When the run reads the cluster's Redis: its command counts around each part.
+    let redisCost: RedisCost?
 
     /// Sets the phase the progress line shows.
     func phase(_ name: String) {
@@ -19,15 +26,19 @@ struct ScenarioRun: Sendable {
     }
 
     /// Opens every agent's connections at `rate` per second in all; throws if an agent could
-    /// not even start (too many connections for it, say).
+    /// not even start (too many connections for it, say). When the run reads the cluster's
+    /// Redis, waits until the nodes have registered the sessions, so that what follows finds
+    /// every client in the directory and the figure per AUTH has every command.
     func connect(rate: Double, topics: [String] = [], acknowledge: Bool = true) async throws -> ConnectOutcome {
         self.phase("connecting")
         let plans = self.settings.plans(
             agents: self.fleet.count,
             connectRate: rate,
             topics: topics,
-            acknowledge: acknowledge
+            acknowledge: acknowledge,
+            layout: self.crossing?.layout
         )
+        let redisBefore = await self.redisCost?.reading()
         let outcomes = try await self.fleet.start(target: self.target, plans: plans)
         var merged = ConnectOutcome()
         for (index, outcome) in outcomes.enumerated() {
@@ -36,7 +47,20 @@ struct ScenarioRun: Sendable {
             }
             merged.merge(outcome)
         }
+        if let redisCost = self.redisCost {
+            self.phase("registering")
+            let redisAfter = try await redisCost.settle(clients: merged.authenticated)
+            redisCost.record(
+                "redisCommandsPerAuth", "Redis commands per AUTH", from: redisBefore, to: redisAfter,
+                per: Double(merged.authenticated))
+            redisCost.noteCommands(during: "the connects", from: redisBefore, to: redisAfter)
+        }
         return merged
+    }
+
+    /// The nodes the clients are spread over (one when the run is not spread over a cluster).
+    var nodes: Int {
+        max(1, self.crossing?.layout.endpoints.count ?? 1)
     }
 
     /// Marks the start of a measured part.
@@ -44,8 +68,8 @@ struct ScenarioRun: Sendable {
         let agents = try await self.fleet.snapshots()
         return CPUUsage.Mark(
             instant: .now,
-            server: self.probe.pid.flatMap { ProcessStats.cpuSeconds(pid: $0) },
-            serverThreads: self.probe.pid.map { ProcessStats.threads(pid: $0) } ?? [],
+            server: self.probe.cpuSeconds(),
+            serverThreads: self.probe.threads(),
             agents: agents,
             controller: ProcessStats.cpuSeconds(),
             controllerThreads: ProcessStats.threads()
@@ -54,8 +78,8 @@ struct ScenarioRun: Sendable {
 
     /// CPU spent since `mark`.
     func usage(since mark: CPUUsage.Mark) async throws -> CPUUsage {
-        let server = self.probe.pid.flatMap { ProcessStats.cpuSeconds(pid: $0) }
-        let serverThreads = self.probe.pid.map { ProcessStats.threads(pid: $0) } ?? []
+        let server = self.probe.cpuSeconds()
+        let serverThreads = self.probe.threads()
         let controller = ProcessStats.cpuSeconds()
         let controllerThreads = ProcessStats.threads()
         let agents = try await self.fleet.snapshots()
@@ -101,7 +125,7 @@ struct ScenarioRun: Sendable {
         try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
     }
 
-    /// Runs `body` with an HTTP load generator on the target's API, closed afterwards
+    /// Runs `body` with an HTTP load generator on the APIs (round-robin), closed afterwards
     /// whether `body` throws or not: `connections` keep-alive connections (default
     /// `--http-connections`), each keeping `pipelining` requests in flight when it pushes back
     /// to back (default `--pipeline`).
@@ -111,7 +135,7 @@ struct ScenarioRun: Sendable {
         _ body: (BenchHTTPLoad) async throws -> T
     ) async throws -> T {
         let load = BenchHTTPLoad(
-            apiBaseURL: self.target.apiBaseURL,
+            apiBaseURLs: self.apis,
             bearer: self.target.secret,
             connections: connections ?? self.settings.httpConnections,
             group: self.group,

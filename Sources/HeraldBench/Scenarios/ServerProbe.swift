@@ -12,7 +12,11 @@ struct ServerProbe: Sendable {
 
     let http: ControlHTTP
     let adminKey: String?
-    let pid: Int32?
+    /// The server's processes on this machine: one, or the nodes of a cluster.
+    let pids: [Int32]
+
+    /// The first of ``pids``, which the report names.
+    var pid: Int32? { self.pids.first }
 
     /// Reads every source there is.
     func sample() async -> Sample {
@@ -27,10 +31,37 @@ struct ServerProbe: Sendable {
 
     /// /proc only: cheap enough to poll often.
     func procSample() -> Sample {
-        Sample(
-            procResident: self.pid.flatMap { ProcessStats.residentBytes(pid: $0) },
-            cpuSeconds: self.pid.flatMap { ProcessStats.cpuSeconds(pid: $0) }
-        )
+        Sample(procResident: self.residentBytes(), cpuSeconds: self.cpuSeconds())
+    }
+
+    /// The resident set of every process, summed; nil unless every one could be read.
+    func residentBytes() -> Int? {
+        Self.sum(self.pids.map { ProcessStats.residentBytes(pid: $0) })
+    }
+
+    /// CPU seconds of every process, summed; nil unless every one could be read.
+    func cpuSeconds() -> Double? {
+        Self.sum(self.pids.map { ProcessStats.cpuSeconds(pid: $0) })
+    }
+
+    /// Every process's threads; with several processes each name says whose it is.
+    func threads() -> [ThreadCPU] {
+        guard self.pids.count > 1 else { return self.pids.flatMap { ProcessStats.threads(pid: $0) } }
+        return self.pids.flatMap { pid in
+            ProcessStats.threads(pid: pid).map {
+                ThreadCPU(tid: $0.tid, name: "\($0.name) (pid \(pid))", seconds: $0.seconds)
+            }
+        }
+    }
+
+    private static func sum<Value: AdditiveArithmetic>(_ values: [Value?]) -> Value? {
+        guard !values.isEmpty else { return nil }
+        var total = Value.zero
+        for value in values {
+            guard let value else { return nil }
+            total += value
+        }
+        return total
     }
 
     /// `GET /v1/stats`, or nil without an admin key or when it fails.
@@ -43,6 +74,15 @@ struct ServerProbe: Sendable {
         return (connections, sessions, object["residentBytes"] as? Int)
     }
 
+    /// The node's id from `GET /v1/stats`, or nil without an admin key or when it fails.
+    func node() async -> String? {
+        guard let adminKey = self.adminKey,
+            let answer = try? await self.http.call("GET", "/v1/stats", bearer: adminKey),
+            answer.status == 200
+        else { return nil }
+        return answer.object?["node"] as? String
+    }
+
     /// Whether there is anything to read at all.
-    var canSample: Bool { self.adminKey != nil || self.pid != nil }
+    var canSample: Bool { self.adminKey != nil || !self.pids.isEmpty }
 }

@@ -25,12 +25,17 @@ enum UnicastScenario {
         let before = start.pushes("user")
 
         run.phase(qos == 1 ? "pushing qos 1" : "pushing")
+        let crossing = run.crossing
+        crossing?.reset()
+        let redisBefore = await run.redisCost?.reading()
         let mark = try await run.mark()
         let report = await load.run(
             rate: settings.rate / Double(batch),
             duration: .milliseconds(Int64(settings.duration * 1000))
         ) { index in
-            requests.batch(index: index, batch: batch, qos: qos)
+            crossing?.countMessages(
+                to: requests.users(ofBatch: index, batch: batch), through: load.api(ofRequest: index))
+            return requests.batch(index: index, batch: batch, qos: qos)
         }
         run.phase("draining")
         // Every message goes to one user; the share of users online is the share delivered.
@@ -39,9 +44,18 @@ enum UnicastScenario {
         let expected = settings.connections > 0 ? messages * online / settings.connections : 0
         let end = try await run.waitForPushes(kind: "user", before: before, expected: expected)
         let usage = try await run.usage(since: mark)
+        if let redisCost = run.redisCost {
+            let redisAfter = await redisCost.reading()
+            redisCost.record(
+                "redisCommandsPerRequest",
+                batch == 1 ? "Redis commands per push request" : "Redis commands per batch of \(batch)",
+                from: redisBefore, to: redisAfter, per: Double(report.succeeded))
+            redisCost.noteCommands(during: "the pushes", from: redisBefore, to: redisAfter)
+        }
 
         let delivered = end.pushes("user") - before
         var result = ScenarioResult(connect: outcome, usage: usage)
+        result.crossNode = crossing?.current
         result.server.pid = run.probe.pid
         result.server.cpuSeconds = usage.server
         result.http = HTTPFigures(report, messagesPerRequest: batch)

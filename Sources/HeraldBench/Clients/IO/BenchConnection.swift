@@ -321,7 +321,7 @@ final class BenchConnection {
         var frame: ByteBuffer
         switch outbound {
         case .upgrade:
-            let endpoint = self.loop.webSocketEndpoint
+            let endpoint = self.loop.webSocketEndpoint(slot: self.slot)
             let key = (0..<16).map { _ in UInt8.random(in: 0...255) }
             let request = BenchWebSocket.upgradeRequest(
                 host: endpoint?.host ?? "localhost",
