@@ -81,12 +81,14 @@ struct AdmissionTests {
 
     @Test("an authenticated connection outlives the auth timeout", arguments: Transport.allCases)
     func authenticatedConnectionStays(transport: Transport) async throws {
-        // Two seconds: the AUTH must arrive within them of the connection (or the upgrade), which a
-        // machine busy with the other tests has delayed past one.
-        let harness = try await Harness.start(["--auth-timeout", "2", "--log-level", "debug"])
+        // Five seconds: the AUTH must arrive within them of the connection (or the upgrade), which a
+        // machine busy with the other tests has delayed past two. The client then listens until a
+        // second after the timer would have fired.
+        let harness = try await Harness.start(["--auth-timeout", "5", "--log-level", "debug"])
         do {
+            let started = ContinuousClock.now
             let (client, _) = try await harness.connectAndAuth(transport, user: "alice")
-            let event = try await client.poll(for: .milliseconds(3_000))
+            let event = try await client.poll(for: max(started + .seconds(6) - ContinuousClock.now, .seconds(1)))
             #expect(event == nil, "the server sent \(String(describing: event))")
             try await client.ping(seq: 5)
         } catch {
