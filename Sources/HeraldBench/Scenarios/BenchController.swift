@@ -84,12 +84,21 @@ public struct BenchController: Sendable {
             users: self.settings.connections,
             group: self.group
         )
-        var apiNodeIDs: [String?] = []
-        for api in self.apis {
-            apiNodeIDs.append(
-                await ServerProbe(http: ControlHTTP(baseURL: api), adminKey: self.adminKey, pids: []).node())
-        }
+        let apiNodeIDs = await self.apiNodeIDs()
         return try ClusterLayout.spread(dispatched: dispatched, apiNodeIDs: apiNodeIDs)
+    }
+
+    /// The node behind each API, in the order of `apis`.
+    ///
+    /// Its own function, never inlined: with this loop inside `layout()`, Swift 6.3.1's
+    /// optimizer crashed splitting that throwing async function (a release build failed).
+    @inline(never)
+    private func apiNodeIDs() async -> [String?] {
+        var nodes: [String?] = []
+        for api in self.apis {
+            nodes.append(await ServerProbe(http: ControlHTTP(baseURL: api), adminKey: self.adminKey, pids: []).node())
+        }
+        return nodes
     }
 
     private func run(fleet: BenchFleet, crossing: CrossNodeTally?, startedAt: Date) async throws -> BenchReport {
