@@ -34,7 +34,9 @@ func fuzzBatchBody(_ body: ByteBuffer) {
         entries = try BatchFixture.limits.validate(batch, policy: BatchFixture.policy)
     } catch {
         BatchFixture.expectClear(error, statuses: [400])
-        precondition(!(1...BatchFixture.limits.maxBatchMessages).contains(batch.messages.count), "a batch within the limit was refused.")
+        precondition(
+            !(1...BatchFixture.limits.maxBatchMessages).contains(batch.messages.count),
+            "a batch within the limit was refused.")
         return
     }
     precondition(entries.count == batch.messages.count, "a batch validated to another number of messages.")
@@ -58,22 +60,30 @@ enum BatchFixture {
     static func expectClear(_ error: APIError, statuses: Set<Int>) {
         precondition(statuses.contains(error.status.code), "a batch failed with status \(error.status.code).")
         precondition(!error.code.isEmpty && !error.message.isEmpty, "a batch failed without a code or a message.")
-        for debris in ["CodingKeys", "Swift.Int", "Swift.String", "Swift.Array", "DecodingError", "Optional(", "Context(", "_JSONKey"] {
+        for debris in [
+            "CodingKeys", "Swift.Int", "Swift.String", "Swift.Array", "DecodingError", "Optional(", "Context(",
+            "_JSONKey",
+        ] {
             precondition(!error.message.contains(debris), "an error message holds \"\(debris)\": \(error.message)")
         }
     }
 
     static func expectWithinLimits(_ message: ValidatedMessage) {
-        precondition((1...limits.maxUsersPerMessage).contains(message.users.count), "a message to \(message.users.count) users passed.")
+        precondition(
+            (1...limits.maxUsersPerMessage).contains(message.users.count),
+            "a message to \(message.users.count) users passed.")
         precondition(Set(message.users).count == message.users.count, "a message names a user twice.")
         for user in message.users {
-            precondition((1...TokenClaims.maximumIdentifierLength).contains(user.utf8.count), "a user id out of bounds passed.")
+            precondition(
+                (1...TokenClaims.maximumIdentifierLength).contains(user.utf8.count), "a user id out of bounds passed.")
         }
         precondition(message.payload.readableBytes <= limits.maxPayloadBytes, "a payload over the limit passed.")
         if case .stored(let stored) = message.delivery {
             precondition((1...policy.maxTTL).contains(stored.ttl), "a ttl out of bounds passed.")
             if let key = stored.collapseKey {
-                precondition((1...MessageLimits.maximumCollapseKeyBytes).contains(key.utf8.count), "a collapse key out of bounds passed.")
+                precondition(
+                    (1...MessageLimits.maximumCollapseKeyBytes).contains(key.utf8.count),
+                    "a collapse key out of bounds passed.")
             }
         }
     }

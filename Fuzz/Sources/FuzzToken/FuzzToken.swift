@@ -27,7 +27,8 @@ func fuzzToken(_ buffer: ByteBuffer) {
         let header = input.pick(TokenFixture.headers)
         let secret = input.pick(TokenFixture.secrets)
         let headerJSON = header.json ?? Array(buffer: input.bytes(upTo: 0))
-        let signingInput = TokenFixture.base64URL(headerJSON) + "." + TokenFixture.base64URL(Array(buffer: input.rest()))
+        let signingInput =
+            TokenFixture.base64URL(headerJSON) + "." + TokenFixture.base64URL(Array(buffer: input.rest()))
         let mac = HMAC<SHA256>.authenticationCode(
             for: Array(signingInput.utf8), using: SymmetricKey(data: Array(secret.utf8)))
         token = signingInput + "." + TokenFixture.base64URL(Array(mac))
@@ -35,7 +36,8 @@ func fuzzToken(_ buffer: ByteBuffer) {
     }
     do {
         let verified = try TokenFixture.verifier.verify(token, now: TokenFixture.now)
-        precondition(TokenFixture.isSignedWithAKeyOf(verified.app, token), "a token not signed with a key of its app verified.")
+        precondition(
+            TokenFixture.isSignedWithAKeyOf(verified.app, token), "a token not signed with a key of its app verified.")
         if let (secret, header) = signed, header.json != nil {
             let expected = header.kid.map { verified.app.signingKey(id: $0)?.secret } ?? verified.app.secret
             precondition(secret == expected, "a token signed with another key than its header names verified.")
@@ -47,14 +49,19 @@ func fuzzToken(_ buffer: ByteBuffer) {
         let claims = verified.claims
         precondition(claims.app == verified.app.id, "a token verified for another app than it names.")
         precondition(claims.exp > TokenFixture.now, "an expired token verified.")
-        precondition((claims.nbf ?? 0) <= TokenFixture.now + TokenVerifier.clockSkew, "a token before its nbf verified.")
+        precondition(
+            (claims.nbf ?? 0) <= TokenFixture.now + TokenVerifier.clockSkew, "a token before its nbf verified.")
         precondition((claims.iat ?? 0) <= TokenFixture.now + TokenVerifier.clockSkew, "a token issued later verified.")
-        precondition((1...TokenClaims.maximumIdentifierLength).contains(claims.sub.utf8.count), "a sub out of bounds verified.")
+        precondition(
+            (1...TokenClaims.maximumIdentifierLength).contains(claims.sub.utf8.count), "a sub out of bounds verified.")
         if let dev = claims.dev {
-            precondition((1...TokenClaims.maximumIdentifierLength).contains(dev.utf8.count), "a dev out of bounds verified.")
+            precondition(
+                (1...TokenClaims.maximumIdentifierLength).contains(dev.utf8.count), "a dev out of bounds verified.")
         }
         if verified.app.id == "strict" {
-            precondition(signed.map { $0.secret != verified.app.secret } ?? true, "a secret-signed token verified for an app that refuses them.")
+            precondition(
+                signed.map { $0.secret != verified.app.secret } ?? true,
+                "a secret-signed token verified for an app that refuses them.")
         }
     } catch {
         precondition(!error.message.isEmpty, "a token was refused without a reason.")
@@ -62,7 +69,8 @@ func fuzzToken(_ buffer: ByteBuffer) {
         case .authFailed, .unknownApp:
             break
         case .tokenExpired:
-            precondition(TokenFixture.signedWithAKnownKey(token), "a token not signed with a known key was called expired.")
+            precondition(
+                TokenFixture.signedWithAKnownKey(token), "a token not signed with a known key was called expired.")
         default:
             preconditionFailure("a token was refused with \(error.code.rawValue).")
         }
@@ -112,7 +120,8 @@ enum TokenFixture {
     /// Whether the token's signature is the HMAC of what it signs under the secret or a
     /// signing key of `app`.
     static func isSignedWithAKeyOf(_ app: App, _ token: String) -> Bool {
-        guard let last = token.lastIndex(of: "."), let signature = decodeBase64URL(token[token.index(after: last)...]) else {
+        guard let last = token.lastIndex(of: "."), let signature = decodeBase64URL(token[token.index(after: last)...])
+        else {
             return false
         }
         let signingInput = Array(token[..<last].utf8)

@@ -24,7 +24,9 @@ func fuzzWebSocket(_ buffer: ByteBuffer) {
     for event in whole.events {
         switch event {
         case .binary(let message):
-            precondition(message.readableBytes <= limit, "a message of \(message.readableBytes) bytes passed a limit of \(limit).")
+            precondition(
+                message.readableBytes <= limit,
+                "a message of \(message.readableBytes) bytes passed a limit of \(limit).")
             var first = message
             let head = first.readSlice(length: message.readableBytes / 2) ?? ByteBuffer()
             appendClientFrame(opcode: .binary, fin: false, payload: head, mask: mask, into: &framed)
