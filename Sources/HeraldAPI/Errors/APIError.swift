@@ -1,9 +1,10 @@
 import HTTPTypes
 import HeraldCore
 
-/// An error answered as `{"error": {"code": "...", "message": "..."}}` with ``status``
-/// (the answer itself is in APIError+Response.swift, apart from Hummingbird here so that the
-/// fuzz package can link the body decoding without it).
+/// An error answered as `{"error": {"code": "...", "message": "..."}}` with ``status``.
+///
+/// The HTTP answer is in APIError+Response.swift: this file stays free of Hummingbird, so that
+/// the fuzz package can link the body reading without it (Fuzz/Package.swift).
 struct APIError: Error, Sendable {
     var status: HTTPResponse.Status
     var code: String

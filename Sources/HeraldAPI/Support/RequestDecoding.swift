@@ -7,8 +7,8 @@ import NIOCore
 #endif
 
 /// Decodes request bodies as JSON, turning every failure into a clear ``APIError``: 400 for
-/// anything malformed (and 413 for a body over the limit, in RequestDecoding+Request.swift,
-/// which reads the body; this file stays free of Hummingbird for the fuzz package).
+/// anything malformed, and 413 for a body over the limit (RequestDecoding+Request.swift reads
+/// the body; this file stays free of Hummingbird, for the fuzz package).
 enum RequestDecoding {
     /// `plain`, when given, reads the common shape of the body directly and answers nil for
     /// anything else, which `JSONDecoder` then reads (see ``BatchRequest/plain(_:)``).
