@@ -115,27 +115,44 @@ public final class VirtualNetwork: Sendable {
         } ?? "/usr/sbin/ip"
 
     /// Runs `ip arguments`, returning its output; a failure says what failed and why.
+    ///
+    /// The output goes to temporary files, read once `ip` exited: a pipe read to its end would
+    /// wait for every process holding its write end, and a program another test starts at the
+    /// same moment may inherit it and live on.
     @discardableResult
     static func run(_ arguments: [String]) throws -> String {
+        let directory = FileManager.default.temporaryDirectory
+        let output = directory.appendingPathComponent("herald-ip-\(UUID().uuidString).out")
+        let errors = directory.appendingPathComponent("herald-ip-\(UUID().uuidString).err")
+        defer {
+            try? FileManager.default.removeItem(at: output)
+            try? FileManager.default.removeItem(at: errors)
+        }
+        guard FileManager.default.createFile(atPath: output.path, contents: nil),
+            FileManager.default.createFile(atPath: errors.path, contents: nil),
+            let outputHandle = try? FileHandle(forWritingTo: output),
+            let errorsHandle = try? FileHandle(forWritingTo: errors)
+        else {
+            throw Failure(description: "the output files of ip \(arguments.joined(separator: " ")) cannot be made")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: Self.ip)
         process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
+        process.standardOutput = outputHandle
+        process.standardError = errorsHandle
         process.standardInput = FileHandle.nullDevice
         do {
             try process.run()
         } catch {
             throw Failure(description: "\(Self.ip) could not be started: \(error.localizedDescription)")
         }
-        // Small outputs: read to the end, then wait.
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let reason = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
+        try? outputHandle.close()
+        try? errorsHandle.close()
+        let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
         guard process.terminationStatus == 0 else {
-            var why = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+            var why = ((try? String(contentsOf: errors, encoding: .utf8)) ?? "").trimmingCharacters(
+                in: .whitespacesAndNewlines)
             if why.isEmpty { why = "exit status \(process.terminationStatus)" }
             throw Failure(description: "ip \(arguments.joined(separator: " ")) failed: \(why)")
         }
