@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "herald-bench", targets: ["herald-bench"]),
         .library(name: "HeraldClient", targets: ["HeraldClient"]),
         .library(name: "HeraldWire", targets: ["HeraldWire"]),
+        // For the fuzz package (Fuzz/), whose token target drives the verifier.
+        .library(name: "HeraldCore", targets: ["HeraldCore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),

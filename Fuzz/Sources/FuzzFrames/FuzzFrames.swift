@@ -1,11 +1,11 @@
-import CFuzzDriver
+import FuzzDriver
 import HeraldWire
 import NIOCore
 
 /// Reads the input as a client's byte stream: every frame that reads must decode as a message
 /// or fail with a protocol error, and a message must encode back to a frame that decodes to it.
-func fuzzFrames(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    var buffer = ByteBuffer(bytes: UnsafeRawBufferPointer(start: data, count: count))
+func fuzzFrames(_ input: ByteBuffer) {
+    var buffer = input
     let decoder = FrameDecoder()
     while let frame = try? decoder.next(from: &buffer) {
         guard let message = try? ClientMessage(frame) else { continue }
@@ -16,17 +16,10 @@ func fuzzFrames(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         }
         precondition(decoded == message, "\(message) decodes as \(decoded) once encoded.")
     }
-    return 0
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    fuzzFrames(data, count)
-}
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt { FuzzDriver.test(data, count, fuzzFrames) }
 
 @_cdecl("FuzzFrames_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { fuzzFrames($0, $1) }
-}
+func fuzzMain(_ argc: CInt, _ argv: FuzzDriver.Arguments) -> CInt { FuzzDriver.main(argc, argv, testOneInput) }

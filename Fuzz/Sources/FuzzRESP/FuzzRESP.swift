@@ -1,17 +1,15 @@
-import CFuzzDriver
+import FuzzDriver
 import FuzzedRESP
 import NIOCore
 
 /// Reads the input as a Redis server's replies, whole and then a byte at a time: both must
 /// read the same tokens and stop alike, within the decoder's limits.
-func fuzzRESP(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    let input = ByteBuffer(bytes: UnsafeRawBufferPointer(start: data, count: count))
+func fuzzRESP(_ input: ByteBuffer) {
     let all = tokens(feeding: [input])
     var pieces: [ByteBuffer] = []
     var rest = input
     while let byte = rest.readSlice(length: 1) { pieces.append(byte) }
     precondition(tokens(feeding: pieces) == all, "a reply reads differently when it arrives a byte at a time.")
-    return 0
 }
 
 /// The tokens read from `chunks`, and whether the decoder failed.
@@ -37,13 +35,7 @@ func tokens(feeding chunks: [ByteBuffer]) -> [String] {
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
-func testOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
-    fuzzRESP(data, count)
-}
+func testOneInput(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt { FuzzDriver.test(data, count, fuzzRESP) }
 
 @_cdecl("FuzzRESP_main")
-func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { fuzzRESP($0, $1) }
-}
+func fuzzMain(_ argc: CInt, _ argv: FuzzDriver.Arguments) -> CInt { FuzzDriver.main(argc, argv, testOneInput) }

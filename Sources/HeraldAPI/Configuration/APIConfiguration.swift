@@ -90,6 +90,15 @@ public struct APIConfiguration: Sendable {
         self.tls = tls
     }
 
+    /// The bounds on the messages of a request to a user or a batch.
+    var messageLimits: MessageLimits {
+        MessageLimits(
+            maxBatchMessages: self.maxBatchMessages,
+            maxUsersPerMessage: self.maxUsersPerMessage,
+            maxPayloadBytes: self.maxPayloadBytes()
+        )
+    }
+
     /// Largest payload of a PUSH frame whose topic is `topicBytes` long.
     func maxPayloadBytes(topicBytes: Int = 0) -> Int {
         // length field counts 8 header bytes after it, then session (2), kind (1), topic length (1).

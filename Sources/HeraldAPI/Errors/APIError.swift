@@ -1,9 +1,11 @@
 import HTTPTypes
 import HeraldCore
-import Hummingbird
 
 /// An error answered as `{"error": {"code": "...", "message": "..."}}` with ``status``.
-struct APIError: Error, HTTPResponseError, Sendable {
+///
+/// The HTTP answer is in APIError+Response.swift: this file stays free of Hummingbird, so that
+/// the fuzz package can link the body reading without it (Fuzz/Package.swift).
+struct APIError: Error, Sendable {
     var status: HTTPResponse.Status
     var code: String
     var message: String
@@ -14,28 +16,6 @@ struct APIError: Error, HTTPResponseError, Sendable {
         self.code = code
         self.message = message
         self.headers = headers
-    }
-
-    func response(from request: Request, context: some RequestContext) throws -> Response {
-        self.response()
-    }
-
-    func response() -> Response {
-        var response = JSONResponse.make(
-            self.status,
-            ErrorEnvelope(error: .init(code: self.code, message: self.message))
-        )
-        response.headers.append(contentsOf: self.headers)
-        return response
-    }
-
-    private struct ErrorEnvelope: Encodable {
-        struct Body: Encodable {
-            var code: String
-            var message: String
-        }
-
-        var error: Body
     }
 }
 

@@ -10,8 +10,6 @@ import NIOCore
 #endif
 
 extension APIHandlers {
-    /// Longest collapse key, in UTF-8 bytes.
-    static let maximumCollapseKeyBytes = 128
     /// Longest `Idempotency-Key`, in bytes.
     static let maximumIdempotencyKeyBytes = 255
 
@@ -25,7 +23,7 @@ extension APIHandlers {
             limit: self.configuration.maxRequestBodyBytes,
             plain: MessageRequest.plain
         )
-        let message = try self.validate(body, policy: app.policy)
+        let message = try self.configuration.messageLimits.validate(body, policy: app.policy)
         guard case .stored(let stored) = message.delivery else {
             if key != nil { throw APIError.idempotencyKeyWithoutStoredMessages() }
             return JSONResponse.make(.ok, await self.send(message, app: app.id))
@@ -59,21 +57,7 @@ extension APIHandlers {
             limit: self.configuration.maxRequestBodyBytes,
             plain: BatchRequest.plain
         )
-        guard (1...self.configuration.maxBatchMessages).contains(body.messages.count) else {
-            throw APIError.badRequest(
-                "messages must hold 1 to \(self.configuration.maxBatchMessages) messages",
-                code: "invalid_messages"
-            )
-        }
-        var entries: [Result<ValidatedMessage, APIError>] = []
-        entries.reserveCapacity(body.messages.count)
-        for entry in body.messages {
-            do throws(APIError) {
-                entries.append(.success(try self.validate(try entry.message.get(), policy: app.policy)))
-            } catch {
-                entries.append(.failure(error))
-            }
-        }
+        let entries = try self.configuration.messageLimits.validate(body, policy: app.policy)
         // The key is refused when no entry asks for QoS 1, valid or not; a batch whose QoS 1
         // entries are all invalid stores nothing, so it keeps no idempotency record either.
         let asksForStorage = body.messages.contains { (try? $0.message.get())?.qos == 1 }
@@ -199,58 +183,6 @@ extension APIHandlers {
     }
 
     // MARK: Helpers
-
-    /// Checks one message against the API's limits and the app's policy.
-    func validate(_ body: MessageRequest, policy: AppPolicy) throws(APIError) -> ValidatedMessage {
-        let qos = body.qos ?? 0
-        guard qos == 0 || qos == 1 else { throw APIError.badRequest("qos must be 0 or 1", code: "invalid_qos") }
-        if qos == 0, body.ttl != nil || body.collapseKey != nil {
-            throw APIError.badRequest("ttl and collapseKey apply to qos 1 messages only", code: "invalid_field")
-        }
-        guard let users = body.users else {
-            throw APIError.badRequest("missing field \"users\"", code: "invalid_users")
-        }
-        guard (1...self.configuration.maxUsersPerMessage).contains(users.count) else {
-            throw APIError.badRequest(
-                "users must hold 1 to \(self.configuration.maxUsersPerMessage) user ids",
-                code: "invalid_users"
-            )
-        }
-        for user in users {
-            guard !user.isEmpty, user.utf8.count <= TokenClaims.maximumIdentifierLength else {
-                throw APIError.badRequest(
-                    "each user id must be 1 to \(TokenClaims.maximumIdentifierLength) bytes",
-                    code: "invalid_users"
-                )
-            }
-        }
-        let payload = try body.payload.bytes(limit: self.configuration.maxPayloadBytes())
-        // A user named twice gets the message once; ids are the same only byte for byte, as
-        // the stores and the gateway compare them (`zoë` composed and decomposed are two users).
-        var seen = Set<ByteString>()
-        let unique = users.filter { seen.insert(ByteString($0)).inserted }
-        guard qos == 1 else { return ValidatedMessage(users: unique, payload: payload, delivery: .live) }
-
-        let ttl = body.ttl ?? policy.defaultTTL
-        guard (1...policy.maxTTL).contains(ttl) else {
-            throw APIError.badRequest(
-                "ttl must be 1 to \(policy.maxTTL) seconds (the app's maxTTL)", code: "invalid_ttl")
-        }
-        if let collapseKey = body.collapseKey,
-            !(1...Self.maximumCollapseKeyBytes).contains(collapseKey.utf8.count)
-        {
-            throw APIError.badRequest(
-                "collapseKey must be 1 to \(Self.maximumCollapseKeyBytes) bytes of UTF-8",
-                code: "invalid_collapse_key"
-            )
-        }
-        let stored = ValidatedMessage.Stored(
-            ttl: ttl,
-            collapseKey: body.collapseKey,
-            keepsDeadLetter: policy.deadLetters == .keep
-        )
-        return ValidatedMessage(users: unique, payload: payload, delivery: .stored(stored))
-    }
 
     /// The request's `Idempotency-Key`: one header of 1 to 255 printable ASCII bytes.
     func idempotencyKey(_ request: Request) throws(APIError) -> String? {

@@ -1,5 +1,3 @@
-import HTTPTypes
-import Hummingbird
 import NIOCore
 
 #if canImport(FoundationEssentials)
@@ -8,27 +6,17 @@ import NIOCore
     import Foundation
 #endif
 
-/// Reads a request body up to a limit and decodes it as JSON, turning every failure into
-/// a clear ``APIError``: 413 for a body over the limit, 400 for anything malformed.
+/// Decodes request bodies as JSON, turning every failure into a clear ``APIError``: 400 for
+/// anything malformed, and 413 for a body over the limit (RequestDecoding+Request.swift reads
+/// the body; this file stays free of Hummingbird, for the fuzz package).
 enum RequestDecoding {
     /// `plain`, when given, reads the common shape of the body directly and answers nil for
     /// anything else, which `JSONDecoder` then reads (see ``BatchRequest/plain(_:)``).
     static func decode<T: Decodable>(
         _ type: T.Type,
-        from request: Request,
-        limit: Int,
+        body buffer: ByteBuffer,
         plain: ((UnsafeBufferPointer<UInt8>) -> T?)? = nil
-    ) async throws -> T {
-        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > limit {
-            throw Self.tooLarge(limit)
-        }
-        var request = request
-        let buffer: ByteBuffer
-        do {
-            buffer = try await request.collectBody(upTo: limit)
-        } catch is NIOTooManyBytesError {
-            throw Self.tooLarge(limit)
-        }
+    ) throws -> T {
         guard buffer.readableBytes > 0 else {
             throw APIError.badRequest("the request body must be a JSON object", code: "malformed_json")
         }
@@ -89,9 +77,5 @@ enum RequestDecoding {
         case is [Any].Type: "an array"
         default: type == [String: Any].self ? "an object" : "of another type"
         }
-    }
-
-    private static func tooLarge(_ limit: Int) -> APIError {
-        APIError(.contentTooLarge, "body_too_large", "request body is larger than \(limit) bytes")
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 import NIOConcurrencyHelpers
 
-/// A real `herald serve` process on loopback ports chosen by the kernel, with its own
-/// temporary data directory and admin key.
+/// A real `herald serve` process on loopback ports chosen by the kernel (or on another address,
+/// through a launcher such as `ip netns exec`), with its own temporary data directory and
+/// admin key.
 ///
 /// The process is killed and its data directory removed when this object goes away, so a
 /// failing test never leaves a server behind; tests that check shutdown call
@@ -38,6 +39,10 @@ public final class HeraldProcess: @unchecked Sendable {
     public let adminKey: String
     /// The flags given after the fixed ones (host, ports, data directory).
     public let extraArguments: [String]
+    /// The address the client listeners bind (`--host`; the API's is `--api-host`, a flag).
+    public let host: String
+    /// The command that runs `herald` (its path and arguments follow), if any.
+    public let launcher: [String]
     private let environment: [String: String]
 
     private let lock = NIOLock()
@@ -45,9 +50,17 @@ public final class HeraldProcess: @unchecked Sendable {
     private var lastReady: HeraldReadyLine?
     private var previousStandardError = ""
 
-    private init(binary: URL, extraArguments: [String], environment: [String: String]) throws {
+    private init(
+        binary: URL,
+        extraArguments: [String],
+        environment: [String: String],
+        host: String,
+        launcher: [String]
+    ) throws {
         self.binary = binary
         self.extraArguments = extraArguments
+        self.host = host
+        self.launcher = launcher
         self.environment = environment
         self.adminKey = "admin-" + UUID().uuidString.lowercased()
         self.dataDirectory = FileManager.default.temporaryDirectory
@@ -74,15 +87,23 @@ public final class HeraldProcess: @unchecked Sendable {
     ///   - arguments: extra flags, for example `["--heartbeat", "1", "--max-connections", "5"]`.
     ///   - environment: extra environment variables, on top of this process's and `HERALD_ADMIN_KEY`.
     ///   - readyTimeout: how long to wait for the ready line before failing with the server's stderr.
+    ///   - host: the address the client listeners bind instead of loopback.
+    ///   - launcher: a command (an absolute path first) that runs `herald`, such as
+    ///     `["/usr/sbin/ip", "netns", "exec", name]`; it must exec `herald` in its own process,
+    ///     so that signals reach the server.
     public static func start(
         _ arguments: [String] = [],
         environment: [String: String] = [:],
-        readyTimeout: Duration = .seconds(30)
+        readyTimeout: Duration = .seconds(30),
+        host: String = "127.0.0.1",
+        launcher: [String] = []
     ) async throws -> HeraldProcess {
         let server = try HeraldProcess(
             binary: try Self.locateBinary(),
             extraArguments: arguments,
-            environment: environment
+            environment: environment,
+            host: host,
+            launcher: launcher
         )
         try await server.launch(readyTimeout: readyTimeout)
         return server
@@ -128,12 +149,18 @@ public final class HeraldProcess: @unchecked Sendable {
 
     private func launch(readyTimeout: Duration) async throws {
         let process = Process()
-        process.executableURL = self.binary
-        process.arguments =
+        let serve =
             [
-                "serve", "--host", "127.0.0.1", "--tcp-port", "0", "--ws-port", "0", "--api-port", "0",
+                "serve", "--host", self.host, "--tcp-port", "0", "--ws-port", "0", "--api-port", "0",
                 "--data-dir", self.dataDirectory.path,
             ] + self.extraArguments
+        if let command = self.launcher.first {
+            process.executableURL = URL(fileURLWithPath: command)
+            process.arguments = self.launcher.dropFirst() + [self.binary.path] + serve
+        } else {
+            process.executableURL = self.binary
+            process.arguments = serve
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["HERALD_ADMIN_KEY"] = self.adminKey
         environment.merge(self.environment) { _, new in new }

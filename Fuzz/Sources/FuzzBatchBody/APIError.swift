@@ -1,0 +1,1 @@
+../../../Sources/HeraldAPI/Errors/APIError.swift

@@ -1,0 +1,1 @@
+../../../Sources/HeraldAPI/Models/PayloadFields.swift

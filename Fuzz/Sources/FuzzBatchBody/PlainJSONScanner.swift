@@ -1,0 +1,1 @@
+../../../Sources/HeraldWire/PlainJSONScanner.swift

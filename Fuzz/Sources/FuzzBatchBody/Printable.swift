@@ -1,0 +1,1 @@
+../../../Sources/HeraldAPI/Support/Printable.swift
