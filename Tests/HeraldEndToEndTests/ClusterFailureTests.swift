@@ -159,7 +159,7 @@ extension ClusterEndToEnd {
         func ghostRule() async throws {
             let redis = try await TestRedisServer.start(password: "ghost-\(UInt32.random(in: 0...UInt32.max))")
             try await ClusterHarness.finally({ await redis.remove() }) {
-                let forwarder = try await TCPForwarder.start(to: redis.port)
+                let forwarder = try await TCPForwarder.start(port: redis.port)
                 try await ClusterHarness.finally({ await forwarder.stop() }) {
                     let proxied = "redis://:\(redis.password)@127.0.0.1:\(forwarder.port)"
                     let nodes = try await ClusterHarness.startNodes(

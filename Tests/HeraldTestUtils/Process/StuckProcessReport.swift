@@ -31,26 +31,34 @@ enum StuckProcessReport {
     }
 
     /// Frames only (gdb's thread headers and `#n` lines, cut to 160 characters), at most 20 s of gdb.
+    ///
+    /// gdb writes to a file, not a pipe: a child another test starts at the same moment can
+    /// inherit a pipe's write end, and reading to its end would then never finish.
     private static func backtraces(pid: Int32) -> String? {
         let gdb = ["/usr/bin/gdb", "/bin/gdb"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let gdb else { return nil }
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("herald-gdb-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        guard FileManager.default.createFile(atPath: output.path, contents: nil),
+            let file = try? FileHandle(forWritingTo: output)
+        else { return nil }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         process.arguments = [
             "20", gdb, "-p", "\(pid)", "-batch", "-nx", "-ex", "set print frame-arguments none",
             "-ex", "set print address off", "-ex", "thread apply all bt 16",
         ]
-        let output = Pipe()
-        process.standardOutput = output
+        process.standardOutput = file
         process.standardError = FileHandle.nullDevice
         do {
             try process.run()
         } catch {
+            try? file.close()
             return nil
         }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
+        try? file.close()
+        guard let text = try? String(contentsOf: output, encoding: .utf8) else { return nil }
         let frames = text.split(separator: "\n")
             .filter { $0.hasPrefix("Thread ") || $0.hasPrefix("#") }
             .map { $0.prefix(160) }
