@@ -82,6 +82,18 @@ actor FakeRedisCluster: RedisClusterTransport {
         self.unreachable.insert(node)
     }
 
+    /// Fails over the node that owns `key`'s slot: another node takes every slot it owned,
+    /// keys included, and it can no longer be reached. Returns the lost node and its heir.
+    func failOver(ownerOf key: String) -> (lost: RedisClusterNode, heir: RedisClusterNode)? {
+        let lost = self.owner(ofSlot: RedisClusterKeySlot.slot(forKey: key))
+        guard let heir = self.nodes.first(where: { $0 != lost }) else { return nil }
+        for slot in 0..<RedisClusterKeySlot.count where self.owners[slot] == lost {
+            self.move(slot: slot, to: heir)
+        }
+        self.setUnreachable(lost)
+        return (lost, heir)
+    }
+
     /// Makes the next `times` key commands, on any node, be refused with `line` (such as
     /// `CLUSTERDOWN The cluster is down`) without running.
     func refuse(with line: String, times: Int) {

@@ -181,14 +181,8 @@ struct RedisClusterClientTests {
         let cluster = FakeRedisCluster()
         let client = self.client(cluster, minimumRefreshInterval: .zero)
         let key = "failing-over"
-        let slot = RedisClusterKeySlot.slot(forKey: key)
         _ = try await client.currentSlotMap()
-        let lost = await cluster.owner(ofSlot: slot)
-        let heir = try #require(cluster.nodes.first { $0 != lost })
-        for moved in 0..<RedisClusterKeySlot.count where await cluster.owner(ofSlot: moved) == lost {
-            await cluster.move(slot: moved, to: heir)
-        }
-        await cluster.setUnreachable(lost)
+        let (lost, heir) = try #require(await cluster.failOver(ownerOf: key))
 
         #expect(try await client.send(RESPCommand("SET", .string(key), "1"), keyAt: 1).string == "OK")
         #expect(await cluster.value(of: key, on: heir) == "1")

@@ -18,14 +18,8 @@ struct RedisClusterFailoverTests {
             seeds: cluster.nodes, node: node, refreshInterval: .hours(1), minimumRefreshInterval: .zero)
         let client = RedisClusterClient(configuration: configuration, transport: cluster, logger: Logger(label: "test"))
         let key = "failing-over"
-        let slot = RedisClusterKeySlot.slot(forKey: key)
         _ = try await client.currentSlotMap()
-        let lost = await cluster.owner(ofSlot: slot)
-        let heir = try #require(cluster.nodes.first { $0 != lost })
-        for moved in 0..<RedisClusterKeySlot.count where await cluster.owner(ofSlot: moved) == lost {
-            await cluster.move(slot: moved, to: heir)
-        }
-        await cluster.setUnreachable(lost)
+        let (lost, heir) = try #require(await cluster.failOver(ownerOf: key))
         await cluster.refuse(with: "CLUSTERDOWN The cluster is down", times: 2)
 
         #expect(try await client.send(RESPCommand("SET", .string(key), "1"), keyAt: 1).string == "OK")
