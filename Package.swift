@@ -257,10 +257,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "HeraldChildProcess",
+            path: "Tests/HeraldChildProcess",
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "HeraldTestUtils",
             dependencies: [
                 "HeraldWire",
                 "HeraldCore",
+                "HeraldChildProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
@@ -281,7 +287,7 @@ let package = Package(
         ),
         .target(
             name: "HeraldRedisTestUtils",
-            dependencies: ["HeraldRedis", "HeraldRESP"],
+            dependencies: ["HeraldRedis", "HeraldRESP", "HeraldChildProcess"],
             path: "Tests/HeraldRedisTestUtils",
             swiftSettings: swiftSettings
         ),
@@ -398,7 +404,7 @@ let package = Package(
         .testTarget(
             name: "HeraldEndToEndTests",
             dependencies: [
-                "HeraldClient", "HeraldWire", "HeraldTestUtils", "HeraldRedis", "HeraldRESP",
+                "HeraldClient", "HeraldWire", "HeraldTestUtils", "HeraldChildProcess", "HeraldRedis", "HeraldRESP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -77,13 +77,24 @@ public struct RedisMessageBus: MessageBus {
     }
 
     public func publish(_ message: BusMessage, to target: BusTarget) async throws {
+        try await self.publish([BusPublication(message, to: target)])
+    }
+
+    /// Every message in one pipeline (one per shard on a Redis Cluster).
+    public func publish(_ messages: [BusPublication]) async throws {
+        guard !messages.isEmpty else { return }
+        let operations = try messages.map { try self.publishOperation($0) }
+        for result in try await self.executor.run(operations) { _ = try result.get() }
+    }
+
+    private func publishOperation(_ publication: BusPublication) throws -> RedisOperation {
         let channel =
-            switch target {
+            switch publication.target {
             case .node(let node): self.keys.busChannel(node: node)
             case .all: self.keys.busAllChannel
             }
-        let payload = try self.codec.encode(message)
-        _ = try await self.executor.run(.command(RESPCommand("PUBLISH", .string(channel), .bytes(payload)), keyAt: 1))
+        let payload = try self.codec.encode(publication.message)
+        return .command(RESPCommand("PUBLISH", .string(channel), .bytes(payload)), keyAt: 1)
     }
 
     public func subscribe(node: String) -> AsyncStream<BusEvent> {

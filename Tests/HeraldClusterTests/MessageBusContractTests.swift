@@ -60,6 +60,34 @@ extension ClusterStateContract {
         }
 
         @Test(arguments: ClusterStateKind.allCases)
+        func aBatchReachesEachTargetInOrder(kind: ClusterStateKind) async throws {
+            try await ClusterState.with(kind) { state in
+                let bus = state.bus
+                var iterators = ["node-a", "node-b", "node-c"].map { bus.subscribe(node: $0).makeAsyncIterator() }
+                try await Self.waitUntilSubscribed(bus, &iterators)
+                func message(_ app: String) -> BusMessage { BusMessage(origin: "node-a", body: .appChanged(app: app)) }
+                try await bus.publish([
+                    BusPublication(message("b1"), to: .node("node-b")),
+                    BusPublication(message("c1"), to: .node("node-c")),
+                    BusPublication(message("all"), to: .all),
+                    BusPublication(message("b2"), to: .node("node-b")),
+                ])
+                try await bus.publish([])
+                // Order holds per target; a node's own channel and the channel of every node
+                // are two streams (on a Redis Cluster, two shards).
+                var toB: [String?] = []
+                for _ in 0..<3 { toB.append(Self.app(of: await Self.next(&iterators[1]))) }
+                #expect(toB.filter { $0 != "all" } == ["b1", "b2"] && toB.contains("all"), "\(toB)")
+                var toC: [String?] = []
+                for _ in 0..<2 { toC.append(Self.app(of: await Self.next(&iterators[2]))) }
+                #expect(Set(toC) == ["c1", "all"], "\(toC)")
+                try await bus.publish(message("a-only"), to: .node("node-a"))
+                // node-a heard nothing of the batch: not even its message to all.
+                #expect(Self.app(of: await Self.next(&iterators[0])) == "a-only")
+            }
+        }
+
+        @Test(arguments: ClusterStateKind.allCases)
         func keepsEachSendersOrderAndEveryBody(kind: ClusterStateKind) async throws {
             try await ClusterState.with(kind) { state in
                 let bus = state.bus

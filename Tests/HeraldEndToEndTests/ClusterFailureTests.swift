@@ -155,8 +155,13 @@ extension ClusterEndToEnd {
             )
             _ = try await ClusterHarness.drain(onC, quiet: .milliseconds(300))
             _ = try await APIClient(b).push(app, users: ["cat", "ann"], payload: .text("after"))
-            #expect(try await onC.receivePush().body.payloadBytes == Array("after".utf8))
-            #expect(try await onA.receivePush().body.payloadBytes == Array("after".utf8))
+            let toC = try? await onC.receivePush().body.payloadBytes
+            let toA = try? await onA.receivePush().body.payloadBytes
+            // The nodes' logs say which hop lost it, should one be lost.
+            #expect(
+                toC == Array("after".utf8) && toA == Array("after".utf8),
+                "B's push after the restart: C got \(toC.map { String(decoding: $0, as: UTF8.self) } ?? "nothing"), A got \(toA.map { String(decoding: $0, as: UTF8.self) } ?? "nothing"). Logs:\n\(nodes.map { "node \($0.node):\n\($0.standardError)" }.joined(separator: "\n"))"
+            )
 
             for client in [onA, onB, onC] { await client.close() }
             for node in nodes { _ = try await node.terminate() }

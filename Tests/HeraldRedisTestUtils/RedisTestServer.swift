@@ -1,4 +1,5 @@
 import Foundation
+import HeraldChildProcess
 import HeraldRESP
 import HeraldRedis
 
@@ -20,7 +21,7 @@ public enum RedisTestServer {
     /// The server could not be started again.
     public struct RestartFailed: Error, CustomStringConvertible {
         public var status: Int32
-        public var description: String { "Redis could not be started again (posix_spawn returned \(self.status))." }
+        public var description: String { "Redis could not be started again (its start exited with \(self.status))." }
     }
 
     /// The variable's value, nil when it is unset or empty.
@@ -54,15 +55,9 @@ public enum RedisTestServer {
             }
         }
         let arguments = getuid() == 0 ? ["/usr/sbin/runuser", "-u", user, "--", server, configurationPath] : [server, configurationPath]
-        // posix_spawn and waitpid rather than Foundation's Process, whose exit detection
-        // missed this short-lived parent. The server daemonizes: the wait is for its parent.
-        var argv = arguments.map { strdup($0) }
-        defer { argv.forEach { free($0) } }
-        argv.append(nil)
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], nil, nil, argv, environ)
-        guard spawned == 0 else { throw RestartFailed(status: spawned) }
-        var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
+        // The server daemonizes: the wait is for its parent. ChildSpawn hands the server no
+        // descriptor of this process, which it would hold until the whole run ends.
+        let status = try await BlockingWork.run { try ChildSpawn.run(arguments) }
+        guard status == 0 else { throw RestartFailed(status: status) }
     }
 }

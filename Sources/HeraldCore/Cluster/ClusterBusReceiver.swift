@@ -30,16 +30,34 @@ public struct ClusterBusReceiver<Gateway: ClusterGateway>: Sendable {
         self.logger = logger
     }
 
-    /// Subscribes and handles each event in turn until the task is cancelled.
+    /// Subscribes and handles each message in turn until the task is cancelled.
+    ///
+    /// A recovery after a lost subscription reads the store and Redis, either of which may be
+    /// slow just then, so it runs beside the messages, which are for sessions this node holds
+    /// whatever it finds. App changes run after it, in order, so that a recovery's older list
+    /// of apps never overwrites a newer change.
     public func run() async {
+        var background: Task<Void, Never>?
         for await event in self.bus.subscribe(node: self.gateway.nodeID) {
             switch event {
             case .message(let message):
-                await self.handle(message.body)
+                guard case .appChanged(let app) = message.body else {
+                    await self.handle(message.body)
+                    continue
+                }
+                background = Task { [previous = background] in
+                    await previous?.value
+                    await self.reload(app: app)
+                }
             case .resubscribed:
-                await self.recover()
+                background = Task { [previous = background] in
+                    await previous?.value
+                    await self.recover()
+                }
             }
         }
+        background?.cancel()
+        await background?.value
     }
 
     /// Runs one bus message on this node.

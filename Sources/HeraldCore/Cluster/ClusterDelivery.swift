@@ -5,8 +5,9 @@ import NIOCore
 /// its gateway, the rest over the ``MessageBus`` to the nodes that hold the sessions.
 ///
 /// User messages look up all their users in the directory at once and publish one bus
-/// message per other node per request, with only that node's users. Broadcasts and topic
-/// messages go out locally and as one message to every node. Nothing waits for another node.
+/// message per other node per request, with only that node's users, all in one round trip;
+/// the hand-over to this node's loops runs meanwhile. Broadcasts and topic messages go out
+/// locally and as one message to every node, at the same time. Nothing waits for another node.
 ///
 /// The session counts it returns are those of docs/architecture.md ("Counts in a cluster"):
 /// the sessions written on this node plus those the directory lists on other live nodes; for
@@ -55,7 +56,9 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
     /// One directory lookup for every user of the batch and one bus message per other node,
     /// carrying, in order, the messages with users there (each with only those users).
     public func sendUserMessages(app: String, _ messages: [UserDelivery]) async -> [Int] {
-        var local = await self.gateway.sendUserMessages(app: app, messages)
+        // The hand-over to this node's loops may wait for a running fan-out pass; the
+        // directory's round trip need not wait for it.
+        async let handedOver = self.gateway.sendUserMessages(app: app, messages)
         var users: [String] = []
         for message in messages {
             switch message {
@@ -64,6 +67,7 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
             }
         }
         let remote = await self.remoteSessions(app: app, users: users)
+        var publications: [BusPublication] = []
         for (node, nodeUsers) in remote.usersByNode {
             let held = Set(nodeUsers.map { ByteString($0) })
             let share: [UserDelivery] = messages.compactMap { message in
@@ -76,8 +80,10 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
                     return kept.isEmpty ? nil : .stored(deliveries: kept, payload: payload)
                 }
             }
-            await self.send(.userMessages(app: app, share), to: .node(node.string))
+            publications.append(BusPublication(BusMessage(origin: self.node, body: .userMessages(app: app, share)), to: .node(node.string)))
         }
+        await self.send(publications)
+        var local = await handedOver
         for (index, message) in messages.enumerated() where index < local.count {
             switch message {
             case .live(let listed, _): local[index] += remote.count(listed)
@@ -87,19 +93,21 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
         return local
     }
 
-    /// Queues the broadcast here and sends it to every other node.
+    /// Queues the broadcast here and sends it to every other node, at the same time: the
+    /// hand-over here may wait for a running fan-out pass, and the other nodes need not.
     public func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
-        let local = await self.gateway.broadcast(app: app, seq: seq, payload: payload)
-        await self.send(.broadcast(app: app, seq: seq, payload: payload), to: .all)
-        return local + (await self.otherNodesLoad(app: app)).sessions
+        async let local = self.gateway.broadcast(app: app, seq: seq, payload: payload)
+        async let others = self.otherNodesLoad(app: app)
+        await self.send([BusPublication(BusMessage(origin: self.node, body: .broadcast(app: app, seq: seq, payload: payload)), to: .all)])
+        return await local + others.sessions
     }
 
     /// Queues the topic message here and sends it to every other node; counts this node's
     /// subscribers.
     public func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
-        let local = await self.gateway.publish(app: app, topic: topic, payload: payload)
-        await self.send(.topic(app: app, topic: topic, payload: payload), to: .all)
-        return local
+        async let local = self.gateway.publish(app: app, topic: topic, payload: payload)
+        await self.send([BusPublication(BusMessage(origin: self.node, body: .topic(app: app, topic: topic, payload: payload)), to: .all)])
+        return await local
     }
 
     /// Ends the user's sessions here and asks the other nodes that hold some to do the same.
@@ -113,9 +121,7 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
             count += 1
             if !nodes.contains(where: { ByteString.same($0, session.node) }) { nodes.append(session.node) }
         }
-        for node in nodes {
-            await self.send(.kick(app: app, user: user, device: device), to: .node(node))
-        }
+        await self.send(nodes.map { BusPublication(BusMessage(origin: self.node, body: .kick(app: app, user: user, device: device)), to: .node($0)) })
         return local + count
     }
 
@@ -194,13 +200,15 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
         }
     }
 
-    private func send(_ body: BusMessage.Body, to target: BusTarget) async {
+    /// Publishes in one round trip; a failure is logged (the bus delivers at most once).
+    private func send(_ publications: [BusPublication]) async {
+        guard !publications.isEmpty else { return }
         do {
-            try await self.bus.publish(BusMessage(origin: self.node, body: body), to: target)
+            try await self.bus.publish(publications)
         } catch {
             self.logger.warning(
                 "A message for other nodes could not be published on the bus.",
-                metadata: ["target": "\(target)", "error": "\(error)"]
+                metadata: ["targets": "\(publications.map(\.target.description).joined(separator: ", "))", "error": "\(error)"]
             )
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldChildProcess
 import HeraldRESP
 import HeraldTestUtils
 
@@ -25,7 +26,7 @@ struct TestRedisCluster {
                 )
             }
             let cluster = TestRedisCluster(servers: servers, password: password, directory: directory)
-            try cluster.create()
+            try await cluster.create()
             try await cluster.waitUntilHealthy()
             return cluster
         } catch {
@@ -90,26 +91,31 @@ struct TestRedisCluster {
         return info.split(whereSeparator: \.isNewline).first { $0.hasPrefix("role:") }.map { String($0.dropFirst(5)) }
     }
 
-    private func create() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments =
+    /// `redis-cli --cluster create` takes seconds: it waits on a thread of its own.
+    private func create() async throws {
+        let arguments =
             ["redis-cli", "--no-auth-warning", "--cluster", "create"] + self.servers.map(\.address) + [
                 "--cluster-replicas", "1", "--cluster-yes",
             ]
         var environment = ProcessInfo.processInfo.environment
         environment["REDISCLI_AUTH"] = self.password
-        process.environment = environment
         let log = self.directory.appendingPathComponent("create.log")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: log)
-        defer { try? handle.close() }
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let status = try await BlockingWork.run { [environment] in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = arguments
+            process.environment = environment
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: log)
+            defer { try? handle.close() }
+            process.standardOutput = handle
+            process.standardError = handle
+            process.standardInput = FileHandle.nullDevice
+            try process.run()
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        guard status == 0 else {
             throw HeraldProcessError(
                 "redis-cli --cluster create failed.",
                 standardError: (try? String(contentsOf: log, encoding: .utf8)) ?? "")

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldChildProcess
 import HeraldTestUtils
 
 /// One run of the `herald` command line (not `serve`), with what it printed.
@@ -7,19 +8,13 @@ struct HeraldCommand: Sendable {
     var output: String
     var error: String
 
-    /// Runs `herald <arguments>` to its end.
-    static func run(_ arguments: [String]) async throws -> HeraldCommand {
+    /// Runs `herald <arguments>` to its end, with `environment` added to this process's.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> HeraldCommand {
         let binary = try HeraldProcess.locateBinary()
-        // Waiting for the process blocks: a thread of its own keeps that off the cooperative
-        // pool, which every test in the process shares.
-        return try await withCheckedThrowingContinuation { continuation in
-            Thread {
-                continuation.resume(with: Result { try Self.runBlocking(binary, arguments) })
-            }.start()
-        }
+        return try await BlockingWork.run { try Self.runBlocking(binary, arguments, environment: environment) }
     }
 
-    private static func runBlocking(_ binary: URL, _ arguments: [String]) throws -> HeraldCommand {
+    private static func runBlocking(_ binary: URL, _ arguments: [String], environment: [String: String]) throws -> HeraldCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -38,6 +33,9 @@ struct HeraldCommand: Sendable {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         process.standardOutput = output
         process.standardError = error
         process.standardInput = FileHandle.nullDevice

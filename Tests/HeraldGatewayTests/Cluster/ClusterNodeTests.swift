@@ -50,6 +50,8 @@ import Testing
             #expect(counts == [2, 2, 0])
             let published = cluster.bus.messages
             #expect(published.count == 2)
+            // Both nodes' shares in one call: one round trip on Redis.
+            #expect(cluster.bus.batches.map { Set($0) } == [[.node("n2"), .node("n3")]])
             for (message, target) in published {
                 guard case .userMessages(_, let messages) = message.body else {
                     Issue.record("not user messages: \(message.body)")
@@ -163,6 +165,27 @@ import Testing
             cluster.bus.simulateResubscribe()
             #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
             await client.close()
+        }
+    }
+
+    @Test func busMessagesAreHandledWhileARecoveryWaitsForTheStore() async throws {
+        try await TestCluster.with(nodes: 2) { cluster in
+            let client = try await cluster.nodes[1].client(user: "alice")
+            defer { Task { await client.close() } }
+            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
+            cluster.catalog.close()
+            cluster.bus.simulateResubscribe()
+            #expect(await eventually { cluster.catalog.held == 2 })
+            // Both nodes' recoveries wait for the store; their messages do not.
+            _ = await cluster.nodes[0].delivery.sendToUsers(app: "demo", users: ["alice"], payload: ByteBuffer(string: "meanwhile"))
+            #expect(try await client.receivePush().body.payload == ByteBuffer(string: "meanwhile"))
+            // An app change waits for the recovery, so the recovery's list cannot undo it.
+            let app = App(id: "later", secret: "later-secret", epoch: "e1", createdAt: .now)
+            try await cluster.catalog.create(app)
+            try await cluster.bus.publish(BusMessage(origin: "n1", body: .appChanged(app: "later")), to: .node("n2"))
+            cluster.catalog.open()
+            #expect(await eventually { cluster.nodes[1].apps.app(id: "later") != nil })
+            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
         }
     }
 }

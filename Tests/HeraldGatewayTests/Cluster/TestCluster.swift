@@ -16,7 +16,7 @@ struct TestCluster {
     var directory: InMemorySessionDirectory
     var registry: SeverableRegistry
     var bus: RecordingBus
-    var catalog: InMemoryAppCatalog
+    var catalog: GatedCatalog
 
     static let leaseTTL: Duration = .seconds(10)
 
@@ -31,7 +31,7 @@ struct TestCluster {
         let directory = InMemorySessionDirectory()
         let registry = SeverableRegistry()
         let bus = RecordingBus()
-        let catalog = InMemoryAppCatalog()
+        let catalog = GatedCatalog()
         try await catalog.create(Fixtures.app)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var nodes: [TestNode] = []

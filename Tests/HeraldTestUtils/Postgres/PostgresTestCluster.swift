@@ -1,5 +1,5 @@
-import Dispatch
 import Foundation
+import HeraldChildProcess
 
 #if canImport(Glibc)
     import Glibc
@@ -114,68 +114,21 @@ public final class PostgresTestCluster: Sendable {
         try contents.write(toFile: path, atomically: false, encoding: .utf8)
     }
 
-    /// Runs one of the server's programs as the unprivileged user, waiting for it to end
-    /// on a Dispatch thread (not one of the few that run Swift tasks).
+    /// Runs one of the server's programs as the unprivileged user (``ChildSpawn``: `pg_ctl
+    /// start` leaves the server running), waiting for it on a thread of its own.
     private func runAsUser(_ program: String, _ arguments: String...) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try self.runBlocking(program, arguments) })
-            }
-        }
-    }
-
-    /// Spawns the program and waits for it with `posix_spawn` and `waitpid`, not Foundation's
-    /// `Process`: that one learns of a child's exit from a descriptor the child inherits, and
-    /// the server that `pg_ctl start` leaves running would inherit and hold it (and any other
-    /// descriptor of this process) for good. Here the child gets only stdin (/dev/null) and
-    /// stdout and stderr (a log file).
-    private func runBlocking(_ program: String, _ arguments: [String]) throws {
         let executable = self.bin + "/" + program
         let argv =
             getuid() == 0
             ? ["/usr/sbin/runuser", "-u", self.user, "--", executable] + arguments : [executable] + arguments
         let logPath = self.directory + "/\(program).log"
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        Self.closeInheritedDescriptors(&actions)
-        let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { cArguments.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
-        guard spawned == 0 else {
-            throw CommandFailed(
-                command: argv.joined(separator: " "), status: -1, output: "posix_spawn failed: \(spawned)")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 {
-            guard errno == EINTR else { break }
-        }
-        // WIFEXITED and WEXITSTATUS, which Swift does not import.
-        let exitStatus = (status & 0x7f) == 0 ? (status >> 8) & 0xff : -(status & 0x7f)
+        let exitStatus = try await BlockingWork.run { try ChildSpawn.run(argv, log: logPath) }
         guard exitStatus == 0 else {
             throw CommandFailed(
                 command: ([program] + arguments).joined(separator: " "),
                 status: exitStatus,
                 output: (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             )
-        }
-    }
-
-    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+; Swift does not import it):
-    /// the child closes every descriptor from 3 up. Without it, the ones open now are listed.
-    private static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
-        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-        if let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") {
-            _ = unsafeBitCast(symbol, to: CloseFrom.self)(&actions, 3)
-            return
-        }
-        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []
-        for descriptor in open.compactMap(Int32.init) where descriptor > 2 {
-            posix_spawn_file_actions_addclose(&actions, descriptor)
         }
     }
 }

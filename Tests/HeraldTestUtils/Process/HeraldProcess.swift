@@ -1,4 +1,5 @@
 import Foundation
+import HeraldChildProcess
 import NIOConcurrencyHelpers
 
 /// A real `herald serve` process on loopback ports chosen by the kernel (or on another address,
@@ -73,7 +74,9 @@ public final class HeraldProcess: @unchecked Sendable {
     deinit {
         if let running = self.running, running.process.isRunning {
             Foundation.kill(running.process.processIdentifier, SIGKILL)
-            running.process.waitUntilExit()
+            // Bounded, not waitUntilExit (see noticesExit).
+            let deadline = ContinuousClock.now + .seconds(10)
+            while running.process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
         }
         try? FileManager.default.removeItem(at: self.dataDirectory)
     }
@@ -198,7 +201,7 @@ public final class HeraldProcess: @unchecked Sendable {
             }
             if ContinuousClock.now >= deadline {
                 Foundation.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                _ = await Self.noticesExit(of: process)
                 throw HeraldProcessError(
                     "herald printed no ready line within \(readyTimeout); stdout:\n" + running.stdout.text,
                     standardError: running.stderr.text
@@ -312,17 +315,32 @@ public final class HeraldProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now >= deadline {
-                let report = StuckProcessReport.describe(pid: process.processIdentifier)
-                Foundation.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
+                let pid = process.processIdentifier
+                let report = await BlockingWork.run { StuckProcessReport.describe(pid: pid) }
+                Foundation.kill(pid, SIGKILL)
+                let noticed = await Self.noticesExit(of: process)
                 throw HeraldProcessError(
-                    "herald did not exit within \(timeout) of signal \(signal); it was killed\n\(report)",
+                    "herald did not exit within \(timeout) of signal \(signal); it was killed"
+                        + (noticed ? "" : ", and even that exit was not noticed within 10 s: another process holds the descriptor by which Foundation learns of it")
+                        + "\n\(report)",
                     standardError: running.stderr.text
                 )
             }
             try await Task.sleep(for: .milliseconds(20))
         }
         return Self.exit(of: process)
+    }
+
+    /// Waits up to 10 s for Foundation to notice that a killed process exited. It learns of
+    /// the exit when a socket the child inherited closes, so if another program inherited that
+    /// socket too (see HeraldChildProcess's ChildSpawn), `waitUntilExit` would never return: a
+    /// test then fails here instead of hanging the run.
+    private static func noticesExit(of process: Process) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !process.isRunning
     }
 
     private static func exit(of process: Process) -> Exit {

@@ -30,7 +30,9 @@ enum StuckProcessReport {
         return stat[stat.index(after: close)...].split(separator: " ").first.map(String.init)
     }
 
-    /// Frames only (gdb's thread headers and `#n` lines, cut to 160 characters), at most 20 s of gdb.
+    /// Frames only (gdb's thread headers and `#n` lines, cut to 160 characters), at most 10 s
+    /// of gdb, then 2 more before it is killed (attached to a stopped process it may not heed
+    /// SIGTERM). It blocks its thread: callers run it with `BlockingWork`.
     ///
     /// gdb writes to a file, not a pipe: a child another test starts at the same moment can
     /// inherit a pipe's write end, and reading to its end would then never finish.
@@ -45,7 +47,7 @@ enum StuckProcessReport {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         process.arguments = [
-            "20", gdb, "-p", "\(pid)", "-batch", "-nx", "-ex", "set print frame-arguments none",
+            "--kill-after=2", "10", gdb, "-p", "\(pid)", "-batch", "-nx", "-ex", "set print frame-arguments none",
             "-ex", "set print address off", "-ex", "thread apply all bt 16",
         ]
         process.standardOutput = file
