@@ -11,8 +11,9 @@ import NIOCore
 
 /// The ``NodeRegistry`` of a cluster, in Redis (a single server or a Redis Cluster).
 ///
-/// A lease is one key per node, written with `SET … PX … GET` so that the renewal learns
-/// whether the previous lease was still there; Redis's clock (the clock of the primary that
+/// A lease is one key per node, written by a script that reads the previous lease first, so
+/// that the renewal learns whether it was still there and never overwrites another process's
+/// (docs/architecture.md, "One node per id"); Redis's clock (the clock of the primary that
 /// holds the leases, on a cluster) decides when it lapses. Every lease shares one hash tag,
 /// so that listing them is one `MGET` after reading the set of their nodes. Loads are one
 /// hash per app, a field per node.
@@ -35,21 +36,69 @@ public struct RedisNodeRegistry: NodeRegistry {
         self.keys = RedisClusterKeys(namespace: namespace)
     }
 
-    public func renew(_ lease: NodeLease, ttl: Duration) async throws -> Bool {
+    // KEYS[1]: the node's lease, KEYS[2]: the set of nodes. ARGV: the lease, its ttl in
+    // milliseconds, its incarnation, the node. Writes the lease unless the current one is
+    // another process's; answers 0 (there was none), 1 (renewed) or 2 and the other lease.
+    static let renewScript = RedisScript(
+        """
+        local old = redis.call('GET', KEYS[1])
+        if old then
+          local ok, lease = pcall(cjson.decode, old)
+          if not ok or type(lease) ~= 'table' or lease['incarnation'] ~= ARGV[3] then
+            return {2, old}
+          end
+        end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        redis.call('SADD', KEYS[2], ARGV[4])
+        if old then
+          return {1}
+        end
+        return {0}
+        """
+    )
+
+    // KEYS[1]: the node's lease, KEYS[2]: the set of nodes. ARGV: the node, and the
+    // incarnation whose lease alone is removed ('' for any).
+    static let withdrawScript = RedisScript(
+        """
+        local old = redis.call('GET', KEYS[1])
+        if old and ARGV[2] ~= '' then
+          local ok, lease = pcall(cjson.decode, old)
+          if not ok or type(lease) ~= 'table' or lease['incarnation'] ~= ARGV[2] then
+            return 0
+          end
+        end
+        redis.call('DEL', KEYS[1])
+        redis.call('SREM', KEYS[2], ARGV[1])
+        return 1
+        """
+    )
+
+    public func renew(_ lease: NodeLease, ttl: Duration) async throws -> NodeRenewal {
         let value = try JSONEncoder().encode(lease)
         let milliseconds = max(1, ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000)
-        let results = try await self.executor.run([
-            .command(
-                RESPCommand(
-                    "SET", .string(self.keys.lease(lease.node)), .string(String(decoding: value, as: UTF8.self)),
-                    "PX", .integer(milliseconds), "GET"),
-                keyAt: 1),
-            .command(RESPCommand("SADD", .string(self.keys.leaseMembers), .string(lease.node)), keyAt: 1),
-        ])
-        guard results.count == 2 else { throw RedisClusterStateError(operation: "renewing a lease") }
-        let previous = try results[0].get()
-        _ = try results[1].get()
-        return !previous.isNull
+        let reply = try await self.executor.run(
+            .script(
+                Self.renewScript,
+                keys: [self.keys.lease(lease.node), self.keys.leaseMembers],
+                arguments: [
+                    .string(String(decoding: value, as: UTF8.self)), .integer(milliseconds), .string(lease.incarnation),
+                    .string(lease.node),
+                ]))
+        guard let elements = reply.elements?.tokens, let outcome = elements.first?.integer else {
+            throw RedisClusterStateError(operation: "renewing a lease")
+        }
+        switch outcome {
+        case 0:
+            return .lapsed
+        case 1:
+            return .renewed
+        default:
+            guard elements.count > 1, let bytes = elements[1].bytes,
+                let holder = try? JSONDecoder().decode(NodeLease.self, from: Data(bytes.readableBytesView))
+            else { throw RedisClusterStateError(operation: "reading the lease of another process") }
+            return .taken(by: holder)
+        }
     }
 
     public func liveNodes() async throws -> [NodeLease] {
@@ -73,12 +122,11 @@ public struct RedisNodeRegistry: NodeRegistry {
         }
     }
 
-    public func withdraw(node: String) async throws {
-        let results = try await self.executor.run([
-            .command(RESPCommand("DEL", .string(self.keys.lease(node))), keyAt: 1),
-            .command(RESPCommand("SREM", .string(self.keys.leaseMembers), .string(node)), keyAt: 1),
-        ])
-        for result in results { _ = try result.get() }
+    public func withdraw(node: String, incarnation: String?) async throws {
+        _ = try await self.executor.run(
+            .script(
+                Self.withdrawScript, keys: [self.keys.lease(node), self.keys.leaseMembers],
+                arguments: [.string(node), .string(incarnation ?? "")]))
     }
 
     public func recordLoad(node: String, apps: [String: SessionCounts]) async throws {

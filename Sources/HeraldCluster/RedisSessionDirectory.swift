@@ -68,27 +68,40 @@ public struct RedisSessionDirectory: SessionDirectory {
         """
     )
 
-    public func register(_ session: SessionInfo) async throws -> SessionRegistration {
-        let results = try await self.executor.run([
-            self.registerOperation(session, restoring: false),
-            .command(
-                RESPCommand("SADD", .string(self.keys.nodeSessions(session.node)), .string(RedisSessionRecord.member(session))),
-                keyAt: 1),
-        ])
-        guard results.count == 2 else { throw RedisClusterStateError(operation: "registering a session") }
-        let registration = try Self.registration(try results[0].get(), of: session)
-        _ = try results[1].get()
-        return registration
+    public func register(_ sessions: [SessionInfo]) async throws -> [Result<SessionRegistration, any Error>] {
+        guard !sessions.isEmpty else { return [] }
+        var operations: [RedisOperation] = []
+        operations.reserveCapacity(2 * sessions.count)
+        for session in sessions {
+            operations.append(self.registerOperation(session, restoring: false))
+            operations.append(
+                .command(
+                    RESPCommand("SADD", .string(self.keys.nodeSessions(session.node)), .string(RedisSessionRecord.member(session))),
+                    keyAt: 1))
+        }
+        let results = try await self.executor.run(operations)
+        guard results.count == operations.count else { throw RedisClusterStateError(operation: "registering sessions") }
+        return sessions.enumerated().map { offset, session in
+            Result {
+                let registration = try Self.registration(try results[2 * offset].get(), of: session)
+                _ = try results[2 * offset + 1].get()
+                return registration
+            }
+        }
     }
 
-    public func unregister(_ session: SessionInfo) async throws {
-        let results = try await self.executor.run([
-            self.unregisterOperation(session),
-            .command(
-                RESPCommand("SREM", .string(self.keys.nodeSessions(session.node)), .string(RedisSessionRecord.member(session))),
-                keyAt: 1),
-        ])
-        for result in results { _ = try result.get() }
+    public func unregister(_ sessions: [SessionInfo]) async throws {
+        guard !sessions.isEmpty else { return }
+        var operations: [RedisOperation] = []
+        operations.reserveCapacity(2 * sessions.count)
+        for session in sessions {
+            operations.append(self.unregisterOperation(session))
+            operations.append(
+                .command(
+                    RESPCommand("SREM", .string(self.keys.nodeSessions(session.node)), .string(RedisSessionRecord.member(session))),
+                    keyAt: 1))
+        }
+        for result in try await self.executor.run(operations) { _ = try result.get() }
     }
 
     public func sessions(app: String, users: [String], liveNodes: Set<ByteString>) async throws -> [[SessionInfo]] {

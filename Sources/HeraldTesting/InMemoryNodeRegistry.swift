@@ -22,13 +22,17 @@ public final class InMemoryNodeRegistry: NodeRegistry {
         self.now = now
     }
 
-    public func renew(_ lease: NodeLease, ttl: Duration) async throws -> Bool {
+    public func renew(_ lease: NodeLease, ttl: Duration) async throws -> NodeRenewal {
         let now = self.now()
         return self.state.withLockedValue { state in
             let node = ByteString(lease.node)
-            let current = state.leases[node].map { $0.expires > now } ?? false
+            guard let entry = state.leases[node], entry.expires > now else {
+                state.leases[node] = Entry(lease: lease, expires: now + ttl)
+                return .lapsed
+            }
+            guard entry.lease.incarnation == lease.incarnation else { return .taken(by: entry.lease) }
             state.leases[node] = Entry(lease: lease, expires: now + ttl)
-            return current
+            return .renewed
         }
     }
 
@@ -39,8 +43,12 @@ public final class InMemoryNodeRegistry: NodeRegistry {
         }
     }
 
-    public func withdraw(node: String) async throws {
-        _ = self.state.withLockedValue { $0.leases.removeValue(forKey: ByteString(node)) }
+    public func withdraw(node: String, incarnation: String?) async throws {
+        self.state.withLockedValue { state in
+            let node = ByteString(node)
+            if let incarnation, let entry = state.leases[node], entry.lease.incarnation != incarnation { return }
+            state.leases[node] = nil
+        }
     }
 
     public func recordLoad(node: String, apps: [String: SessionCounts]) async throws {

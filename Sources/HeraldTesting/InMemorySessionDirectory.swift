@@ -62,14 +62,18 @@ public final class InMemorySessionDirectory: SessionDirectory {
 
     public init() {}
 
-    public func register(_ session: SessionInfo) async throws -> SessionRegistration {
-        self.state.withLockedValue { $0.register(session) }
+    public func register(_ sessions: [SessionInfo]) async throws -> [Result<SessionRegistration, any Error>] {
+        self.state.withLockedValue { state in
+            sessions.map { Result<SessionRegistration, any Error>.success(state.register($0)) }
+        }
     }
 
-    public func unregister(_ session: SessionInfo) async throws {
+    public func unregister(_ sessions: [SessionInfo]) async throws {
         self.state.withLockedValue { state in
-            _ = state.removeIfHolder(session)
-            state.forget(session)
+            for session in sessions {
+                _ = state.removeIfHolder(session)
+                state.forget(session)
+            }
         }
     }
 

@@ -27,11 +27,12 @@ enum ClusterStateContract {
             since: Date(timeIntervalSince1970: 1_780_000_000.123_4 + Double(connection)))
     }
 
-    static func lease(_ node: String, sessions: Int = 0) -> NodeLease {
+    /// A lease of `node` written by the process `incarnation`, at its `renewal`th writing.
+    static func lease(_ node: String, sessions: Int = 0, incarnation: String = "first", renewal: UInt64 = 1) -> NodeLease {
         NodeLease(
             node: node, roles: .all, state: .ready, tcpEndpoint: "127.0.0.1:7000", webSocketEndpoint: "ws://127.0.0.1:7001/ws",
             maxConnections: 1_000, connections: sessions, sessions: sessions, cpu: 0.25,
-            startedAt: Date(millisecondsSince1970: 1_780_000_000_000))
+            startedAt: Date(millisecondsSince1970: 1_780_000_000_000), incarnation: incarnation, renewal: renewal)
     }
 
     /// Polls `condition` until it holds, for at most `seconds`: "eventually within a bound",

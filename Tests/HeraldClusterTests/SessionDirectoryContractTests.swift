@@ -41,6 +41,66 @@ extension ClusterStateContract {
         }
 
         @Test(arguments: ClusterStateKind.allCases)
+        func aBatchRegistersInOrderWithTwoDevicesOfOneUser(kind: ClusterStateKind) async throws {
+            try await ClusterState.with(kind) { state in
+                let directory = state.directory
+                let phone = ClusterStateContract.session(device: "phone", connection: 1)
+                let laptop = ClusterStateContract.session(device: "laptop", connection: 2)
+                let bob = ClusterStateContract.session(user: "bob", connection: 3)
+                let registrations = try await directory.register([phone, laptop, bob]).map { try $0.get() }
+                #expect(registrations.count == 3)
+                #expect(registrations.allSatisfy { $0.displaced == nil })
+                #expect(registrations[0].order < registrations[1].order)
+                let answer = try await directory.sessions(app: ClusterStateContract.app, users: ["alice", "bob"], liveNodes: Self.live)
+                #expect(answer == [[phone, laptop], [bob]])
+                #expect(answer.first?.map(\.order) == [registrations[0].order, registrations[1].order])
+                #expect(try await directory.register([]).isEmpty)
+            }
+        }
+
+        @Test(arguments: ClusterStateKind.allCases)
+        func theReplaceRuleHoldsInsideABatch(kind: ClusterStateKind) async throws {
+            try await ClusterState.with(kind) { state in
+                let directory = state.directory
+                let onB = ClusterStateContract.session(node: "node-b", connection: 1)
+                let first = ClusterStateContract.session(connection: 2)
+                let second = ClusterStateContract.session(connection: 3)
+                let laptop = ClusterStateContract.session(device: "laptop", connection: 4)
+                _ = try await directory.register(onB)
+                // Two AUTHs of one device in one batch: each displaces the one before it, across nodes too.
+                let registrations = try await directory.register([first, second, laptop]).map { try $0.get() }
+                #expect(registrations.map(\.displaced) == [onB, first, nil])
+                #expect(registrations[0].order < registrations[1].order && registrations[1].order < registrations[2].order)
+                #expect(
+                    try await directory.sessions(app: ClusterStateContract.app, users: ["alice"], liveNodes: Self.live)
+                        == [[second, laptop]])
+            }
+        }
+
+        @Test(arguments: ClusterStateKind.allCases)
+        func aBatchOfRemovalsRemovesOnlyTheHolders(kind: ClusterStateKind) async throws {
+            try await ClusterState.with(kind) { state in
+                let directory = state.directory
+                let first = ClusterStateContract.session(connection: 1)
+                let second = ClusterStateContract.session(connection: 2)
+                let laptop = ClusterStateContract.session(device: "laptop", connection: 3)
+                let bob = ClusterStateContract.session(user: "bob", connection: 4)
+                _ = try await directory.register([first, second, laptop, bob])
+                // The displaced first leaves its successor alone; the laptop and bob go.
+                try await directory.unregister([first, laptop, bob])
+                #expect(
+                    try await directory.sessions(app: ClusterStateContract.app, users: ["alice", "bob"], liveNodes: Self.live)
+                        == [[second], []])
+                try await directory.unregister([second, second])
+                try await directory.unregister([])
+                #expect(
+                    try await directory.sessions(app: ClusterStateContract.app, users: ["alice"], liveNodes: Self.live) == [[]])
+                // What the node recorded went with them.
+                #expect(try await directory.removeSessions(ofNode: "node-a") == 0)
+            }
+        }
+
+        @Test(arguments: ClusterStateKind.allCases)
         func unregisterRemovesOnlyTheHolder(kind: ClusterStateKind) async throws {
             try await ClusterState.with(kind) { state in
                 let directory = state.directory

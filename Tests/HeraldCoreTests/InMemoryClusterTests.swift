@@ -23,15 +23,15 @@ import Testing
         let elapsed = NIOLockedValueBox(Duration.zero)
         let registry = InMemoryNodeRegistry(now: { start + elapsed.withLockedValue { $0 } })
 
-        #expect(try await registry.renew(Self.lease("a"), ttl: .seconds(10)) == false)
-        #expect(try await registry.renew(Self.lease("b"), ttl: .seconds(30)) == false)
+        #expect(try await registry.renew(Self.lease("a"), ttl: .seconds(10)) == .lapsed)
+        #expect(try await registry.renew(Self.lease("b"), ttl: .seconds(30)) == .lapsed)
         elapsed.withLockedValue { $0 = .seconds(9) }
-        #expect(try await registry.renew(Self.lease("a"), ttl: .seconds(10)) == true)
+        #expect(try await registry.renew(Self.lease("a"), ttl: .seconds(10)) == .renewed)
         elapsed.withLockedValue { $0 = .seconds(18) }
         #expect(try await registry.liveNodes().map(\.node).sorted() == ["a", "b"])
         elapsed.withLockedValue { $0 = .seconds(25) }
         #expect(try await registry.liveNodes().map(\.node) == ["b"])
-        #expect(try await registry.renew(Self.lease("a"), ttl: .seconds(10)) == false)
+        #expect(try await registry.renew(Self.lease("a"), ttl: .seconds(10)) == .lapsed)
     }
 
     @Test func resubscribeReachesEverySubscription() async throws {

@@ -15,9 +15,11 @@ import Foundation
 /// clients away (GOAWAY `draining`; they reconnect to a live node) rather than serve as a
 /// ghost nobody delivers to; once it renews again it takes clients again. A renewal that
 /// finds the lease lapsed (the registry lost it, or the node was cut off) restores the
-/// node's sessions in the directory. On graceful shutdown the lease says `draining` at once,
-/// so dispatch stops offering the node while its gateway drains; the node then withdraws the
-/// lease (``NodeRegistry/withdraw(node:)``) once the gateway is done.
+/// node's sessions in the directory. A renewal that finds the lease held by another process
+/// (given the same node id) does not fight over it: ``run()`` throws ``NodeIDInUseError``,
+/// which stops the node. On graceful shutdown the lease says `draining` at once, so dispatch
+/// stops offering the node while its gateway drains; the node then withdraws the lease
+/// (``NodeRegistry/withdraw(node:incarnation:)``) once the gateway is done.
 public struct ClusterMembership<Gateway: ClusterGateway>: Service {
     /// What the node's lease says about it besides its load.
     public struct Configuration: Sendable {
@@ -27,6 +29,9 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         public var maxConnections: Int
         /// How long a lease lasts without renewal.
         public var leaseTTL: Duration
+        /// The process's ``NodeLease/incarnation``, the one it claimed the id with
+        /// (``NodeIDClaim``).
+        public var incarnation: String
 
         /// Creates a configuration.
         public init(
@@ -34,13 +39,15 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
             tcpEndpoint: String?,
             webSocketEndpoint: String?,
             maxConnections: Int,
-            leaseTTL: Duration
+            leaseTTL: Duration,
+            incarnation: String = NodeLease.makeIncarnation()
         ) {
             self.roles = roles
             self.tcpEndpoint = tcpEndpoint
             self.webSocketEndpoint = webSocketEndpoint
             self.maxConnections = maxConnections
             self.leaseTTL = leaseTTL
+            self.incarnation = incarnation
         }
     }
 
@@ -54,6 +61,10 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         /// The per-app counts last recorded.
         var recordedLoad: [String: SessionCounts] = [:]
         var cpu = ProcessCPU()
+        /// How many times the lease was written.
+        var renewals: UInt64 = 0
+        /// The lease of the process that took the node's id, once a renewal found one.
+        var takenBy: NodeLease?
     }
 
     private let gateway: Gateway
@@ -82,20 +93,25 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         self.logger = logger
     }
 
-    /// Renews until graceful shutdown, then marks the lease `draining`.
+    /// Renews until graceful shutdown, then marks the lease `draining`. Throws
+    /// ``NodeIDInUseError`` once another process holds the node's id.
     public func run() async throws {
         var state = State()
         let interval = self.configuration.leaseTTL / 3
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await self.renew(&state)
+            if state.takenBy != nil {
+                throw NodeIDInUseError(node: self.gateway.nodeID, moment: .whileServing)
+            }
             do {
                 try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 break
             }
         }
+        let draining = self.lease(.draining, state: &state)
         do {
-            _ = try await self.registry.renew(self.lease(.draining, cpu: state.cpu.sample()), ttl: self.configuration.leaseTTL)
+            _ = try await self.registry.renew(draining, ttl: self.configuration.leaseTTL)
         } catch {
             self.logger.warning("The node's lease could not be marked draining.", metadata: ["error": "\(error)"])
         }
@@ -106,19 +122,26 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
     func renew(_ state: inout State) async {
         let wasCutOff = state.cutOff
         do {
-            let current = try await self.registry.renew(
-                self.lease(state.cutOff ? .draining : .ready, cpu: state.cpu.sample()),
-                ttl: self.configuration.leaseTTL
-            )
+            let lease = self.lease(wasCutOff ? .draining : .ready, state: &state)
+            let renewal = try await self.registry.renew(lease, ttl: self.configuration.leaseTTL)
+            if case .taken(let holder) = renewal {
+                // Writing the lease back would fight the other process for the id, and both
+                // would serve under it: this node stops instead.
+                state.takenBy = holder
+                self.logger.error(
+                    "Another process took this node's id: its lease has another incarnation, so this node stops.",
+                    metadata: ["node": "\(self.gateway.nodeID)", "holder": "\(holder.incarnation)"])
+                return
+            }
             state.lastRenewal = .now
             if wasCutOff {
                 state.cutOff = false
                 self.gateway.serveClients()
                 self.logger.notice("The node renewed its lease again and takes clients again.")
-                _ = try await self.registry.renew(
-                    self.lease(.ready, cpu: state.cpu.sample()), ttl: self.configuration.leaseTTL)
+                let ready = self.lease(.ready, state: &state)
+                _ = try await self.registry.renew(ready, ttl: self.configuration.leaseTTL)
             }
-            if !current {
+            if renewal == .lapsed {
                 try await self.directory.restore(node: self.gateway.nodeID, sessions: await self.gateway.localSessions())
                 state.recordedLoad = [:]
             }
@@ -165,8 +188,11 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         state.recordedLoad = current
     }
 
-    private func lease(_ nodeState: NodeLease.State, cpu: Double) -> NodeLease {
+    /// The lease to write next: each one counts a renewal more, so that it always differs
+    /// from the one before (``NodeIDClaim`` watches for that).
+    private func lease(_ nodeState: NodeLease.State, state: inout State) -> NodeLease {
         let counts = self.gateway.clientCounts
+        state.renewals += 1
         return NodeLease(
             node: self.gateway.nodeID,
             roles: self.configuration.roles,
@@ -176,8 +202,10 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
             maxConnections: self.configuration.maxConnections,
             connections: counts.connections,
             sessions: counts.sessions,
-            cpu: cpu,
-            startedAt: self.startedAt
+            cpu: state.cpu.sample(),
+            startedAt: self.startedAt,
+            incarnation: self.configuration.incarnation,
+            renewal: state.renewals
         )
     }
 }

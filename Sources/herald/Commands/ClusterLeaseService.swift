@@ -10,6 +10,8 @@ struct ClusterLeaseService: Service {
     var gateway: Gateway
     var ports: ClusterPorts
     var liveNodes: LiveNodes
+    /// The incarnation the node claimed its id with.
+    var incarnation: String
     var logger: Logger
 
     func run() async throws {
@@ -25,7 +27,8 @@ struct ClusterLeaseService: Service {
                 tcpEndpoint: endpoints?.tcp,
                 webSocketEndpoint: endpoints?.webSocket,
                 maxConnections: self.settings.maxConnections,
-                leaseTTL: .milliseconds(Int64(self.settings.leaseTTL * 1000))
+                leaseTTL: .milliseconds(Int64(self.settings.leaseTTL * 1000)),
+                incarnation: self.incarnation
             ),
             logger: self.logger
         )

@@ -123,6 +123,25 @@ struct Serve: AsyncParsableCommand {
         if ports != nil, settings.nodeIDGenerated {
             print("herald: this cluster node's id is \(settings.nodeID) (made up at start; --node-id sets one)")
         }
+        // One process per node id: the id is claimed before anything serves under it.
+        let incarnation = NodeLease.makeIncarnation()
+        if let ports {
+            let claim = NodeIDClaim(
+                registry: ports.registry,
+                directory: ports.directory,
+                lease: NodeLease(
+                    node: settings.nodeID, roles: settings.roles, state: .draining, tcpEndpoint: nil,
+                    webSocketEndpoint: nil, maxConnections: settings.maxConnections, connections: 0, sessions: 0,
+                    cpu: 0, startedAt: Date(), incarnation: incarnation),
+                leaseTTL: .milliseconds(Int64(settings.leaseTTL * 1000)),
+                logger: logger)
+            do {
+                try await claim.run()
+            } catch {
+                await ports.close()
+                throw error
+            }
+        }
         let observer = ports.map {
             ClusterObserver(node: settings.nodeID, directory: $0.directory, bus: $0.bus, logger: logger)
         }
@@ -211,10 +230,12 @@ struct Serve: AsyncParsableCommand {
                 logger: logger)
             services.append(.init(service: ClusterNode(gateway: gateway, observer: observer, receiver: receiver)))
             lease = ClusterLeaseService(
-                settings: settings, gateway: gateway, ports: ports, liveNodes: liveNodes, logger: logger)
+                settings: settings, gateway: gateway, ports: ports, liveNodes: liveNodes, incarnation: incarnation,
+                logger: logger)
         }
         if settings.runsGateway { services.append(.init(service: gateway)) }
-        if let lease { services.append(.init(service: lease)) }
+        // A lease taken by another process stops the node as a graceful shutdown would.
+        if let lease { services.append(.init(service: lease, failureTerminationBehavior: .gracefullyShutdownGroup)) }
         if settings.runsAPI {
             services.append(
                 .init(
@@ -243,7 +264,7 @@ struct Serve: AsyncParsableCommand {
         }
         if let ports {
             do {
-                try await ports.registry.withdraw(node: settings.nodeID)
+                try await ports.registry.withdraw(node: settings.nodeID, incarnation: incarnation)
             } catch {
                 logger.warning("The node's lease could not be withdrawn; it lapses by itself.", metadata: ["error": "\(error)"])
             }

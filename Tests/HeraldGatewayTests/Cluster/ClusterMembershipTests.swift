@@ -1,3 +1,4 @@
+import Foundation
 import HeraldCore
 import HeraldTestUtils
 import HeraldTesting
@@ -8,7 +9,8 @@ import Testing
 @testable import HeraldGateway
 
 /// The lease loop: restoring sessions the registry lost, forgetting dead nodes' sessions,
-/// and sending clients away while the node is cut off.
+/// sending clients away while the node is cut off, and stopping once another process took
+/// the node's id.
 @Suite(.timeLimit(.minutes(1))) struct ClusterMembershipTests {
     @Test func everyNodeSeesTheOthersReadyWithTheirEndpoints() async throws {
         try await TestCluster.with(nodes: 3) { cluster in
@@ -72,6 +74,27 @@ import Testing
             let again = try await node.client(user: "alice")
             await again.close()
             await client.close()
+        }
+    }
+
+    @Test func aNodeWhoseIDWasTakenStopsRatherThanFightForIt() async throws {
+        try await TestCluster.with(nodes: 1) { cluster in
+            let node = cluster.nodes[0]
+            // Another process took the id while this one was cut off for longer than its lease.
+            try await cluster.registry.registry.withdraw(node: "n1")
+            let other = NodeLease(
+                node: "n1", roles: .all, state: .ready, tcpEndpoint: nil, webSocketEndpoint: nil, maxConnections: 10,
+                connections: 0, sessions: 0, cpu: 0, startedAt: Date(timeIntervalSince1970: 0), incarnation: "other")
+            #expect(try await cluster.registry.renew(other, ttl: TestCluster.leaseTTL) == .lapsed)
+
+            var state = ClusterMembership<Gateway>.State()
+            await node.membership.renew(&state)
+            #expect(state.takenBy == other)
+            #expect(try await cluster.registry.liveNodes() == [other])
+            await #expect(throws: NodeIDInUseError(node: "n1", moment: .whileServing)) {
+                try await node.membership.run()
+            }
+            #expect(try await cluster.registry.liveNodes() == [other])
         }
     }
 }

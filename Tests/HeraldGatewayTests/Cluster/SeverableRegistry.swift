@@ -17,7 +17,7 @@ final class SeverableRegistry: NodeRegistry {
         if self.severed.withLockedValue({ $0 }) { throw Severed() }
     }
 
-    func renew(_ lease: NodeLease, ttl: Duration) async throws -> Bool {
+    func renew(_ lease: NodeLease, ttl: Duration) async throws -> NodeRenewal {
         try self.check()
         return try await self.registry.renew(lease, ttl: ttl)
     }
@@ -27,9 +27,9 @@ final class SeverableRegistry: NodeRegistry {
         return try await self.registry.liveNodes()
     }
 
-    func withdraw(node: String) async throws {
+    func withdraw(node: String, incarnation: String?) async throws {
         try self.check()
-        try await self.registry.withdraw(node: node)
+        try await self.registry.withdraw(node: node, incarnation: incarnation)
     }
 
     func recordLoad(node: String, apps: [String: SessionCounts]) async throws {
