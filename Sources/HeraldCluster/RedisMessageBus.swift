@@ -8,16 +8,45 @@ import NIOPosix
 /// The ``MessageBus`` of a cluster, on Redis pub/sub: a channel per node and one for every
 /// node, each message encoded by ``BusMessageCodec``.
 ///
-/// On a Redis Cluster it publishes with plain `PUBLISH`, which the cluster passes to every
-/// node, routed by the channel's slot so that one sender's messages to one channel always
-/// leave from the same primary, in order; each subscription listens on one node (the
-/// configuration's first) and, when that node fails, moves on to the next seed and
-/// subscribes again there. Sharded pub/sub is not used: ``RedisSubscriber`` holds one
-/// connection and does not follow a shard channel's slot to its primary.
+/// On a single server it uses `PUBLISH` and `SUBSCRIBE`. On a Redis Cluster it uses sharded
+/// pub/sub, so that a message travels only within the shard that serves its channel's slot
+/// rather than to every node: `SPUBLISH`, routed by the channel's slot so that one sender's
+/// messages to one channel always leave from the same primary, in order, and `SSUBSCRIBE` at
+/// that primary through ``RedisShardSubscriber``, which follows the slot when a reshard or a
+/// failover moves it.
 public struct RedisMessageBus: MessageBus {
+    /// Where the subscriptions listen.
+    private enum Listening: Sendable {
+        /// `SUBSCRIBE` on the one server.
+        case server(RedisConfiguration)
+        /// `SSUBSCRIBE` at each channel's primary, with these connection settings.
+        case shards(RedisClusterClient, RedisConfiguration)
+    }
+
+    /// One subscription's subscriber.
+    private enum Subscriber: Sendable {
+        case server(RedisSubscriber)
+        case shards(RedisShardSubscriber)
+
+        var events: AsyncStream<RedisSubscriberEvent> {
+            switch self {
+            case .server(let subscriber): subscriber.events
+            case .shards(let subscriber): subscriber.events
+            }
+        }
+
+        func close() async {
+            switch self {
+            case .server(let subscriber): await subscriber.close()
+            case .shards(let subscriber): await subscriber.close()
+            }
+        }
+    }
+
     private let executor: any RedisCommandExecutor
-    private let subscriberConfiguration: RedisConfiguration
-    private let subscriberFailover: [RedisConfiguration]
+    /// `PUBLISH`, or `SPUBLISH` on a cluster.
+    private let publishCommand: String
+    private let listening: Listening
     private let eventLoopGroup: any EventLoopGroup
     private let keys: RedisClusterKeys
     private let codec: BusMessageCodec
@@ -30,8 +59,8 @@ public struct RedisMessageBus: MessageBus {
         logger: Logger = Logger(label: "herald.cluster.bus")
     ) {
         self.init(
-            executor: client, subscriberConfiguration: client.configuration, subscriberFailover: [], namespace: namespace,
-            codec: codec, eventLoopGroup: eventLoopGroup, logger: logger)
+            executor: client, publishCommand: "PUBLISH", listening: .server(Self.promptly(client.configuration)),
+            namespace: namespace, codec: codec, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     /// A bus on a Redis Cluster; `namespace` prefixes every channel.
@@ -40,27 +69,19 @@ public struct RedisMessageBus: MessageBus {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "herald.cluster.bus")
     ) {
-        let seeds = cluster.configuration.seeds.map { seed in
-            var configuration = cluster.configuration.node
-            configuration.host = seed.host
-            configuration.port = seed.port
-            configuration.database = 0
-            return configuration
-        }
         self.init(
-            executor: cluster, subscriberConfiguration: cluster.configuration.node,
-            subscriberFailover: seeds.filter { $0 != cluster.configuration.node }, namespace: namespace, codec: codec,
+            executor: cluster, publishCommand: "SPUBLISH",
+            listening: .shards(cluster, Self.promptly(cluster.configuration.node)), namespace: namespace, codec: codec,
             eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
-    init(
-        executor: any RedisCommandExecutor, subscriberConfiguration: RedisConfiguration,
-        subscriberFailover: [RedisConfiguration], namespace: String, codec: BusMessageCodec,
-        eventLoopGroup: any EventLoopGroup, logger: Logger
+    private init(
+        executor: any RedisCommandExecutor, publishCommand: String, listening: Listening, namespace: String,
+        codec: BusMessageCodec, eventLoopGroup: any EventLoopGroup, logger: Logger
     ) {
         self.executor = executor
-        self.subscriberConfiguration = Self.promptly(subscriberConfiguration)
-        self.subscriberFailover = subscriberFailover.map(Self.promptly)
+        self.publishCommand = publishCommand
+        self.listening = listening
         self.eventLoopGroup = eventLoopGroup
         self.keys = RedisClusterKeys(namespace: namespace)
         self.codec = codec
@@ -69,7 +90,7 @@ public struct RedisMessageBus: MessageBus {
 
     /// A lost subscription misses every message until it is back, and its node may already be
     /// serving again (its lease renewed): it retries at least every second, a cheap connection
-    /// attempt, rather than the client's longer backoff ceiling.
+    /// attempt or read of the slot map, rather than the client's longer backoff ceiling.
     private static func promptly(_ configuration: RedisConfiguration) -> RedisConfiguration {
         var configuration = configuration
         configuration.backoff.maximum = min(configuration.backoff.maximum, .seconds(1))
@@ -94,20 +115,35 @@ public struct RedisMessageBus: MessageBus {
             case .all: self.keys.busAllChannel
             }
         let payload = try self.codec.encode(publication.message)
-        return .command(RESPCommand("PUBLISH", .string(channel), .bytes(payload)), keyAt: 1)
+        return .command(RESPCommand(self.publishCommand, .string(channel), .bytes(payload)), keyAt: 1)
     }
 
     public func subscribe(node: String) -> AsyncStream<BusEvent> {
         let (stream, continuation) = AsyncStream.makeStream(of: BusEvent.self, bufferingPolicy: .unbounded)
-        let subscriber = RedisSubscriber(
-            configuration: self.subscriberConfiguration, failover: self.subscriberFailover,
-            eventLoopGroup: self.eventLoopGroup, logger: self.logger)
+        let subscriber: Subscriber =
+            switch self.listening {
+            case .server(let configuration):
+                .server(
+                    RedisSubscriber(configuration: configuration, eventLoopGroup: self.eventLoopGroup, logger: self.logger))
+            case .shards(let cluster, let configuration):
+                .shards(
+                    RedisShardSubscriber(
+                        cluster: cluster, configuration: configuration, eventLoopGroup: self.eventLoopGroup,
+                        logger: self.logger))
+            }
         let nodeChannel = self.keys.busChannel(node: node)
         let allChannel = self.keys.busAllChannel
         let codec = self.codec
         let logger = self.logger
         let task = Task {
-            await Self.subscribe(subscriber, to: [nodeChannel, allChannel], continuation: continuation, logger: logger)
+            switch subscriber {
+            case .server(let subscriber):
+                await Self.subscribe(
+                    subscriber, to: [nodeChannel, allChannel], continuation: continuation, logger: logger)
+            case .shards(let subscriber):
+                // It keeps trying by itself; a wait is reported as disconnected, then reconnected.
+                try? await subscriber.ssubscribe([nodeChannel, allChannel])
+            }
             for await event in subscriber.events {
                 switch event {
                 case .message(let message):
@@ -121,8 +157,10 @@ public struct RedisMessageBus: MessageBus {
                             "A bus message could not be decoded and was dropped.",
                             metadata: ["channel": "\(message.channel)", "error": "\(error)"])
                     }
-                case .disconnected:
-                    logger.info("The bus subscription lost its connection to Redis; messages until it is back are missed.")
+                case .disconnected(let error):
+                    logger.info(
+                        "The bus subscription was lost; messages until it is back are missed.",
+                        metadata: ["reason": "\(error)"])
                 case .reconnected:
                     continuation.yield(.resubscribed)
                 }

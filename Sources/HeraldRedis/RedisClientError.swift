@@ -19,6 +19,7 @@ public struct RedisClientError: Error, Hashable, Sendable, CustomStringConvertib
             case clientClosed
             case tooManyRedirects
             case slotNotServed
+            case subscriptionEnded
         }
 
         private let base: Base
@@ -53,6 +54,8 @@ public struct RedisClientError: Error, Hashable, Sendable, CustomStringConvertib
         public static let tooManyRedirects = Code(.tooManyRedirects)
         /// No node of the Redis Cluster serves the command's slot, or no node could be asked which does.
         public static let slotNotServed = Code(.slotNotServed)
+        /// Redis ended a subscription unprompted: the slot of a shard channel moved to another node.
+        public static let subscriptionEnded = Code(.subscriptionEnded)
 
         public var description: String {
             switch self.base {
@@ -69,6 +72,7 @@ public struct RedisClientError: Error, Hashable, Sendable, CustomStringConvertib
             case .clientClosed: "the Redis client is closed"
             case .tooManyRedirects: "the Redis Cluster redirected the command too many times"
             case .slotNotServed: "no node of the Redis Cluster serves the slot"
+            case .subscriptionEnded: "Redis ended the subscription"
             }
         }
     }

@@ -12,7 +12,8 @@ struct ClusterState {
     var bus: any MessageBus
     /// The channel a node's bus messages go on, for a test that publishes by hand.
     var busChannel: @Sendable (String) -> String
-    /// Publishes raw bytes on a channel (nil for the in-memory bus).
+    /// Publishes raw bytes on a channel as the bus does (nil for the in-memory bus): `PUBLISH`,
+    /// or `SPUBLISH` on a cluster.
     var publishRaw: (@Sendable (String, ByteBuffer) async throws -> Void)?
     /// Sends a command to the single server (nil for the other kinds).
     var serverCommand: (@Sendable (RESPCommand) async throws -> RESPToken)? = nil
@@ -50,7 +51,7 @@ struct ClusterState {
                 registry: RedisNodeRegistry(cluster: cluster, namespace: namespace),
                 bus: RedisMessageBus(cluster: cluster, namespace: namespace),
                 busChannel: channel,
-                publishRaw: { _ = try await cluster.send(RESPCommand("PUBLISH", .string($0), .bytes($1)), keyAt: 1) })
+                publishRaw: { _ = try await cluster.send(RESPCommand("SPUBLISH", .string($0), .bytes($1)), keyAt: 1) })
             do {
                 try await body(state)
             } catch {

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldRedis
 import HeraldTestUtils
 import HeraldWire
 import NIOCore
@@ -6,8 +7,9 @@ import Testing
 
 extension ClusterEndToEnd {
     /// Three nodes on a Redis Cluster of the test's own (three primaries, one replica each) lose
-    /// a primary: the one their bus subscriptions listen on, which also serves a third of the
-    /// slots. The cluster promotes its replica; the nodes follow.
+    /// a primary: the one that serves the slot of a node's bus channel (the nodes subscribe with
+    /// `SSUBSCRIBE` at each channel's primary), and a third of the other slots. The cluster
+    /// promotes its replica; the nodes follow, the subscription to that channel included.
     @Suite("Redis Cluster failover", .serialized, .timeLimit(.minutes(3)))
     struct ClusterRedisFailoverTests {
         @Test(
@@ -20,9 +22,32 @@ extension ClusterEndToEnd {
                 try #require(primaries.count == 3)
                 let nodes = try await ClusterHarness.startNodes(3, leaseTTL: "10", redis: [redis.url(seeds: primaries)])
                 try await ClusterHarness.finally({ await ClusterHarness.stop(nodes) }) {
-                    try await Self.primaryFailover(nodes, redis: redis, victim: primaries[0])
+                    // Messages to c's users travel on c's channel: killing its primary makes c's
+                    // subscription follow the slot to the promoted replica.
+                    let channel = try Self.busChannel(of: nodes[2], index: 2)
+                    let victim = try await Self.owner(of: channel, among: primaries, redis: redis)
+                    try await Self.primaryFailover(nodes, redis: redis, victim: victim)
                 }
             }
+        }
+
+        /// The bus channel of the node started `index`th by `ClusterHarness.startNodes`, whose id
+        /// is its namespace followed by `-index`.
+        private static func busChannel(of node: HeraldProcess, index: Int) throws -> String {
+            try #require(node.node.hasSuffix("-\(index)"))
+            let namespace = node.node.dropLast("-\(index)".count)
+            return "\(namespace):bus:\(node.node)"
+        }
+
+        /// The primary that serves the slot of `channel`.
+        private static func owner(
+            of channel: String, among primaries: [TestRedisServer], redis: TestRedisCluster
+        ) async throws -> TestRedisServer {
+            let client = try RedisClusterClient(url: redis.url(seeds: primaries))
+            let map = try await client.currentSlotMap()
+            await client.close()
+            let node = try #require(map.primary(forSlot: RedisClusterKeySlot.slot(forKey: channel)))
+            return try #require(primaries.first { $0.port == node.port })
         }
 
         private static func primaryFailover(_ nodes: [HeraldProcess], redis: TestRedisCluster, victim: TestRedisServer)

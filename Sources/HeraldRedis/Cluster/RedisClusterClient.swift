@@ -173,15 +173,22 @@ public actor RedisClusterClient {
     }
 
     /// The slot map, read from the cluster when the client has none yet.
+    ///
+    /// - Throws: ``RedisClientError``: `slotNotServed` when no node gave the map, `clientClosed`.
     public func currentSlotMap() async throws -> RedisClusterSlotMap {
+        guard !self.isClosed else { throw RedisClientError(.clientClosed) }
         if let map = self.slotMap { return map }
         return try await self.refresh(force: true)
     }
 
-    /// Reads the slot map from the cluster now (waiting for a read already under way instead).
+    /// Reads the slot map from the cluster now (waiting for a read already under way instead),
+    /// asking the nodes in `avoiding` (just found unreachable, say) only after the others.
+    ///
+    /// - Throws: ``RedisClientError``: `slotNotServed` when no node gave the map, `clientClosed`.
     @discardableResult
-    public func refreshSlotMap() async throws -> RedisClusterSlotMap {
-        try await self.refresh(force: true)
+    public func refreshSlotMap(avoiding: Set<RedisClusterNode> = []) async throws -> RedisClusterSlotMap {
+        guard !self.isClosed else { throw RedisClientError(.clientClosed) }
+        return try await self.refresh(force: true, avoiding: avoiding)
     }
 
     /// Closes every connection, once the commands already sent have their replies.
