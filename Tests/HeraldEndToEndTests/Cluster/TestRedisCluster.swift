@@ -97,23 +97,10 @@ struct TestRedisCluster {
             ["redis-cli", "--no-auth-warning", "--cluster", "create"] + self.servers.map(\.address) + [
                 "--cluster-replicas", "1", "--cluster-yes",
             ]
-        var environment = ProcessInfo.processInfo.environment
-        environment["REDISCLI_AUTH"] = self.password
+        let password = self.password
         let log = self.directory.appendingPathComponent("create.log")
-        let status = try await BlockingWork.run { [environment] in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = arguments
-            process.environment = environment
-            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: log)
-            defer { try? handle.close() }
-            process.standardOutput = handle
-            process.standardError = handle
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            process.waitUntilExit()
-            return process.terminationStatus
+        let status = try await BlockingWork.run {
+            try ChildSpawn.run(["/usr/bin/env"] + arguments, environment: ["REDISCLI_AUTH": password], output: log.path)
         }
         guard status == 0 else {
             throw HeraldProcessError(

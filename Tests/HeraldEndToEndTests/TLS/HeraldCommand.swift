@@ -21,28 +21,10 @@ struct HeraldCommand: Sendable {
         // Files rather than pipes: nothing to drain while the command runs.
         let outputFile = directory.appendingPathComponent("stdout")
         let errorFile = directory.appendingPathComponent("stderr")
-        for file in [outputFile, errorFile] where !FileManager.default.createFile(atPath: file.path, contents: nil) {
-            throw HeraldProcessError("cannot create \(file.path) for the command's output")
-        }
-        let output = try FileHandle(forWritingTo: outputFile)
-        let error = try FileHandle(forWritingTo: errorFile)
-        defer {
-            try? output.close()
-            try? error.close()
-        }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        if !environment.isEmpty {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        }
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
+        let status = try ChildSpawn.run(
+            [binary.path] + arguments, environment: environment, output: outputFile.path, errorOutput: errorFile.path)
         return HeraldCommand(
-            status: process.terminationStatus,
+            status: status,
             output: String(decoding: try Data(contentsOf: outputFile), as: UTF8.self),
             error: String(decoding: try Data(contentsOf: errorFile), as: UTF8.self)
         )

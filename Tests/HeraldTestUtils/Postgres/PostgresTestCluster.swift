@@ -122,7 +122,7 @@ public final class PostgresTestCluster: Sendable {
             getuid() == 0
             ? ["/usr/sbin/runuser", "-u", self.user, "--", executable] + arguments : [executable] + arguments
         let logPath = self.directory + "/\(program).log"
-        let exitStatus = try await BlockingWork.run { try ChildSpawn.run(argv, log: logPath) }
+        let exitStatus = try await BlockingWork.run { try ChildSpawn.run(argv, output: logPath) }
         guard exitStatus == 0 else {
             throw CommandFailed(
                 command: ([program] + arguments).joined(separator: " "),

@@ -1,4 +1,5 @@
 import Foundation
+import HeraldChildProcess
 
 /// What a process that would not stop was doing, for the failure message: each thread's
 /// state and kernel wait channel from `/proc` (a thread in `D` state waits for the disk, one
@@ -41,25 +42,11 @@ enum StuckProcessReport {
         guard let gdb else { return nil }
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("herald-gdb-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: output) }
-        guard FileManager.default.createFile(atPath: output.path, contents: nil),
-            let file = try? FileHandle(forWritingTo: output)
-        else { return nil }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
-        process.arguments = [
-            "--kill-after=2", "10", gdb, "-p", "\(pid)", "-batch", "-nx", "-ex", "set print frame-arguments none",
-            "-ex", "set print address off", "-ex", "thread apply all bt 16",
+        let arguments = [
+            "/usr/bin/timeout", "--kill-after=2", "10", gdb, "-p", "\(pid)", "-batch", "-nx",
+            "-ex", "set print frame-arguments none", "-ex", "set print address off", "-ex", "thread apply all bt 16",
         ]
-        process.standardOutput = file
-        process.standardError = FileHandle.nullDevice
-        do {
-            try process.run()
-        } catch {
-            try? file.close()
-            return nil
-        }
-        process.waitUntilExit()
-        try? file.close()
+        guard (try? ChildSpawn.run(arguments, output: output.path, errorOutput: "/dev/null")) != nil else { return nil }
         guard let text = try? String(contentsOf: output, encoding: .utf8) else { return nil }
         let frames = text.split(separator: "\n")
             .filter { $0.hasPrefix("Thread ") || $0.hasPrefix("#") }
