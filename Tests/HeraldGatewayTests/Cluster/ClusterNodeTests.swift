@@ -174,6 +174,7 @@ import Testing
             defer { Task { await client.close() } }
             #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
             cluster.catalog.close()
+            defer { cluster.catalog.open() }
             cluster.bus.simulateResubscribe()
             #expect(await eventually { cluster.catalog.held == 2 })
             // Both nodes' recoveries wait for the store; their messages do not.
