@@ -421,7 +421,11 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
 
     /// One listener per event loop on each port, and each loop serves connections.
     @Test func eachEventLoopListensForItsOwnConnections() async throws {
-        try await Self.withGateway { gateway, addresses in
+        // The clients never AUTH: the default auth timeout (10 s) would close them while a
+        // loaded machine is still counting, and the count would never reach 40.
+        let configuration = GatewayConfiguration(
+            host: "127.0.0.1", tcpPort: 0, webSocketPort: 0, nodeID: "n1", authTimeout: .seconds(300))
+        try await Self.withGateway(configuration: configuration) { gateway, addresses in
             #expect(try Self.listeners(port: addresses.tcpPort) == 2)
             #expect(try Self.listeners(port: addresses.webSocketPort) == 2)
             var clients: [Client] = []
