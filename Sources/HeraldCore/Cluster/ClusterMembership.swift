@@ -58,6 +58,11 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         var cutOff = false
         /// The other nodes live at the last renewal.
         var knownNodes = Set<ByteString>()
+        /// Nodes gone from the live list, and since when. Their sessions are cleared only once
+        /// they have been gone for a whole lease: after a Redis restart every lease is missing
+        /// until its node renews, and clearing at once would remove sessions a live node has
+        /// just restored. (Answers leave out a node that is not live whatever is recorded.)
+        var missingSince: [ByteString: ContinuousClock.Instant] = [:]
         /// The per-app counts last recorded.
         var recordedLoad: [String: SessionCounts] = [:]
         var cpu = ProcessCPU()
@@ -150,12 +155,21 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
             self.liveNodes.update(live)
             var ids = Set(live.map { ByteString($0.node) })
             ids.remove(ByteString(self.gateway.nodeID))
-            for gone in state.knownNodes.subtracting(ids) {
-                let removed = try await self.directory.removeSessions(ofNode: gone.string)
-                self.logger.info(
-                    "A node left the cluster; its sessions were removed from the directory.",
-                    metadata: ["node": "\(gone.string)", "sessions": "\(removed)"]
-                )
+            let now = ContinuousClock.now
+            for gone in state.knownNodes.subtracting(ids) where state.missingSince[gone] == nil {
+                state.missingSince[gone] = now
+            }
+            for (node, since) in state.missingSince {
+                if ids.contains(node) {
+                    state.missingSince[node] = nil
+                } else if now - since >= self.configuration.leaseTTL {
+                    let removed = try await self.directory.removeSessions(ofNode: node.string)
+                    state.missingSince[node] = nil
+                    self.logger.info(
+                        "A node left the cluster a lease ago; its sessions were removed from the directory.",
+                        metadata: ["node": "\(node.string)", "sessions": "\(removed)"]
+                    )
+                }
             }
             state.knownNodes = ids
         } catch {

@@ -35,7 +35,7 @@ import Testing
         }
     }
 
-    @Test func aDeadNodesSessionsAreRemoved() async throws {
+    @Test func aDeadNodesSessionsAreRemovedALeaseAfterItLeft() async throws {
         try await TestCluster.with(nodes: 2) { cluster in
             let client = try await cluster.nodes[1].client(user: "alice")
             #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
@@ -44,6 +44,13 @@ import Testing
             state.knownNodes = [ByteString("n2")]
             await cluster.nodes[0].membership.renew(&state)
             #expect(!state.knownNodes.contains(ByteString("n2")))
+            // Gone for less than a lease (it may be a Redis restart): its sessions stay recorded.
+            let kept = try await cluster.directory.sessions(app: "demo", users: ["alice"], liveNodes: ["n1", "n2"])
+            #expect(kept.first?.count == 1)
+            // Gone for a whole lease: cleared.
+            state.missingSince[ByteString("n2")] = .now - TestCluster.leaseTTL
+            await cluster.nodes[0].membership.renew(&state)
+            #expect(state.missingSince.isEmpty)
             let recorded = try await cluster.directory.sessions(app: "demo", users: ["alice"], liveNodes: ["n1", "n2"])
             #expect(recorded.first?.isEmpty == true)
             await client.close()
@@ -95,6 +102,22 @@ import Testing
                 try await node.membership.run()
             }
             #expect(try await cluster.registry.liveNodes() == [other])
+        }
+    }
+}
+
+extension ClusterMembershipTests {
+    @Test func aNodeBackWithinALeaseKeepsItsSessions() async throws {
+        try await TestCluster.with(nodes: 2) { cluster in
+            let client = try await cluster.nodes[1].client(user: "alice")
+            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
+            var state = ClusterMembership<Gateway>.State()
+            // Missing at one renewal (its lease lost with a restarted Redis), live at the next.
+            state.missingSince[ByteString("n2")] = .now - TestCluster.leaseTTL / 2
+            await cluster.nodes[0].membership.renew(&state)
+            #expect(state.missingSince.isEmpty)
+            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
+            await client.close()
         }
     }
 }
