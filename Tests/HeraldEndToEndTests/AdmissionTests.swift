@@ -7,7 +7,9 @@ import Testing
 struct AdmissionTests {
     @Test("connection N+1 beyond --max-connections gets server_busy and a close", arguments: Transport.allCases)
     func serverBusy(transport: Transport) async throws {
-        let harness = try await Harness.start(["--max-connections", "3"])
+        // The held clients never authenticate; the default 10 s auth timeout could free a slot
+        // while a loaded machine is still at the next step.
+        let harness = try await Harness.start(["--max-connections", "3", "--auth-timeout", "300"])
         var held: [RawClient] = []
         for index in 0..<3 {
             // Mixed transports: the cap is per node, not per listener.

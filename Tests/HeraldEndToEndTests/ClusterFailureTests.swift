@@ -155,8 +155,8 @@ extension ClusterEndToEnd {
             )
             _ = try await ClusterHarness.drain(onC, quiet: .milliseconds(300))
             _ = try await APIClient(b).push(app, users: ["cat", "ann"], payload: .text("after"))
-            let toC = try? await onC.receivePush().body.payloadBytes
-            let toA = try? await onA.receivePush().body.payloadBytes
+            let toC = try? await onC.receivePush(timeout: .seconds(5)).body.payloadBytes
+            let toA = try? await onA.receivePush(timeout: .seconds(5)).body.payloadBytes
             // The nodes' logs say which hop lost it, should one be lost.
             #expect(
                 toC == Array("after".utf8) && toA == Array("after".utf8),

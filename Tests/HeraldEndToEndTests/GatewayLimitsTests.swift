@@ -67,7 +67,9 @@ struct GatewayLimitsTests {
 struct AcceptLimitsTests {
     @Test("past --max-connections-per-address TCP is closed at once and WebSocket answered 503")
     func connectionsPerAddress() async throws {
-        let harness = try await Harness.start(["--max-connections-per-address", "2"])
+        // The held clients never authenticate; the default 10 s auth timeout could free a slot
+        // while a loaded machine is still at the next step.
+        let harness = try await Harness.start(["--max-connections-per-address", "2", "--auth-timeout", "300"])
         var held: [RawClient] = []
         for transport in Transport.allCases {
             let client = try await harness.connect(transport)
@@ -85,7 +87,7 @@ struct AcceptLimitsTests {
         await held.removeLast().close()
         let admitted = await eventually(timeout: .seconds(5)) {
             guard let client = try? await harness.connect(.tcp) else { return false }
-            guard (try? await client.ping(seq: 2)) != nil else { return false }
+            guard (try? await client.ping(seq: 2, timeout: .seconds(5))) != nil else { return false }
             held.append(client)
             return true
         }

@@ -52,6 +52,13 @@ struct PostgresFaultTests {
             configuration.callTimeout = .seconds(5)
             try await PostgresTestEnvironment.withStore(configuration) { store in
                 let app = PostgresTestEnvironment.appID("fault")
+                // The 2 s lease is for the outage below; a loaded machine may take longer to
+                // open the first connection to a server that just started, so wait for it
+                // with a read, which leaves nothing behind if it times out.
+                let reachable = await eventually(timeout: .seconds(60), interval: .milliseconds(250)) {
+                    (try? await store.catalog.list()) != nil
+                }
+                try #require(reachable, "the new PostgreSQL server did not answer within 60 s")
                 #expect(try await Self.append(store, app: app) == 1)
 
                 try await cluster.stopServer()

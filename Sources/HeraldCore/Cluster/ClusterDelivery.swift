@@ -80,7 +80,7 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
                     return kept.isEmpty ? nil : .stored(deliveries: kept, payload: payload)
                 }
             }
-            publications.append(BusPublication(BusMessage(origin: self.node, body: .userMessages(app: app, share)), to: .node(node.string)))
+            publications.append(self.publication(.userMessages(app: app, share), to: .node(node.string)))
         }
         await self.send(publications)
         var local = await handedOver
@@ -98,7 +98,7 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
     public func broadcast(app: String, seq: UInt32, payload: ByteBuffer) async -> Int {
         async let local = self.gateway.broadcast(app: app, seq: seq, payload: payload)
         async let others = self.otherNodesLoad(app: app)
-        await self.send([BusPublication(BusMessage(origin: self.node, body: .broadcast(app: app, seq: seq, payload: payload)), to: .all)])
+        await self.send([self.publication(.broadcast(app: app, seq: seq, payload: payload), to: .all)])
         return await local + others.sessions
     }
 
@@ -106,7 +106,7 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
     /// subscribers.
     public func publish(app: String, topic: String, payload: ByteBuffer) async -> Int {
         async let local = self.gateway.publish(app: app, topic: topic, payload: payload)
-        await self.send([BusPublication(BusMessage(origin: self.node, body: .topic(app: app, topic: topic, payload: payload)), to: .all)])
+        await self.send([self.publication(.topic(app: app, topic: topic, payload: payload), to: .all)])
         return await local
     }
 
@@ -121,7 +121,7 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
             count += 1
             if !nodes.contains(where: { ByteString.same($0, session.node) }) { nodes.append(session.node) }
         }
-        await self.send(nodes.map { BusPublication(BusMessage(origin: self.node, body: .kick(app: app, user: user, device: device)), to: .node($0)) })
+        await self.send(nodes.map { self.publication(.kick(app: app, user: user, device: device), to: .node($0)) })
         return local + count
     }
 
@@ -142,6 +142,11 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
     }
 
     // MARK: Private
+
+    /// A message from this node for `target`.
+    private func publication(_ body: BusMessage.Body, to target: BusTarget) -> BusPublication {
+        BusPublication(BusMessage(origin: self.node, body: body), to: target)
+    }
 
     /// The live nodes' ids, with this node's even before its first renewal.
     private func liveIDs() -> Set<ByteString> {

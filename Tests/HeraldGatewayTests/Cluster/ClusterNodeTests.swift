@@ -113,9 +113,20 @@ import Testing
             let second = try await cluster.nodes[1].client(user: "alice")
             #expect(try await first.receiveGoAway().reason == GoAwayReason.replaced.rawValue)
             try await second.ping()
-            #expect(try await cluster.waitForDirectory(user: "alice", sessions: 1))
-            let holder = try await cluster.nodes[0].delivery.sessions(app: "demo", user: "alice")
-            #expect(holder.map(\.node) == ["n2"])
+            var holder: [SessionInfo] = []
+            let moved = await eventually {
+                holder = (try? await cluster.nodes[0].delivery.sessions(app: "demo", user: "alice")) ?? []
+                return holder.map(\.node) == ["n2"]
+            }
+            let unfiltered = try await cluster.directory.sessions(
+                app: "demo", users: ["alice"], liveNodes: ["n1", "n2"])
+            #expect(
+                moved,
+                """
+                n1 sees \(holder.map(\.node)) holding alice's device, with live nodes \
+                \(cluster.nodes[0].liveNodes.ids.map(\.string).sorted()); the directory has \
+                \(unfiltered.first?.map(\.node) ?? [])
+                """)
             #expect(await cluster.nodes[0].gateway.localSessions().isEmpty)
             await first.close()
             await second.close()

@@ -9,6 +9,11 @@ import NIOWebSocket
 /// Every wait is bounded by a timeout, so a server that stays silent fails the test
 /// instead of hanging it. One task at a time may wait on a client.
 public final class RawClient: Sendable {
+    /// How long a wait for something the server must send lasts unless a test says otherwise.
+    /// Generous on purpose: it only runs out when a test is failing anyway, and a loaded
+    /// machine (the whole suite at once) can take seconds to answer.
+    public static let defaultWait: Duration = .seconds(20)
+
     /// The transport this client speaks.
     public let transport: Transport
     private let channel: any Channel
@@ -160,7 +165,7 @@ public final class RawClient: Sendable {
     }
 
     /// The next event; throws ``RawClientError/timedOut(waitingFor:)`` if none arrives in time.
-    public func receiveEvent(timeout: Duration = .seconds(5)) async throws -> RawEvent {
+    public func receiveEvent(timeout: Duration = RawClient.defaultWait) async throws -> RawEvent {
         guard let event = try await self.poll(for: timeout) else {
             throw RawClientError.timedOut(waitingFor: "a frame from the server (\(timeout))")
         }
@@ -169,7 +174,7 @@ public final class RawClient: Sendable {
 
     /// The next message from the server. Throws if the connection closes, nothing arrives in
     /// time, or the server sends something that is not a valid frame.
-    public func receive(timeout: Duration = .seconds(5)) async throws -> ServerMessage {
+    public func receive(timeout: Duration = RawClient.defaultWait) async throws -> ServerMessage {
         switch try await self.receiveEvent(timeout: timeout) {
         case .frame(let frame):
             do {
@@ -187,7 +192,7 @@ public final class RawClient: Sendable {
     }
 
     /// The next message, which must be an ERROR.
-    public func receiveError(timeout: Duration = .seconds(5)) async throws -> (seq: UInt32, body: ErrorBody) {
+    public func receiveError(timeout: Duration = RawClient.defaultWait) async throws -> (seq: UInt32, body: ErrorBody) {
         let message = try await self.receive(timeout: timeout)
         guard case .error(let seq, let body) = message else {
             throw RawClientError.unexpected("\(message) where an ERROR was expected")
@@ -196,7 +201,7 @@ public final class RawClient: Sendable {
     }
 
     /// The next message, which must be a PUSH.
-    public func receivePush(timeout: Duration = .seconds(5)) async throws -> (seq: UInt32, flags: FrameFlags, body: PushBody) {
+    public func receivePush(timeout: Duration = RawClient.defaultWait) async throws -> (seq: UInt32, flags: FrameFlags, body: PushBody) {
         let message = try await self.receive(timeout: timeout)
         guard case .push(let seq, let flags, let body) = message else {
             throw RawClientError.unexpected("\(message) where a PUSH was expected")
@@ -205,7 +210,7 @@ public final class RawClient: Sendable {
     }
 
     /// The next message, which must be a GOAWAY.
-    public func receiveGoAway(timeout: Duration = .seconds(5)) async throws -> GoAway {
+    public func receiveGoAway(timeout: Duration = RawClient.defaultWait) async throws -> GoAway {
         let message = try await self.receive(timeout: timeout)
         guard case .goaway(let body) = message else {
             throw RawClientError.unexpected("\(message) where a GOAWAY was expected")
@@ -216,7 +221,7 @@ public final class RawClient: Sendable {
     /// Waits until the server closes the connection, reading (and counting) whatever frames
     /// still arrive first. Throws if the connection is still open after `timeout`.
     @discardableResult
-    public func expectClosed(timeout: Duration = .seconds(5)) async throws -> Int {
+    public func expectClosed(timeout: Duration = RawClient.defaultWait) async throws -> Int {
         let deadline = ContinuousClock.now + timeout
         var frames = 0
         while true {
@@ -232,7 +237,7 @@ public final class RawClient: Sendable {
     }
 
     /// Sends PING with `seq` and waits for the matching PONG (any other message is an error).
-    public func ping(seq: UInt32 = 0, timeout: Duration = .seconds(5)) async throws {
+    public func ping(seq: UInt32 = 0, timeout: Duration = RawClient.defaultWait) async throws {
         try await self.send(.ping(seq: seq))
         let message = try await self.receive(timeout: timeout)
         guard message == .pong(seq: seq) else {
@@ -246,7 +251,7 @@ public final class RawClient: Sendable {
         token: String,
         seq: UInt32 = 1,
         resume: AuthRequest.Resume? = nil,
-        timeout: Duration = .seconds(5)
+        timeout: Duration = RawClient.defaultWait
     ) async throws -> AuthOK {
         try await self.send(.auth(seq: seq, AuthRequest(token: token, resume: resume)))
         let message = try await self.receive(timeout: timeout)
