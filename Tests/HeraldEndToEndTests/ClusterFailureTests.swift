@@ -100,7 +100,9 @@ extension ClusterEndToEnd {
         func redisRestarted() async throws {
             let redis = try await TestRedisServer.start(password: "restart-\(UInt32.random(in: 0...UInt32.max))")
             try await ClusterHarness.finally({ await redis.remove() }) {
-                let nodes = try await ClusterHarness.startNodes(3, leaseTTL: "10", redis: [redis.url])
+                // Debug logs: should a message be lost, the failure shows every node's account.
+                let nodes = try await ClusterHarness.startNodes(
+                    3, leaseTTL: "10", redis: [redis.url], arguments: ["--log-level", "debug"])
                 try await ClusterHarness.finally({ await ClusterHarness.stop(nodes) }) {
                     try await Self.redisRestarted(nodes, redis: redis)
                 }
@@ -155,16 +157,34 @@ extension ClusterEndToEnd {
             )
             _ = try await ClusterHarness.drain(onC, quiet: .milliseconds(300))
             _ = try await APIClient(b).push(app, users: ["cat", "ann"], payload: .text("after"))
-            let toC = try? await onC.receivePush(timeout: .seconds(5)).body.payloadBytes
-            let toA = try? await onA.receivePush(timeout: .seconds(5)).body.payloadBytes
+            let pushedAt = Date.now
+            let toC = await Self.nextPayload(onC)
+            let toA = await Self.nextPayload(onA)
+            let stateOfAnn =
+                (try? await APIClient(b).userStatus(app, user: "ann")).map { status in
+                    status.sessions.isEmpty ? "offline" : status.sessions.map { "on node \($0.node)" }.joined(separator: ", ")
+                } ?? "unreadable"
             // The nodes' logs say which hop lost it, should one be lost.
             #expect(
-                toC == Array("after".utf8) && toA == Array("after".utf8),
-                "B's push after the restart: C got \(toC.map { String(decoding: $0, as: UTF8.self) } ?? "nothing"), A got \(toA.map { String(decoding: $0, as: UTF8.self) } ?? "nothing"). Logs:\n\(nodes.map { "node \($0.node):\n\($0.standardError)" }.joined(separator: "\n"))"
+                toC == "after" && toA == "after",
+                """
+                B's push after the restart, at \(pushedAt): C got \(toC), A got \(toA); B now lists ann as \
+                \(stateOfAnn). Logs:
+                \(nodes.map { "node \($0.node):\n\($0.standardError)" }.joined(separator: "\n"))
+                """
             )
 
             for client in [onA, onB, onC] { await client.close() }
             for node in nodes { _ = try await node.terminate() }
+        }
+
+        /// The next push's payload as text, or what came instead.
+        private static func nextPayload(_ client: RawClient) async -> String {
+            do {
+                return String(decoding: try await client.receivePush(timeout: .seconds(5)).body.payloadBytes, as: UTF8.self)
+            } catch {
+                return "no push (\(error))"
+            }
         }
 
         @Test(

@@ -41,6 +41,8 @@ public struct ClusterBusReceiver<Gateway: ClusterGateway>: Sendable {
         for await event in self.bus.subscribe(node: self.gateway.nodeID) {
             switch event {
             case .message(let message):
+                self.logger.debug(
+                    "A bus message arrived.", metadata: ["from": "\(message.origin)", "message": "\(Self.summary(message.body))"])
                 guard case .appChanged(let app) = message.body else {
                     await self.handle(message.body)
                     continue
@@ -64,7 +66,10 @@ public struct ClusterBusReceiver<Gateway: ClusterGateway>: Sendable {
     public func handle(_ body: BusMessage.Body) async {
         switch body {
         case .userMessages(let app, let messages):
-            _ = await self.gateway.sendUserMessages(app: app, messages)
+            let written = await self.gateway.sendUserMessages(app: app, messages)
+            self.logger.debug(
+                "Messages from another node were written to this node's sessions.",
+                metadata: ["app": "\(app)", "sessions": "\(written.reduce(0, +))"])
         case .broadcast(let app, let seq, let payload):
             _ = await self.gateway.broadcast(app: app, seq: seq, payload: payload)
         case .topic(let app, let topic, let payload):
@@ -75,6 +80,18 @@ public struct ClusterBusReceiver<Gateway: ClusterGateway>: Sendable {
             _ = await self.gateway.endSession(displaced.id, reason: .replaced)
         case .appChanged(let app):
             await self.reload(app: app)
+        }
+    }
+
+    /// What a message is, for the debug log.
+    private static func summary(_ body: BusMessage.Body) -> String {
+        switch body {
+        case .userMessages(let app, let messages): "\(messages.count) message(s) for users of app \(app)"
+        case .broadcast(let app, let seq, _): "broadcast \(seq) of app \(app)"
+        case .topic(let app, let topic, _): "a message on topic \(topic) of app \(app)"
+        case .kick(let app, let user, _): "a kick of user \(user) of app \(app)"
+        case .replace(let displaced): "the end of replaced session \(displaced.id)"
+        case .appChanged(let app): "a change of app \(app)"
         }
     }
 

@@ -82,6 +82,14 @@ public struct ClusterDelivery<Gateway: ClusterGateway>: PushDelivery, SessionLoo
             }
             publications.append(self.publication(.userMessages(app: app, share), to: .node(node.string)))
         }
+        if !remote.usersByNode.isEmpty {
+            self.logger.debug(
+                "Users' messages went to the other nodes that hold their sessions.",
+                metadata: [
+                    "app": "\(app)",
+                    "nodes": "\(remote.usersByNode.map { "\($0.key.string) (\($0.value.count) users)" }.sorted().joined(separator: ", "))",
+                ])
+        }
         await self.send(publications)
         var local = await handedOver
         for (index, message) in messages.enumerated() where index < local.count {
