@@ -105,6 +105,8 @@ struct RedisConnectionStateMachine<Request> {
     mutating func sendRequests(_ requests: [Pending]) -> Action {
         switch self.state {
         case .ready(var ready):
+            // Out of `state` while it changes, so that the queue is not copied on write.
+            self.state = .closed
             let wasIdle = ready.pending.isEmpty
             for request in requests {
                 if case .subscription = request.kind { ready.subscribed = true }
@@ -130,6 +132,8 @@ struct RedisConnectionStateMachine<Request> {
         case .handshaking(let step, let version):
             return self.handshakeReply(token, step: step, version: version)
         case .ready(var ready):
+            // Out of `state` while it changes, so that the queue is not copied on write.
+            self.state = .closed
             let action = Self.reply(token, ready: &ready, closing: false)
             if case .close = action {
                 self.state = .closed
@@ -138,6 +142,7 @@ struct RedisConnectionStateMachine<Request> {
             }
             return action
         case .closing(var ready):
+            self.state = .closed
             let action = Self.reply(token, ready: &ready, closing: true)
             if case .deliver(_, _, _, close: true) = action {
                 self.state = .closed
