@@ -63,6 +63,15 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         /// until its node renews, and clearing at once would remove sessions a live node has
         /// just restored. (Answers leave out a node that is not live whatever is recorded.)
         var missingSince: [ByteString: ContinuousClock.Instant] = [:]
+        /// The leases of the nodes last seen live, as this node's view had them.
+        var lastView: [NodeLease] = []
+        /// After a renewal that found this node's own lease gone (the registry lost it, as a
+        /// Redis restart loses every lease, or the node was cut off): the nodes that were live
+        /// before and are missing now, kept in the view until they renew or a lease has
+        /// passed. Without them, a node's view would lose every node that had not renewed yet
+        /// since the restart, and its pushes would miss their sessions for a renewal interval.
+        var heldOver: [NodeLease] = []
+        var heldOverUntil: ContinuousClock.Instant?
         /// The per-app counts last recorded.
         var recordedLoad: [String: SessionCounts] = [:]
         var cpu = ProcessCPU()
@@ -152,10 +161,12 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
             }
             try await self.recordLoad(&state)
             let live = try await self.registry.liveNodes()
-            self.liveNodes.update(live)
+            let now = ContinuousClock.now
+            let view = Self.view(
+                live: live, lapsed: renewal == .lapsed, now: now, leaseTTL: self.configuration.leaseTTL, state: &state)
+            self.liveNodes.update(view)
             var ids = Set(live.map { ByteString($0.node) })
             ids.remove(ByteString(self.gateway.nodeID))
-            let now = ContinuousClock.now
             for gone in state.knownNodes.subtracting(ids) where state.missingSince[gone] == nil {
                 state.missingSince[gone] = now
             }
@@ -175,6 +186,28 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         } catch {
             await self.renewalFailed(error, state: &state)
         }
+    }
+
+    /// The live view after a renewal: the registry's leases, plus, for a lease after a renewal
+    /// that found this node's own lease gone, the nodes of the view before that have not
+    /// renewed since.
+    static func view(
+        live: [NodeLease], lapsed: Bool, now: ContinuousClock.Instant, leaseTTL: Duration, state: inout State
+    ) -> [NodeLease] {
+        let present = Set(live.map { ByteString($0.node) })
+        if lapsed {
+            state.heldOver = state.lastView.filter { !present.contains(ByteString($0.node)) }
+            state.heldOverUntil = now + leaseTTL
+        } else {
+            state.heldOver.removeAll { present.contains(ByteString($0.node)) }
+        }
+        if let until = state.heldOverUntil, now >= until {
+            state.heldOver = []
+            state.heldOverUntil = nil
+        }
+        let view = live + state.heldOver
+        state.lastView = view
+        return view
     }
 
     private func renewalFailed(_ error: any Error, state: inout State) async {

@@ -35,6 +35,32 @@ import Testing
         }
     }
 
+    @Test func afterTheRegistryLostEveryLeaseANodeKeepsTheOthersUntilTheyRenewOrALeasePasses() async throws {
+        try await TestCluster.with(nodes: 3) { cluster in
+            var state = ClusterMembership<Gateway>.State()
+            await cluster.nodes[0].membership.renew(&state)
+            #expect(cluster.nodes[0].liveNodes.ids == ["n1", "n2", "n3"])
+            // As after a Redis restart: every lease is gone, and n1 renews first.
+            for node in ["n1", "n2", "n3"] { try await cluster.registry.registry.withdraw(node: node) }
+            await cluster.nodes[0].membership.renew(&state)
+            #expect(cluster.nodes[0].liveNodes.ids == ["n1", "n2", "n3"], "n2 and n3 have not renewed yet")
+            // n2 renews; n3 does not: n1 still offers it for the rest of a lease.
+            var other = ClusterMembership<Gateway>.State()
+            await cluster.nodes[1].membership.renew(&other)
+            await cluster.nodes[0].membership.renew(&state)
+            #expect(cluster.nodes[0].liveNodes.ids == ["n1", "n2", "n3"])
+            #expect(state.heldOver.map(\.node) == ["n3"])
+            // A lease later, a node that never renewed is not live any more.
+            state.heldOverUntil = .now - .seconds(1)
+            await cluster.nodes[0].membership.renew(&state)
+            #expect(cluster.nodes[0].liveNodes.ids == ["n1", "n2"])
+            // An ordinary renewal keeps nothing: a node whose lease lapsed is gone at once.
+            try await cluster.registry.registry.withdraw(node: "n2")
+            await cluster.nodes[0].membership.renew(&state)
+            #expect(cluster.nodes[0].liveNodes.ids == ["n1"])
+        }
+    }
+
     @Test func aDeadNodesSessionsAreRemovedALeaseAfterItLeft() async throws {
         try await TestCluster.with(nodes: 2) { cluster in
             let client = try await cluster.nodes[1].client(user: "alice")
