@@ -1,4 +1,5 @@
 import Foundation
+import HeraldRESP
 import HeraldTestUtils
 import HeraldWire
 import NIOCore
@@ -130,7 +131,14 @@ extension ClusterEndToEnd {
             try await redis.launch()
             let back = ContinuousClock.now
 
-            // Every node writes its lease and its sessions again, without a restart.
+            // Every node writes its lease and its sessions again, without a restart: Redis holds
+            // the three leases (a node's view alone would not say so, as it keeps the nodes it
+            // knew until they renew), and dispatch offers every node.
+            #expect(
+                await eventually(timeout: .seconds(20)) {
+                    let leases = try? await redis.send(RESPCommand("KEYS", "*:{nodes}:lease:*")).elements?.count
+                    return leases == nodes.count
+                })
             #expect(
                 await eventually(timeout: .seconds(20)) {
                     (try? await Set(ClusterHarness.dispatched(app, user: "ann", by: a))) == Set(nodes.map(\.node))
