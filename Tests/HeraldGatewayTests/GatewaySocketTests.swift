@@ -459,22 +459,29 @@ func maskedWebSocketFrame(opcode: UInt8, payload: ByteBuffer) -> ByteBuffer {
 
     /// Ports given in the configuration (checked free first) get one listener per loop too.
     @Test func configuredPortsAreSharedByTheLoops() async throws {
-        // Free ports, as the kernel hands them out: bound, read, released.
-        let probe = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let second = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let ports = (try #require(probe.localAddress?.port), try #require(second.localAddress?.port))
-        try await probe.close()
-        try await second.close()
-        let configuration = GatewayConfiguration(
-            host: "127.0.0.1", tcpPort: ports.0, webSocketPort: ports.1, nodeID: "n1")
-        try await Self.withGateway(configuration: configuration) { _, addresses in
-            #expect(addresses.tcpPort == ports.0 && addresses.webSocketPort == ports.1)
-            #expect(try Self.listeners(port: ports.0) == 2)
-            #expect(try Self.listeners(port: ports.1) == 2)
-            let client = try await Self.connect(port: ports.0)
-            try await client.channel.close()
+        // Ports below the kernel's ephemeral range (32768 and up here), which the other tests'
+        // port-0 binds never get: a port the kernel hands out, released, could be handed to
+        // another test's listener before the gateway binds it. Another pair if one is taken.
+        for attempt in 1...5 {
+            let base = Int.random(in: 20_000..<32_000)
+            let ports = (base, base + 1)
+            let configuration = GatewayConfiguration(
+                host: "127.0.0.1", tcpPort: ports.0, webSocketPort: ports.1, nodeID: "n1")
+            var bound = false
+            do {
+                try await Self.withGateway(configuration: configuration) { _, addresses in
+                    bound = true
+                    #expect(addresses.tcpPort == ports.0 && addresses.webSocketPort == ports.1)
+                    #expect(try Self.listeners(port: ports.0) == 2)
+                    #expect(try Self.listeners(port: ports.1) == 2)
+                    let client = try await Self.connect(port: ports.0)
+                    try await client.channel.close()
+                }
+                return
+            } catch where !bound && attempt < 5 {
+                // Taken by something else (the gateway refuses a port in use): another pair.
+                continue
+            }
         }
     }
 
