@@ -58,20 +58,13 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         var cutOff = false
         /// The other nodes live at the last renewal.
         var knownNodes = Set<ByteString>()
-        /// Nodes gone from the live list, and since when. Their sessions are cleared only once
-        /// they have been gone for a whole lease: after a Redis restart every lease is missing
-        /// until its node renews, and clearing at once would remove sessions a live node has
-        /// just restored. (Answers leave out a node that is not live whatever is recorded.)
-        var missingSince: [ByteString: ContinuousClock.Instant] = [:]
-        /// The leases of the nodes last seen live, as this node's view had them.
+        /// Nodes gone from the registry's list, and since when. Their sessions are cleared only
+        /// once they have been gone for a whole lease: after a Redis restart every lease is
+        /// missing until its node renews, and clearing at once would remove sessions a live node
+        /// has just restored. (Answers leave out a node that is not live whatever is recorded.)
+        var missing: [ByteString: Missing] = [:]
+        /// The leases of this node's last view of the live nodes.
         var lastView: [NodeLease] = []
-        /// After a renewal that found this node's own lease gone (the registry lost it, as a
-        /// Redis restart loses every lease, or the node was cut off): the nodes that were live
-        /// before and are missing now, kept in the view until they renew or a lease has
-        /// passed. Without them, a node's view would lose every node that had not renewed yet
-        /// since the restart, and its pushes would miss their sessions for a renewal interval.
-        var heldOver: [NodeLease] = []
-        var heldOverUntil: ContinuousClock.Instant?
         /// The per-app counts last recorded.
         var recordedLoad: [String: SessionCounts] = [:]
         var cpu = ProcessCPU()
@@ -79,6 +72,18 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         var renewals: UInt64 = 0
         /// The lease of the process that took the node's id, once a renewal found one.
         var takenBy: NodeLease?
+    }
+
+    /// A node gone from the registry's list of live nodes.
+    struct Missing {
+        /// The renewal that first found it gone.
+        var since: ContinuousClock.Instant
+        /// Its last lease, kept in this node's view until it renews or a lease has passed since
+        /// it went, when it went at a renewal that found this node's own lease gone too (the
+        /// registry lost every lease, as in a Redis restart, or this node was cut off): the other
+        /// nodes have not renewed yet, and a view without them would miss their sessions for a
+        /// renewal interval. Nil for a node gone while this node's lease held: its lease lapsed.
+        var kept: NodeLease?
     }
 
     private let gateway: Gateway
@@ -162,50 +167,44 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
             try await self.recordLoad(&state)
             let live = try await self.registry.liveNodes()
             let now = ContinuousClock.now
-            let view = Self.view(
-                live: live, lapsed: renewal == .lapsed, now: now, leaseTTL: self.configuration.leaseTTL, state: &state)
-            self.liveNodes.update(view)
-            var ids = Set(live.map { ByteString($0.node) })
-            ids.remove(ByteString(self.gateway.nodeID))
-            for gone in state.knownNodes.subtracting(ids) where state.missingSince[gone] == nil {
-                state.missingSince[gone] = now
+            self.liveNodes.update(
+                Self.view(
+                    live: live, ownNode: self.gateway.nodeID, lapsed: renewal == .lapsed, now: now,
+                    leaseTTL: self.configuration.leaseTTL, state: &state))
+            for (node, missing) in state.missing where now - missing.since >= self.configuration.leaseTTL {
+                let removed = try await self.directory.removeSessions(ofNode: node.string)
+                state.missing[node] = nil
+                self.logger.info(
+                    "A node left the cluster a lease ago; its sessions were removed from the directory.",
+                    metadata: ["node": "\(node.string)", "sessions": "\(removed)"]
+                )
             }
-            for (node, since) in state.missingSince {
-                if ids.contains(node) {
-                    state.missingSince[node] = nil
-                } else if now - since >= self.configuration.leaseTTL {
-                    let removed = try await self.directory.removeSessions(ofNode: node.string)
-                    state.missingSince[node] = nil
-                    self.logger.info(
-                        "A node left the cluster a lease ago; its sessions were removed from the directory.",
-                        metadata: ["node": "\(node.string)", "sessions": "\(removed)"]
-                    )
-                }
-            }
-            state.knownNodes = ids
         } catch {
             await self.renewalFailed(error, state: &state)
         }
     }
 
-    /// The live view after a renewal: the registry's leases, plus, for a lease after a renewal
-    /// that found this node's own lease gone, the nodes of the view before that have not
-    /// renewed since.
+    /// Records which nodes the registry's `live` list lacks since when, and returns the view
+    /// of the live nodes: the registry's leases plus those ``Missing/kept`` for less than a
+    /// lease. A node that goes missing again before it renewed keeps its first instant, so
+    /// repeated registry losses never keep a dead node longer than a lease.
     static func view(
-        live: [NodeLease], lapsed: Bool, now: ContinuousClock.Instant, leaseTTL: Duration, state: inout State
+        live: [NodeLease], ownNode: String, lapsed: Bool, now: ContinuousClock.Instant, leaseTTL: Duration,
+        state: inout State
     ) -> [NodeLease] {
-        let present = Set(live.map { ByteString($0.node) })
-        if lapsed {
-            state.heldOver = state.lastView.filter { !present.contains(ByteString($0.node)) }
-            state.heldOverUntil = now + leaseTTL
-        } else {
-            state.heldOver.removeAll { present.contains(ByteString($0.node)) }
+        var ids = Set(live.map { ByteString($0.node) })
+        ids.remove(ByteString(ownNode))
+        for node in ids { state.missing[node] = nil }
+        for gone in state.knownNodes.subtracting(ids) where state.missing[gone] == nil {
+            let last = lapsed ? state.lastView.first { ByteString.same($0.node, gone.string) } : nil
+            state.missing[gone] = Missing(since: now, kept: last)
         }
-        if let until = state.heldOverUntil, now >= until {
-            state.heldOver = []
-            state.heldOverUntil = nil
-        }
-        let view = live + state.heldOver
+        state.knownNodes = ids
+        let kept = state.missing.values
+            .filter { now - $0.since < leaseTTL }
+            .compactMap(\.kept)
+            .sorted { $0.node < $1.node }
+        let view = live + kept
         state.lastView = view
         return view
     }
