@@ -32,7 +32,7 @@ enum ClusterHarness {
                 try await HeraldProcess.start([
                     "--store", stores.postgres, "--redis", urls[index % urls.count], "--redis-namespace", namespace,
                     "--node-id", "\(namespace)-\(index)", "--lease-ttl", leaseTTL, "--drain-timeout", "1",
-                    "--event-loops", "1",
+                    "--event-loops", "1", "--task-loops", "1",
                 ] + arguments))
         }
         return nodes

@@ -29,6 +29,10 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try self.options.resolve()
+        // In cluster mode the node's tasks run on NIO's shared loops, beside its Redis
+        // connections; a single node keeps them on Swift's pool, which measured faster there.
+        if let count = settings.taskLoops { TaskLoops.size(count) }
+        let tasksOnLoops = settings.redis == nil || TaskLoops.install()
         let level = settings.loggerLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -36,6 +40,9 @@ struct Serve: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "herald")
+        if !tasksOnLoops {
+            logger.warning("Swift tasks run on Swift's own threads: NIO's loops could not be installed as their executor.")
+        }
         let descriptors = DescriptorLimit.current
         if let shortfall = DescriptorLimit.shortfall(maxConnections: settings.maxConnections, limit: descriptors) {
             logger.warning("\(shortfall)")
@@ -112,11 +119,16 @@ struct Serve: AsyncParsableCommand {
             acknowledgements: acknowledgements,
             page: InboxPage(rows: settings.replayReadRows, bytes: settings.replayReadBytes)
         )
-        // The gateway's loops: NIO's shared group (one per core) unless a count is set.
-        let loops: MultiThreadedEventLoopGroup = settings.eventLoops.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) }
-            ?? MultiThreadedEventLoopGroup.singleton
+        // The gateway's loops: a group of their own if a count is set or in cluster mode, where
+        // NIO's shared group runs the node's tasks (``TaskLoops``), which must not wait for a
+        // fan-out pass; otherwise the shared group (one loop per core).
+        let ownLoops = settings.eventLoops != nil || settings.redis != nil
+        let loops =
+            ownLoops
+            ? MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops ?? System.coreCount)
+            : MultiThreadedEventLoopGroup.singleton
         defer {
-            if settings.eventLoops != nil { loops.shutdownGracefully { _ in } }
+            if ownLoops { loops.shutdownGracefully { _ in } }
         }
         await MallocArena.reserve(onEveryLoopOf: loops)
         let ports = try settings.redis.map { try ClusterPorts.open(url: $0, namespace: settings.redisNamespace, logger: logger) }

@@ -59,6 +59,9 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("event-loops"), help: "Threads that serve client connections, each with its own listener and sessions [HERALD_EVENT_LOOPS, default one per core].")
     var eventLoops: Int?
 
+    @Option(name: .customLong("task-loops"), help: "Threads of NIO's shared loops, which carry the Redis and PostgreSQL connections and, in cluster mode, run the node's tasks [HERALD_TASK_LOOPS, default one per core].")
+    var taskLoops: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical [HERALD_LOG_LEVEL, default info].")
     var logLevel: String?
 
@@ -166,6 +169,7 @@ struct ServeOptions: ParsableArguments {
                 ?? (host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host),
             logLevel: self.logLevel ?? Environment.string("HERALD_LOG_LEVEL") ?? "info",
             eventLoops: try self.eventLoops ?? Environment.int("HERALD_EVENT_LOOPS"),
+            taskLoops: try self.taskLoops ?? Environment.int("HERALD_TASK_LOOPS"),
             maxFrameBeforeAuth: try self.maxFrameBeforeAuth ?? Environment.int("HERALD_MAX_FRAME_BEFORE_AUTH") ?? 8192,
             maxAuthPerConnection: try self.maxAuthPerConnection ?? Environment.int("HERALD_MAX_AUTH_PER_CONNECTION")
                 ?? 16,

@@ -32,6 +32,9 @@ struct ServeSettings: Sendable {
     var logLevel: String
     /// Gateway event loops; nil: one per core.
     var eventLoops: Int?
+    /// The loops of NIO's shared group, which carry the Redis and PostgreSQL connections and,
+    /// in cluster mode, run the node's Swift tasks; nil: one per core.
+    var taskLoops: Int?
     var maxFrameBeforeAuth: Int = 8192
     var maxAuthPerConnection: Int = 16
     var replayReadRows: Int = InboxPage.replay.rows
@@ -85,6 +88,9 @@ struct ServeSettings: Sendable {
         }
         if let loops = self.eventLoops, !(1...256).contains(loops) {
             throw CLIError("--event-loops must be 1 to 256, not \(loops)")
+        }
+        if let loops = self.taskLoops, !(1...256).contains(loops) {
+            throw CLIError("--task-loops must be 1 to 256, not \(loops)")
         }
         guard self.maxConnections >= 1 else { throw CLIError("--max-connections must be at least 1") }
         guard (1...Int(UInt16.max)).contains(self.maxSessions) else { throw CLIError("--max-sessions must be 1 to 65535") }
