@@ -31,7 +31,7 @@ extension ClusterStateContract {
 
         static func check(_ bus: any MessageBus, restart: () async throws -> Void) async throws {
             var iterators = [bus.subscribe(node: "node-b").makeAsyncIterator()]
-            try await MessageBusContractTests.waitUntilSubscribed(bus, &iterators)
+            try await MessageBusContractTests.waitUntilSubscribed(bus, &iterators, nodes: ["node-b"])
             try await restart()
             while let event = await iterators[0].next() {
                 if case .resubscribed = event { break }

@@ -6,7 +6,7 @@ extension ClusterStateContract {
     /// The bus: to one node, to every node but the sender, in order.
     @Suite("Message bus", .timeLimit(.minutes(2)))
     struct MessageBusContractTests {
-        /// The next message that is not a probe of ``waitUntilSubscribed(_:_:)``.
+        /// The next message that is not a probe of ``waitUntilSubscribed(_:_:nodes:)``.
         static func next(_ iterator: inout AsyncStream<BusEvent>.Iterator) async -> BusMessage? {
             while let event = await iterator.next() {
                 if case .message(let message) = event, message.origin != "probe" { return message }
@@ -15,19 +15,31 @@ extension ClusterStateContract {
         }
 
         /// A subscription is made in the background: probes go out until every subscription
-        /// has heard one, so that what a test publishes next reaches them all. (The suite's
-        /// time limit ends a subscription that never comes.)
-        static func waitUntilSubscribed(_ bus: any MessageBus, _ iterators: inout [AsyncStream<BusEvent>.Iterator]) async throws {
+        /// has heard one on its node's own channel and one on the channel of every node, so
+        /// that what a test publishes next reaches them all. (On a Redis Cluster the two
+        /// channels are on two shards, subscribed to one after the other: hearing the one
+        /// proves nothing of the other. The suite's time limit ends a subscription that never
+        /// comes.)
+        static func waitUntilSubscribed(
+            _ bus: any MessageBus, _ iterators: inout [AsyncStream<BusEvent>.Iterator], nodes: [String]
+        ) async throws {
             let publisher = Task {
                 while !Task.isCancelled {
-                    try? await bus.publish(BusMessage(origin: "probe", body: .appChanged(app: "probe")), to: .all)
+                    var probes = [BusPublication(BusMessage(origin: "probe", body: .appChanged(app: "probe-all")), to: .all)]
+                    for node in nodes {
+                        probes.append(BusPublication(BusMessage(origin: "probe", body: .appChanged(app: "probe-own")), to: .node(node)))
+                    }
+                    try? await bus.publish(probes)
                     try? await Task.sleep(for: .milliseconds(50))
                 }
             }
             defer { publisher.cancel() }
             for index in iterators.indices {
-                while let event = await iterators[index].next() {
-                    if case .message(let message) = event, message.origin == "probe" { break }
+                var heard = Set<String>()
+                while heard.count < 2, let event = await iterators[index].next() {
+                    if case .message(let message) = event, message.origin == "probe", let app = Self.app(of: message) {
+                        heard.insert(app)
+                    }
                 }
             }
         }
@@ -41,8 +53,9 @@ extension ClusterStateContract {
         func deliversToOneNodeAndToAllButTheSender(kind: ClusterStateKind) async throws {
             try await ClusterState.with(kind) { state in
                 let bus = state.bus
-                var iterators = ["node-a", "node-b", "node-c"].map { bus.subscribe(node: $0).makeAsyncIterator() }
-                try await Self.waitUntilSubscribed(bus, &iterators)
+                let nodes = ["node-a", "node-b", "node-c"]
+                var iterators = nodes.map { bus.subscribe(node: $0).makeAsyncIterator() }
+                try await Self.waitUntilSubscribed(bus, &iterators, nodes: nodes)
 
                 try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "to-b")), to: .node("node-b"))
                 try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "to-all")), to: .all)
@@ -63,8 +76,9 @@ extension ClusterStateContract {
         func aBatchReachesEachTargetInOrder(kind: ClusterStateKind) async throws {
             try await ClusterState.with(kind) { state in
                 let bus = state.bus
-                var iterators = ["node-a", "node-b", "node-c"].map { bus.subscribe(node: $0).makeAsyncIterator() }
-                try await Self.waitUntilSubscribed(bus, &iterators)
+                let nodes = ["node-a", "node-b", "node-c"]
+                var iterators = nodes.map { bus.subscribe(node: $0).makeAsyncIterator() }
+                try await Self.waitUntilSubscribed(bus, &iterators, nodes: nodes)
                 func message(_ app: String) -> BusMessage { BusMessage(origin: "node-a", body: .appChanged(app: app)) }
                 try await bus.publish([
                     BusPublication(message("b1"), to: .node("node-b")),
@@ -92,7 +106,7 @@ extension ClusterStateContract {
             try await ClusterState.with(kind) { state in
                 let bus = state.bus
                 var iterators = [bus.subscribe(node: "node-b").makeAsyncIterator()]
-                try await Self.waitUntilSubscribed(bus, &iterators)
+                try await Self.waitUntilSubscribed(bus, &iterators, nodes: ["node-b"])
                 for index in 0..<200 {
                     try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "m\(index)")), to: .node("node-b"))
                 }
@@ -116,7 +130,7 @@ extension ClusterStateContract {
                 let bus = state.bus
                 let publishRaw = try #require(state.publishRaw)
                 var iterators = [bus.subscribe(node: "node-b").makeAsyncIterator()]
-                try await Self.waitUntilSubscribed(bus, &iterators)
+                try await Self.waitUntilSubscribed(bus, &iterators, nodes: ["node-b"])
                 try await publishRaw(state.busChannel("node-b"), ByteBuffer(bytes: [1, 0xFF, 0xFF, 0xFF, 0xFF]))
                 try await publishRaw(state.busChannel("node-b"), ByteBuffer(bytes: [99]))
                 try await bus.publish(BusMessage(origin: "node-a", body: .appChanged(app: "after")), to: .node("node-b"))
