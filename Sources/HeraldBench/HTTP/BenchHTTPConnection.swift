@@ -143,6 +143,12 @@ final class BenchHTTPConnection: @unchecked Sendable {
     /// Sends what is due (open loop) or what the in-flight cap allows (closed loop).
     private func pump(now: UInt64) {
         guard let run = self.run, !run.stopped, !self.closed else { return }
+        // An answer may come after the deadline before the pacer's tick does: nothing more
+        // is due then (a late tick let a loaded run send past its duration).
+        guard now < run.deadline else {
+            self.stopIssuing(run)
+            return
+        }
         var wrote = false
         while self.loadInFlight < run.maximumInFlight {
             let intended: UInt64
