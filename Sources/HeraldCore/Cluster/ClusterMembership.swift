@@ -56,14 +56,13 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         var lastRenewal = ContinuousClock.now
         /// Whether the clients were sent away because the lease could not be renewed.
         var cutOff = false
-        /// The other nodes live at the last renewal.
-        var knownNodes = Set<ByteString>()
         /// Nodes gone from the registry's list, and since when. Their sessions are cleared only
         /// once they have been gone for a whole lease: after a Redis restart every lease is
         /// missing until its node renews, and clearing at once would remove sessions a live node
         /// has just restored. (Answers leave out a node that is not live whatever is recorded.)
         var missing: [ByteString: Missing] = [:]
-        /// The leases of this node's last view of the live nodes.
+        /// The leases of this node's last view of the live nodes: the nodes it knew, so the
+        /// next renewal can tell which went missing.
         var lastView: [NodeLease] = []
         /// The per-app counts last recorded.
         var recordedLoad: [String: SessionCounts] = [:]
@@ -192,14 +191,15 @@ public struct ClusterMembership<Gateway: ClusterGateway>: Service {
         live: [NodeLease], ownNode: String, lapsed: Bool, now: ContinuousClock.Instant, leaseTTL: Duration,
         state: inout State
     ) -> [NodeLease] {
-        var ids = Set(live.map { ByteString($0.node) })
-        ids.remove(ByteString(ownNode))
+        let ids = Set(live.map { ByteString($0.node) })
         for node in ids { state.missing[node] = nil }
-        for gone in state.knownNodes.subtracting(ids) where state.missing[gone] == nil {
-            let last = lapsed ? state.lastView.first { ByteString.same($0.node, gone.string) } : nil
-            state.missing[gone] = Missing(since: now, kept: last)
+        // A node the last view had (kept ones included: they are still missing) that the
+        // registry lacks now has gone missing at this renewal.
+        for lease in state.lastView where !ids.contains(ByteString(lease.node)) && !ByteString.same(lease.node, ownNode) {
+            let gone = ByteString(lease.node)
+            guard state.missing[gone] == nil else { continue }
+            state.missing[gone] = Missing(since: now, kept: lapsed ? lease : nil)
         }
-        state.knownNodes = ids
         let kept = state.missing.values
             .filter { now - $0.since < leaseTTL }
             .compactMap(\.kept)

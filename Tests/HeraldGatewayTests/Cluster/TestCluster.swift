@@ -106,8 +106,7 @@ struct TestCluster {
     func renewAll() async {
         for node in self.nodes {
             var state = ClusterMembership<Gateway>.State()
-            state.knownNodes = node.liveNodes.ids
-            state.knownNodes.remove(ByteString(node.id))
+            state.lastView = node.liveNodes.leases
             await node.membership.renew(&state)
         }
     }
