@@ -135,21 +135,15 @@ struct RedisConnectionStateMachine<Request> {
             // Out of `state` while it changes, so that the queue is not copied on write.
             self.state = .closed
             let action = Self.reply(token, ready: &ready, closing: false)
-            if case .close = action {
-                self.state = .closed
-            } else {
-                self.state = .ready(ready)
-            }
+            if case .close = action { return action }
+            self.state = .ready(ready)
             return action
         case .closing(var ready):
             self.state = .closed
             let action = Self.reply(token, ready: &ready, closing: true)
-            if case .deliver(_, _, _, close: true) = action {
-                self.state = .closed
-            } else if case .close = action {
-                self.state = .closed
-            } else {
-                self.state = .closing(ready)
+            switch action {
+            case .close, .deliver(_, _, _, close: true): break
+            default: self.state = .closing(ready)
             }
             return action
         }
