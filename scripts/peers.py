@@ -114,7 +114,14 @@ async def main():
     parser.add_argument("--hold", type=float, default=3)
     parser.add_argument("--app", default="")
     parser.add_argument("--secret", default="")
+    parser.add_argument("--write-tokens", metavar="FILE",
+                        help="write the tokens of users u0, u1, ... one a line (for peers-fanout) and exit")
     args = parser.parse_args()
+    if args.write_tokens:
+        with open(args.write_tokens, "w") as out:
+            for index in range(args.connections):
+                out.write(herald_token(args.app, args.secret, f"u{index}") + "\n")
+        return
 
     first, last = args.sources.split("-")
     prefix = first.rsplit(".", 1)[0]
