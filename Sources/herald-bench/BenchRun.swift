@@ -109,6 +109,12 @@ struct BenchRun: AsyncParsableCommand {
 
     @Option(
         help:
+            "Single broadcasts or publishes (broadcast, topic) sent one after the other before the sustained part; the time until the last client has one is reported as their median."
+    )
+    var singles: Int = 10
+
+    @Option(
+        help:
             "Messages per batch request (unicast, qos1, mixed's unicasts; mixed with 1: each push is a POST /v1/apps/{app}/messages of its own)."
     )
     var batch: Int = 100
@@ -203,6 +209,7 @@ struct BenchRun: AsyncParsableCommand {
             rate: self.rate,
             connectRate: self.connectRate,
             duration: self.duration,
+            singles: self.singles,
             batch: self.batch,
             payloadSize: self.payloadSize,
             httpConnections: self.httpConnections,

@@ -116,6 +116,8 @@ struct BenchSettingsTests {
         #expect(BenchSettings(scenario: .connect, connections: 0).problem?.contains("--connections") == true)
         #expect(BenchSettings(scenario: .connect, workers: 0).problem?.contains("--workers or --agents") == true)
         #expect(BenchSettings(scenario: .connect, rate: -1).problem?.contains("--rate") == true)
+        #expect(BenchSettings(scenario: .broadcast, singles: 0).problem?.contains("--singles must be 1 to 100") == true)
+        #expect(BenchSettings(scenario: .broadcast, singles: 101).problem?.contains("--singles") == true)
         #expect(BenchSettings(scenario: .unicast, batch: 1001).problem?.contains("--batch") == true)
         #expect(BenchSettings(scenario: .unicast, payloadSize: 4).problem?.contains("--payload-size") == true)
         #expect(BenchSettings(scenario: .topic, topic: "a*").problem?.contains("--topic") == true)

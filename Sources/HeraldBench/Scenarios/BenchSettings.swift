@@ -27,6 +27,9 @@ public struct BenchSettings: Sendable, Codable, Hashable {
     public var connectRate: Double
     /// Seconds the measured part lasts (idle: how long the connections are held).
     public var duration: Double
+    /// Single broadcasts or publishes (broadcast, topic), one after the other, whose time
+    /// until the last client has it is reported as their median: one is a noisy sample.
+    public var singles: Int
     /// Messages per batch request (unicast, qos1, mixed's unicasts; mixed sends each push as a
     /// request of its own to `POST /v1/apps/{app}/messages` when this is 1).
     public var batch: Int
@@ -69,6 +72,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         rate: Double = 0,
         connectRate: Double = 0,
         duration: Double = 10,
+        singles: Int = 10,
         batch: Int = 100,
         payloadSize: Int = 32,
         httpConnections: Int? = nil,
@@ -90,6 +94,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         self.rate = rate
         self.connectRate = connectRate
         self.duration = duration
+        self.singles = singles
         self.batch = batch
         self.payloadSize = payloadSize
         self.httpConnections = httpConnections ?? preset.httpConnections(scenario)
@@ -149,6 +154,7 @@ public struct BenchSettings: Sendable, Codable, Hashable {
         if !self.rate.isFinite || self.rate < 0 { return "--rate must be at least 0" }
         if !self.connectRate.isFinite || self.connectRate < 0 { return "--connect-rate must be at least 0" }
         if !self.duration.isFinite || self.duration <= 0 { return "--duration must be more than 0" }
+        if !(1...100).contains(self.singles) { return "--singles must be 1 to 100" }
         if !(1...1000).contains(self.batch) { return "--batch must be 1 to 1000" }
         if self.payloadSize < BenchPayload.headerSize || self.payloadSize > 1_000_000 {
             return "--payload-size must be \(BenchPayload.headerSize) to 1000000"

@@ -6,9 +6,13 @@ import NIOCore
     import Foundation
 #endif
 
-/// `broadcast` and `topic`: first one message to all N clients (the time until the last one
-/// has it), then messages back to back (or at `--rate`) for `--duration`: deliveries per second.
+/// `broadcast` and `topic`: first one message to all N clients, `--singles` times (the median
+/// time until the last one has it), then messages back to back (or at `--rate`) for
+/// `--duration`: deliveries per second.
 enum FanOutScenario {
+    /// Between two single messages, so that each reaches clients that are done reading.
+    static let pauseBetweenSingles = Duration.milliseconds(200)
+
     enum Kind: String, Sendable {
         case broadcast
         case topic
@@ -47,31 +51,54 @@ enum FanOutScenario {
             path: requests.publish(topic: "bench-warmup").path, body: ByteBuffer(string: "{\"payload\":\"w\"}"),
             connection: 0)
 
-        // One message to everyone.
-        run.phase("one \(kind.message)")
+        // One message to everyone, --singles times, each once the one before has arrived.
+        run.phase(settings.singles == 1 ? "one \(kind.message)" : "one \(kind.message), \(settings.singles) times")
         try await run.fleet.resetLatencies()
-        let before = try await run.fleet.snapshot().pushes(name)
-        let (path, body) = request()
-        let sentAt = BenchPayload.sentAt(Self.payload(of: body) ?? ByteBuffer()) ?? BenchPayload.now()
-        let answer = try await load.post(path: path, body: body, connection: 0)
-        guard (200..<300).contains(answer.status) else {
-            throw BenchError("POST \(path) answered \(answer.status): \(String(buffer: answer.body).prefix(200))")
+        var times: [Double] = []
+        var sessions = outcome.authenticated
+        var fewest = Int.max
+        for single in 0..<settings.singles {
+            if single > 0 { try await Task.sleep(for: Self.pauseBetweenSingles) }
+            let before = try await run.fleet.snapshot().pushes(name)
+            let (path, body) = request()
+            let sentAt = BenchPayload.sentAt(Self.payload(of: body) ?? ByteBuffer()) ?? BenchPayload.now()
+            let answer = try await load.post(path: path, body: body, connection: 0)
+            guard (200..<300).contains(answer.status) else {
+                throw BenchError("POST \(path) answered \(answer.status): \(String(buffer: answer.body).prefix(200))")
+            }
+            // A node answers with the sessions it wrote to itself; in a cluster the others write
+            // to theirs, so every authenticated client is expected.
+            sessions =
+                run.crossing != nil ? outcome.authenticated : Self.sessions(in: answer.body) ?? outcome.authenticated
+            let once = try await run.waitForPushes(
+                kind: name, before: before, expected: sessions, timeout: .seconds(30))
+            fewest = min(fewest, once.pushes(name) - before)
+            times.append(once.pool.lastArrivalNanos > sentAt ? Double(once.pool.lastArrivalNanos - sentAt) / 1e6 : 0)
+            if single == settings.singles - 1, let histogram = once.pool.latency[name] {
+                result.latency.append(LatencyFigures(kind: "\(name) (one)", microseconds: histogram))
+            }
         }
-        // A node answers with the sessions it wrote to itself; in a cluster the others write
-        // to theirs, so every authenticated client is expected.
-        let sessions =
-            run.crossing != nil ? outcome.authenticated : Self.sessions(in: answer.body) ?? outcome.authenticated
-        let once = try await run.waitForPushes(kind: name, before: before, expected: sessions, timeout: .seconds(30))
-        let reached = once.pushes(name) - before
-        let lastMs = once.pool.lastArrivalNanos > sentAt ? Double(once.pool.lastArrivalNanos - sentAt) / 1e6 : 0
+        times.sort()
+        let median =
+            times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
+        let which = settings.singles == 1 ? "" : " (median of \(settings.singles))"
         result.figures.append(Figure("sessions", "sessions the server wrote to", Double(sessions), .count))
-        result.figures.append(Figure("reached", "clients that got the one \(kind.message)", Double(reached), .count))
-        result.figures.append(Figure("allMs", "one \(kind.message): time until the last has it", lastMs, .milliseconds))
-        if let histogram = once.pool.latency[name] {
-            result.latency.append(LatencyFigures(kind: "\(name) (one)", microseconds: histogram))
+        let reachedLabel =
+            settings.singles == 1
+            ? "clients that got the one \(kind.message)"
+            : "clients that got the single \(kind.message) that reached the fewest"
+        result.figures.append(Figure("reached", reachedLabel, Double(fewest), .count))
+        result.figures.append(
+            Figure("allMs", "one \(kind.message): time until the last has it\(which)", median, .milliseconds))
+        if settings.singles > 1, let first = times.first, let last = times.last {
+            result.figures.append(
+                Figure("allMsFastest", "one \(kind.message): the fastest of \(settings.singles)", first, .milliseconds))
+            result.figures.append(
+                Figure("allMsSlowest", "one \(kind.message): the slowest of \(settings.singles)", last, .milliseconds))
         }
-        if reached < sessions {
-            result.notes.append("\(sessions - reached) of \(sessions) clients never got the one \(kind.message)")
+        if fewest < sessions {
+            result.notes.append(
+                "\(sessions - fewest) of \(sessions) clients never got one of the single \(kind.messages)")
         }
 
         // Back to back (--pipeline requests in flight on each HTTP connection), or at --rate.
