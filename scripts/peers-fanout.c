@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -243,6 +242,16 @@ static int connect_one(struct subscriber *s, int epoll) {
     return epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event);
 }
 
+// Closes a subscriber that failed or was closed; returns 1 if it had not settled yet (its
+// subscription was never acknowledged), so that the caller counts it as settled.
+static int drop(struct subscriber *s, int epoll) {
+    atomic_fetch_add(&shared->failed, 1);
+    if (s->ready) atomic_fetch_sub(&shared->ready, 1);
+    epoll_ctl(epoll, EPOLL_CTL_DEL, s->fd, NULL);
+    close(s->fd);
+    return !s->ready;
+}
+
 // One subscriber process: connections first, second, ... up to `count` of the whole set.
 static void run_subscribers(int first, int count) {
     prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the publisher, whatever ends it
@@ -250,21 +259,20 @@ static void run_subscribers(int first, int count) {
     if (epoll < 0) fail("epoll_create1");
     struct subscriber *subscribers = calloc((size_t)count, sizeof *subscribers);
     if (!subscribers) fail("calloc");
-    int launched = 0, settled = 0, pending = 0;
+    // Launched and not yet settled (acknowledged or failed): at most `window` at once.
+    int launched = 0, settled = 0;
     const int window = 256;
     struct epoll_event events[512];
     static char buffer[256 * 1024];
     int reported = 0;
     while (!atomic_load(&shared->stop)) {
-        while (launched < count && pending < window) {
+        while (launched < count && launched - settled < window) {
             struct subscriber *s = &subscribers[launched];
             s->index = first + launched;
             launched++;
             if (connect_one(s, epoll) != 0) {
                 atomic_fetch_add(&shared->failed, 1);
                 settled++;
-            } else {
-                pending++;
             }
         }
         if (!reported && settled == count) {
@@ -281,11 +289,7 @@ static void run_subscribers(int first, int count) {
                 getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &error, &size);
                 struct epoll_event event = {.events = EPOLLIN, .data.ptr = s};
                 if (error != 0 || greet(s) != 0 || epoll_ctl(epoll, EPOLL_CTL_MOD, s->fd, &event) != 0) {
-                    atomic_fetch_add(&shared->failed, 1);
-                    epoll_ctl(epoll, EPOLL_CTL_DEL, s->fd, NULL);
-                    close(s->fd);
-                    pending--;
-                    settled++;
+                    settled += drop(s, epoll);
                     continue;
                 }
                 s->sent = 1;
@@ -295,15 +299,7 @@ static void run_subscribers(int first, int count) {
             ssize_t got = read(s->fd, buffer, sizeof buffer);
             if (got <= 0) {
                 if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
-                atomic_fetch_add(&shared->failed, 1);
-                if (!s->ready) {
-                    pending--;
-                    settled++;
-                } else {
-                    atomic_fetch_sub(&shared->ready, 1);
-                }
-                epoll_ctl(epoll, EPOLL_CTL_DEL, s->fd, NULL);
-                close(s->fd);
+                settled += drop(s, epoll);
                 continue;
             }
             if (s->ready) {
@@ -315,15 +311,10 @@ static void run_subscribers(int first, int count) {
             s->have += take;
             int answer = acknowledged(s);
             if (answer < 0) {
-                atomic_fetch_add(&shared->failed, 1);
-                epoll_ctl(epoll, EPOLL_CTL_DEL, s->fd, NULL);
-                close(s->fd);
-                pending--;
-                settled++;
+                settled += drop(s, epoll);
             } else if (answer > 0) {
                 s->ready = 1;
                 s->have = 0;
-                pending--;
                 settled++;
                 atomic_fetch_add(&shared->ready, 1);
             }
@@ -408,9 +399,7 @@ static char reply[1 << 20];
 static size_t reply_have;
 
 static void read_replies(int block) {
-    int flags = fcntl(publisher_fd, F_GETFL);
-    fcntl(publisher_fd, F_SETFL, block ? flags & ~O_NONBLOCK : flags | O_NONBLOCK);
-    ssize_t got = read(publisher_fd, reply + reply_have, sizeof reply - reply_have);
+    ssize_t got = recv(publisher_fd, reply + reply_have, sizeof reply - reply_have, block ? 0 : MSG_DONTWAIT);
     if (got == 0) usage_error("the server closed the publisher's connection");
     if (got < 0) {
         if (errno == EAGAIN || errno == EINTR) return;

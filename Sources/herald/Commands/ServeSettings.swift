@@ -86,11 +86,8 @@ struct ServeSettings: Sendable {
         guard self.authTimeout > 0, self.authTimeout <= 3600 else {
             throw CLIError("--auth-timeout must be above 0 and at most 3600 seconds")
         }
-        if let loops = self.eventLoops, !(1...256).contains(loops) {
-            throw CLIError("--event-loops must be 1 to 256, not \(loops)")
-        }
-        if let loops = self.taskLoops, !(1...256).contains(loops) {
-            throw CLIError("--task-loops must be 1 to 256, not \(loops)")
+        for (name, loops) in [("--event-loops", self.eventLoops), ("--task-loops", self.taskLoops)] {
+            if let loops, !(1...256).contains(loops) { throw CLIError("\(name) must be 1 to 256, not \(loops)") }
         }
         guard self.maxConnections >= 1 else { throw CLIError("--max-connections must be at least 1") }
         guard (1...Int(UInt16.max)).contains(self.maxSessions) else { throw CLIError("--max-sessions must be 1 to 65535") }
