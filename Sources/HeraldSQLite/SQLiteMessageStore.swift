@@ -150,48 +150,23 @@ public struct SQLiteMessageStore: MessageStore {
     public func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration, keep: Int, now: Date) async throws
         -> UInt32
     {
-        try await self.executor.transaction { connection in
-            let rows = try await connection.query(
-                """
-                INSERT INTO broadcast_state (app, seq) VALUES (?1, 1)
-                ON CONFLICT (app) DO UPDATE SET seq = seq + 1
-                RETURNING seq
-                """,
-                [.text(app)]
-            )
-            guard let value = rows.first?.column("seq")?.integer else {
-                throw MessageStoreError.unavailable("SQLite: the broadcast sequence update returned no row")
-            }
-            // Throwing rolls the increment back: the sequence never wraps within an epoch.
-            guard let seq = UInt32(exactly: value) else { throw MessageStoreError.sequenceExhausted(app: app) }
-
-            let keep = max(0, keep)
-            let cut: UInt32?
-            if keep == 0 {
-                // Nothing is kept, but the log must say that this broadcast left it.
-                cut = seq
-            } else {
-                _ = try await connection.query(
-                    "INSERT INTO broadcasts (app, seq, payload, expires_at) VALUES (?1, ?2, COALESCE(?3, X''), ?4)",
-                    [.text(app), .sequence(seq), .blob(payload), .timestamp(now.addingTimeInterval(ttl.timeInterval))]
-                )
-                cut = try await connection.query(
-                    "SELECT seq FROM broadcasts WHERE app = ?1 ORDER BY seq DESC LIMIT 1 OFFSET ?2",
-                    [.text(app), .count(keep)]
-                ).first?.sequence("seq")
-            }
-            if let cut {
-                _ = try await connection.query(
-                    "DELETE FROM broadcasts WHERE app = ?1 AND seq <= ?2",
-                    [.text(app), .sequence(cut)]
-                )
-                _ = try await connection.query(
-                    "UPDATE broadcast_state SET trimmed_through = MAX(trimmed_through, ?2) WHERE app = ?1",
-                    [.text(app), .sequence(cut)]
-                )
-            }
-            return seq
-        }
+        // One statement, atomic on its own: the trigger of migration 5 advances the app's
+        // sequence and trims the log. A writing statement takes the write lock before it
+        // reads (a second process waits as at BEGIN IMMEDIATE). Past UInt32.max nothing is
+        // inserted and no row returns.
+        let statement = """
+            INSERT INTO broadcasts (app, seq, payload, expires_at, keep)
+            SELECT ?1, next.seq, COALESCE(?2, X''), ?3, ?4
+            FROM (SELECT COALESCE((SELECT seq FROM broadcast_state WHERE app = ?1), 0) + 1 AS seq) AS next
+            WHERE next.seq <= 4294967295
+            RETURNING seq
+            """
+        let binds: [SQLiteData] = [
+            .text(app), .blob(payload), .timestamp(now.addingTimeInterval(ttl.timeInterval)), .count(max(0, keep)),
+        ]
+        let rows = try await self.executor.withConnection { try await $0.query(statement, binds) }
+        guard let row = rows.first else { throw MessageStoreError.sequenceExhausted(app: app) }
+        return try row.sequence("seq")
     }
 
     public func broadcasts(app: String, after: UInt32, now: Date) async throws -> BroadcastReplay {

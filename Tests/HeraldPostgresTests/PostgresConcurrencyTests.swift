@@ -166,4 +166,33 @@ struct PostgresConcurrencyTests {
             }
         }
     }
+
+    @Test("a broadcast past the end of the sequence space is refused and leaves the log as it was")
+    func exhaustedBroadcastSequenceIsRefused() async throws {
+        let app = PostgresTestEnvironment.appID("bexhaust")
+        try await Self.withScratchSchema { configuration in
+            try await PostgresTestEnvironment.withStore(configuration) { store in
+                let now = Date(timeIntervalSince1970: 1_700_000_000)
+                _ = try await store.messages.appendBroadcast(
+                    app: app, payload: ByteBuffer(string: "first"), ttl: .seconds(60), keep: 10, now: now)
+                try await PostgresTestEnvironment.withClient(configuration) { client in
+                    try await client.query(
+                        "UPDATE broadcast_state SET last_seq = \(Int64(UInt32.max) - 1) WHERE app = \(app)"
+                    )
+                }
+                #expect(
+                    try await store.messages.appendBroadcast(
+                        app: app, payload: ByteBuffer(string: "last"), ttl: .seconds(60), keep: 10, now: now)
+                        == UInt32.max)
+                await #expect(throws: MessageStoreError.sequenceExhausted(app: app)) {
+                    try await store.messages.appendBroadcast(
+                        app: app, payload: ByteBuffer(string: "over"), ttl: .seconds(60), keep: 10, now: now)
+                }
+                let log = try await store.messages.broadcasts(app: app, after: UInt32.max - 1, now: now)
+                #expect(log.messages == [StoredMessage(seq: UInt32.max, payload: ByteBuffer(string: "last"))])
+                #expect(log.lastSequence == UInt32.max)
+            }
+        }
+    }
 }
+

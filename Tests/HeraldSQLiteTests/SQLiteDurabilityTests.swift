@@ -178,6 +178,14 @@ struct SQLiteDurabilityTests {
         #expect(
             try await store.messages.appendBroadcast(
                 app: "demo", payload: ByteBuffer(string: "b3"), ttl: .seconds(60), keep: 10, now: Self.t0) == 3)
+        // Rows from before version 5 are trimmed by the appends after it like their own.
+        #expect(
+            try await store.messages.appendBroadcast(
+                app: "demo", payload: ByteBuffer(string: "b4"), ttl: .seconds(60), keep: 2, now: Self.t0) == 4)
+        let trimmed = try await store.messages.broadcasts(app: "demo", after: 0, now: Self.t0)
+        #expect(trimmed.messages.map(\.seq) == [3, 4])
+        #expect(trimmed.trimmedThrough == 2)
+        #expect(try await store.execute("SELECT seq FROM broadcasts WHERE app = 'demo'").count == 2)
         #expect(try await store.messages.purge(now: Self.at(7 * 24 * 3600), deadLetterLimit: 10).idempotencyRecords == 1)
         try await store.close()
     }

@@ -152,6 +152,29 @@ enum SQLiteMigrations {
                 "ALTER TABLE apps ADD COLUMN signing_keys TEXT NOT NULL DEFAULT '[]'"
             ]
         ),
+        SQLiteMigration(
+            version: 5,
+            name: "a broadcast appended in one statement",
+            statements: [
+                // How many broadcasts the app keeps, as of this one: the trigger trims by it.
+                "ALTER TABLE broadcasts ADD COLUMN keep INTEGER NOT NULL DEFAULT 0 CHECK (keep >= 0)",
+                // The sequence and the trim follow every append, in the appending statement
+                // itself: one trip to SQLite's thread pool where a transaction took seven. The
+                // log keeps the sequences within `keep` of the newest, so `trimmed_through`
+                // moves to `seq - keep` (with keep 0 the new row leaves at once, trimmed).
+                """
+                CREATE TRIGGER broadcasts_appended AFTER INSERT ON broadcasts
+                BEGIN
+                    INSERT INTO broadcast_state (app, seq, trimmed_through)
+                    VALUES (NEW.app, NEW.seq, MAX(0, NEW.seq - NEW.keep))
+                    ON CONFLICT (app) DO UPDATE SET
+                        seq = excluded.seq,
+                        trimmed_through = MAX(trimmed_through, excluded.trimmed_through);
+                    DELETE FROM broadcasts WHERE app = NEW.app AND seq <= NEW.seq - NEW.keep;
+                END
+                """,
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.

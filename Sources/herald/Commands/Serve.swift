@@ -119,17 +119,12 @@ struct Serve: AsyncParsableCommand {
             acknowledgements: acknowledgements,
             page: InboxPage(rows: settings.replayReadRows, bytes: settings.replayReadBytes)
         )
-        // The gateway's loops: a group of their own if a count is set or in cluster mode, where
-        // NIO's shared group runs the node's tasks (``TaskLoops``), which must not wait for a
-        // fan-out pass; otherwise the shared group (one loop per core).
-        let ownLoops = settings.eventLoops != nil || settings.redis != nil
-        let loops =
-            ownLoops
-            ? MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops ?? System.coreCount)
-            : MultiThreadedEventLoopGroup.singleton
-        defer {
-            if ownLoops { loops.shutdownGracefully { _ in } }
-        }
+        // The gateway's loops are a group of their own, never NIO's shared group: the stores
+        // answer on the shared group (each SQLite statement completes on one of its loops, and
+        // PostgreSQL's connections live there), and on a loop in the middle of a fan-out pass
+        // every statement of a broadcast's append would wait for a slice to end.
+        let loops = MultiThreadedEventLoopGroup(numberOfThreads: settings.eventLoops ?? System.coreCount)
+        defer { loops.shutdownGracefully { _ in } }
         await MallocArena.reserve(onEveryLoopOf: loops)
         let ports = try settings.redis.map { try ClusterPorts.open(url: $0, namespace: settings.redisNamespace, logger: logger) }
         if ports != nil, settings.nodeIDGenerated {
