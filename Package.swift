@@ -55,6 +55,8 @@ let package = Package(
             name: "HeraldRedis",
             dependencies: [
                 "HeraldRESP",
+                "HeraldTLS",
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

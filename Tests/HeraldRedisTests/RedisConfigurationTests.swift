@@ -21,11 +21,42 @@ struct RedisConfigurationTests {
         let bare = try RedisConfiguration(url: "redis://localhost")
         #expect(bare.port == 6379)
         #expect(bare.password == nil)
+        #expect(bare.tls == nil)
+    }
+
+    @Test("rediss:// is TLS, with the system's authorities or the cacert given")
+    func tlsURLs() throws {
+        let system = try RedisConfiguration(url: "rediss://cache.local")
+        #expect(system.tls == RedisTLS())
+        #expect(system.port == 6379)
+
+        let own = try RedisConfiguration(url: "rediss://:p%3Fss?w@cache.local:6380/2?cacert=/etc/herald/redis%20ca.pem")
+        #expect(own.tls == RedisTLS(caFile: "/etc/herald/redis ca.pem"))
+        #expect(own.password == "p?ss?w")
+        #expect(own.host == "cache.local")
+        #expect(own.port == 6380)
+        #expect(own.database == 2)
+    }
+
+    @Test("a CA file that cannot be read is refused before anything connects")
+    func unreadableCAFile() {
+        #expect(throws: RedisClientError.self) { try RedisTLS(caFile: "/nonexistent/ca.pem").makeContext() }
+        do {
+            _ = try RedisTLS(caFile: "/nonexistent/ca.pem").makeContext()
+        } catch {
+            #expect(error.code == .invalidConfiguration)
+            #expect(error.description.contains("cannot read the CA certificates in /nonexistent/ca.pem"))
+        }
+        #expect(throws: Never.self) { try RedisTLS().makeContext() }
     }
 
     @Test("bad URLs are refused with a sentence that hides the password")
     func badURLs() {
-        for url in ["http://localhost", "redis://:secret@host:99999", "redis://host/db", "redis://", "rediss://host"] {
+        for url in [
+            "http://localhost", "redis://:secret@host:99999", "redis://host/db", "redis://",
+            "redis://:secret@host?cacert=/ca.pem", "rediss://:secret@host?verify=no", "rediss://:secret@host?cacert=",
+            "rediss+cluster://:secret@host:7000",
+        ] {
             do {
                 _ = try RedisConfiguration(url: url)
                 Issue.record("\(url) was accepted")

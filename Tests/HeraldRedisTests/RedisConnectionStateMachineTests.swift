@@ -254,6 +254,19 @@ struct RedisConnectionStateMachineTests {
         #expect(failing.first?.1.code == .protocolError)
     }
 
+    @Test("a failure the handler already described (a refused TLS certificate) fails the handshake as it is")
+    func describedFailureDuringHandshake() {
+        var machine = Machine(handshake: .init(database: 0))
+        _ = machine.channelActive(deadline: self.start + .seconds(5))
+        let refused = RedisClientError(.connectFailed, message: "the TLS certificate of 127.0.0.1:6380 was not accepted")
+        guard case .close(let handshakeError, let failing) = machine.errorCaught(refused) else {
+            Issue.record("a TLS failure did not close the connection")
+            return
+        }
+        #expect(handshakeError == refused)
+        #expect(failing.isEmpty)
+    }
+
     @Test("a reply nothing waits for closes the connection")
     func unsolicitedReply() {
         var machine = self.ready()

@@ -23,6 +23,8 @@ public struct RedisConfiguration: Hashable, Sendable {
     public var backoff: RedisBackoff
     /// The bounds a reply must stay within.
     public var limits: RESPLimits
+    /// TLS to the server, or `nil` for plain TCP.
+    public var tls: RedisTLS?
 
     /// Creates a configuration for the server at `host` and `port`.
     public init(
@@ -35,7 +37,8 @@ public struct RedisConfiguration: Hashable, Sendable {
         connectTimeout: TimeAmount = .seconds(5),
         commandTimeout: TimeAmount = .seconds(5),
         backoff: RedisBackoff = RedisBackoff(),
-        limits: RESPLimits = RESPLimits()
+        limits: RESPLimits = RESPLimits(),
+        tls: RedisTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -47,18 +50,42 @@ public struct RedisConfiguration: Hashable, Sendable {
         self.commandTimeout = commandTimeout
         self.backoff = backoff
         self.limits = limits
+        self.tls = tls
     }
 
     /// Reads `redis://[user:password@]host[:port][/database]`; `redis://:password@host` logs in
-    /// as `default`. The other settings keep their defaults.
+    /// as `default`. `rediss://` is the same over TLS, with `?cacert=FILE` for the PEM
+    /// certificate authorities to trust instead of the system's. The other settings keep their
+    /// defaults.
     public init(url: String) throws(RedisClientError) {
         func invalid(_ why: String) -> RedisClientError {
             RedisClientError(.invalidConfiguration, message: "the URL \(Self.redacted(url)) \(why)")
         }
-        guard url.hasPrefix("redis://") else {
-            throw invalid("does not start with redis:// (TLS, rediss://, is not supported)")
+        let scheme: String
+        if url.hasPrefix("redis://") {
+            scheme = "redis://"
+        } else if url.hasPrefix("rediss://") {
+            scheme = "rediss://"
+        } else {
+            throw invalid("does not start with redis:// or rediss://")
         }
-        var rest = Substring(url.dropFirst("redis://".count))
+        var address = Substring(url.dropFirst(scheme.count))
+        var tls: RedisTLS? = scheme == "rediss://" ? RedisTLS() : nil
+        // The query starts after the credentials, whose password may hold a "?".
+        let credentialsEnd = address.lastIndex(of: "@") ?? address.startIndex
+        if let question = address[credentialsEnd...].firstIndex(of: "?") {
+            for parameter in address[address.index(after: question)...].split(separator: "&") {
+                let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard pair.count == 2, pair[0] == "cacert" else {
+                    throw invalid("has a parameter other than cacert=FILE")
+                }
+                guard tls != nil else { throw invalid("names a cacert but does not use TLS (rediss://)") }
+                guard !pair[1].isEmpty else { throw invalid("has an empty cacert") }
+                tls?.caFile = Self.percentDecoded(pair[1])
+            }
+            address = address[..<question]
+        }
+        var rest = address
         var database = 0
         if let slash = rest.firstIndex(of: "/") {
             let path = rest[rest.index(after: slash)...]
@@ -93,7 +120,7 @@ public struct RedisConfiguration: Hashable, Sendable {
         }
         if host.hasPrefix("["), host.hasSuffix("]") { host = host.dropFirst().dropLast() }
         guard !host.isEmpty else { throw invalid("has no host") }
-        self.init(host: String(host), port: port, username: username, password: password, database: database)
+        self.init(host: String(host), port: port, username: username, password: password, database: database, tls: tls)
     }
 
     /// The URL with its password replaced, for errors and logs.

@@ -35,7 +35,7 @@ public struct RedisClusterConfiguration: Hashable, Sendable {
         guard url.hasPrefix(scheme) else {
             throw RedisClientError(
                 .invalidConfiguration,
-                message: "the URL \(RedisConfiguration.redacted(url)) does not start with \(scheme)"
+                message: "the URL \(RedisConfiguration.redacted(url)) does not start with \(scheme) (TLS to a Redis Cluster is not supported)"
             )
         }
         let rest = url.dropFirst(scheme.count)

@@ -20,12 +20,15 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private let handshakePromise: EventLoopPromise<RESPVersion>
     private let onPush: (@Sendable (RESPToken) -> Void)?
     private let logger: Logger
+    /// A sentence for an error of the TLS handler, nil for any other error.
+    private let describeTLSFailure: (@Sendable (any Error) -> String?)?
 
     init(
         configuration: RedisConfiguration,
         handshakePromise: EventLoopPromise<RESPVersion>,
         onPush: (@Sendable (RESPToken) -> Void)?,
-        logger: Logger
+        logger: Logger,
+        describeTLSFailure: (@Sendable (any Error) -> String?)? = nil
     ) {
         self.state = StateMachine(
             handshake: .init(username: configuration.username, password: configuration.password, database: configuration.database)
@@ -35,6 +38,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         self.handshakePromise = handshakePromise
         self.onPush = onPush
         self.logger = logger
+        self.describeTLSFailure = describeTLSFailure
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -66,7 +70,11 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.logger.debug("The Redis connection failed.", metadata: ["error": "\(error)"])
-        self.run(self.state.errorCaught(error), context: context)
+        if let sentence = self.describeTLSFailure?(error) {
+            self.run(self.state.errorCaught(RedisClientError(.connectFailed, message: sentence)), context: context)
+        } else {
+            self.run(self.state.errorCaught(error), context: context)
+        }
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {

@@ -1,7 +1,9 @@
 import HeraldRESP
+import HeraldTLS
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One connection to a Redis server, ready to use: commands are pipelined, their replies
 /// matched to them in order.
@@ -32,6 +34,16 @@ public final class RedisConnection: Sendable {
         logger: Logger = Logger(label: "herald.redis"),
         onPush: (@Sendable (RESPToken) -> Void)? = nil
     ) async throws -> RedisConnection {
+        var tls: NIOSSLContext?
+        var describeTLSFailure: (@Sendable (any Error) -> String?)?
+        if let settings = configuration.tls {
+            tls = try settings.makeContext()
+            let address = "\(configuration.host):\(configuration.port)"
+            describeTLSFailure = { Self.describeTLSFailure($0, address: address) }
+        }
+        let context = tls
+        let describe = describeTLSFailure
+        let serverName = TLSServerName.forHost(configuration.host)
         let handshake = eventLoop.makePromise(of: RESPVersion.self)
         let limits = configuration.limits
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -39,9 +51,15 @@ public final class RedisConnection: Sendable {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let context {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: context, serverHostname: serverName))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPTokenDecoder(limits: limits)))
                     try channel.pipeline.syncOperations.addHandler(
-                        RedisChannelHandler(configuration: configuration, handshakePromise: handshake, onPush: onPush, logger: logger)
+                        RedisChannelHandler(
+                            configuration: configuration, handshakePromise: handshake, onPush: onPush, logger: logger,
+                            describeTLSFailure: describe)
                     )
                 }
             }
@@ -64,6 +82,12 @@ public final class RedisConnection: Sendable {
             try? await channel.close()
             throw error
         }
+    }
+
+    /// A sentence for an error of the TLS handler, nil for any other error.
+    private static func describeTLSFailure(_ error: any Error, address: String) -> String? {
+        guard error is NIOSSLError || error is NIOSSLExtraError || error is BoringSSLError else { return nil }
+        return TLSHandshakeFailure(host: address, error: error).description
     }
 
     /// Sends one command and returns its reply.

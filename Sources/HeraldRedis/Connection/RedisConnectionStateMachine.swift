@@ -200,6 +200,9 @@ struct RedisConnectionStateMachine<Request> {
         if let parsing = error as? RESPParsingError {
             return self.fail(with: RedisClientError(.protocolError, message: parsing.description))
         }
+        if let client = error as? RedisClientError {
+            return self.fail(with: client)
+        }
         return self.fail(with: RedisClientError(.connectionClosed, message: "\(error)"))
     }
 

@@ -25,7 +25,10 @@ struct ClusterPorts: Sendable {
                     close: { await client.close() }
                 )
             }
-            let client = try RedisClient(url: url, logger: logger)
+            let configuration = try RedisConfiguration(url: url)
+            // A CA file that cannot be read stops the start here, not each connection later.
+            _ = try configuration.tls?.makeContext()
+            let client = RedisClient(configuration: configuration, logger: logger)
             return ClusterPorts(
                 directory: RedisSessionDirectory(client: client, namespace: namespace),
                 registry: RedisNodeRegistry(client: client, namespace: namespace),

@@ -130,7 +130,7 @@ struct ServeOptions: ParsableArguments {
     @Option(name: .customLong("api-tls-key"), help: "The HTTP API's own key [HERALD_API_TLS_KEY].")
     var apiTLSKey: String?
 
-    @Option(help: "Redis that joins this node to a cluster: redis://[user:pass@]host:port or redis+cluster://host:port[,host:port...] [HERALD_REDIS, default none: a single node].")
+    @Option(help: "Redis that joins this node to a cluster: redis://[user:pass@]host:port, rediss://... over TLS (?cacert=FILE for its CA), or redis+cluster://host:port[,host:port...] [HERALD_REDIS, default none: a single node].")
     var redis: String?
 
     @Option(name: .customLong("redis-namespace"), help: "Prefix of the cluster's Redis keys and channels, so that several clusters can share one Redis [HERALD_REDIS_NAMESPACE, default herald].")

@@ -125,8 +125,8 @@ struct ServeSettings: Sendable {
             guard self.roles == .all else { throw CLIError("--roles needs --redis: a single node runs both roles") }
             return
         }
-        guard redis.hasPrefix("redis://") || redis.hasPrefix("redis+cluster://") else {
-            throw CLIError("--redis must be a redis:// or redis+cluster:// URL")
+        guard redis.hasPrefix("redis://") || redis.hasPrefix("rediss://") || redis.hasPrefix("redis+cluster://") else {
+            throw CLIError("--redis must be a redis://, rediss:// (TLS) or redis+cluster:// URL")
         }
         guard self.usesPostgres else {
             throw CLIError(

@@ -13,6 +13,9 @@ actor TestRedisServer {
     let port: Int
     let password: String
     let directory: URL
+    /// The TLS port, when the server was given a certificate (it serves plain TCP on `port` too).
+    let tlsPort: Int?
+    private let tls: TestPKI.Identity?
     private var process: Process?
 
     /// The server's address as `--redis` takes it.
@@ -20,24 +23,29 @@ actor TestRedisServer {
     /// `host:port`.
     nonisolated var address: String { "127.0.0.1:\(self.port)" }
 
-    private init(port: Int, password: String, directory: URL) {
+    private init(port: Int, password: String, directory: URL, tls: TestPKI.Identity?, tlsPort: Int?) {
         self.port = port
         self.password = password
         self.directory = directory
+        self.tls = tls
+        self.tlsPort = tlsPort
     }
 
     /// Starts a server in `parent` (a new temporary directory when nil); `cluster` makes it a
-    /// Redis Cluster node with that node timeout. Tries other ports when one is taken.
-    static func start(password: String, cluster nodeTimeout: Int? = nil, in parent: URL? = nil) async throws
-        -> TestRedisServer
-    {
+    /// Redis Cluster node with that node timeout; `tls` adds a TLS port with that certificate.
+    /// Tries other ports when one is taken.
+    static func start(
+        password: String, cluster nodeTimeout: Int? = nil, tls: TestPKI.Identity? = nil, in parent: URL? = nil
+    ) async throws -> TestRedisServer {
         let base = parent ?? FileManager.default.temporaryDirectory
         var lastError: (any Error)?
         for _ in 0..<8 {
             // The cluster bus listens on port + 10000.
             let port = Int.random(in: 20000..<(nodeTimeout == nil ? 60000 : 55000))
             let directory = base.appendingPathComponent("redis-\(port)-\(UUID().uuidString.prefix(6))")
-            let server = TestRedisServer(port: port, password: password, directory: directory)
+            let server = TestRedisServer(
+                port: port, password: password, directory: directory, tls: tls,
+                tlsPort: tls == nil ? nil : Int.random(in: 60001..<65000))
             do {
                 try await server.prepare(cluster: nodeTimeout)
                 try await server.launch()
@@ -142,6 +150,12 @@ actor TestRedisServer {
         ]
         if let nodeTimeout {
             lines += ["cluster-enabled yes", "cluster-config-file nodes.conf", "cluster-node-timeout \(nodeTimeout)"]
+        }
+        if let tls = self.tls, let tlsPort = self.tlsPort {
+            lines += [
+                "tls-port \(tlsPort)", "tls-cert-file \(tls.certificate)", "tls-key-file \(tls.key)",
+                "tls-ca-cert-file \(tls.certificate)", "tls-auth-clients no",
+            ]
         }
         try (lines.joined(separator: "\n") + "\n").write(
             to: self.directory.appendingPathComponent("redis.conf"), atomically: true, encoding: .utf8)
