@@ -61,12 +61,7 @@ public struct RedisConfiguration: Hashable, Sendable {
         func invalid(_ why: String) -> RedisClientError {
             RedisClientError(.invalidConfiguration, message: "the URL \(Self.redacted(url)) \(why)")
         }
-        let scheme: String
-        if url.hasPrefix("redis://") {
-            scheme = "redis://"
-        } else if url.hasPrefix("rediss://") {
-            scheme = "rediss://"
-        } else {
+        guard let scheme = ["redis://", "rediss://"].first(where: { url.hasPrefix($0) }) else {
             throw invalid("does not start with redis:// or rediss://")
         }
         var address = Substring(url.dropFirst(scheme.count))
