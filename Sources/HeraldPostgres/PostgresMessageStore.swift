@@ -129,38 +129,54 @@ public struct PostgresMessageStore: MessageStore {
     public func appendBroadcast(app: String, payload: ByteBuffer, ttl: Duration, keep: Int, now: Date) async throws
         -> UInt32
     {
-        let expiresAt = now.timeIntervalSince1970 + ttl.timeInterval
+        let now = now.timeIntervalSince1970
+        let expiresAt = now + ttl.timeInterval
         let keep = Int64(max(0, keep))
-        // One statement, one round trip, atomic on its own. The upsert locks the app's log row,
-        // so broadcasts of one app are serialised across processes; the log keeps the
-        // sequences within `keep` of the newest (with keep 0 nothing is stored and the new one
-        // counts as trimmed). At the end of the sequence space the upsert changes nothing and
-        // returns no row: the sequence never wraps within an epoch.
-        let rows = try await self.executor.withConnection { connection in
+        return try await self.executor.transaction { connection in
+            // Locks the app's log row: broadcasts of one app are serialised across processes.
+            let rows = try await self.executor.run(
+                connection,
+                """
+                INSERT INTO broadcast_state (app, last_seq) VALUES (\(app), 1)
+                ON CONFLICT (app) DO UPDATE SET last_seq = broadcast_state.last_seq + 1
+                RETURNING last_seq
+                """
+            )
+            guard let row = rows.first else {
+                throw MessageStoreError.unavailable("the broadcast sequence update returned no row")
+            }
+            // Throwing rolls the increment back: the sequence never wraps within an epoch.
+            guard let seq = UInt32(exactly: try Self.decoding { try row.decode(Int64.self) }) else {
+                throw MessageStoreError.sequenceExhausted(app: app)
+            }
+            if keep > 0 {
+                try await self.executor.run(
+                    connection,
+                    """
+                    INSERT INTO broadcasts (app, seq, payload, expires_at)
+                    VALUES (\(app), \(Int64(seq)), \(payload), \(expiresAt))
+                    """
+                )
+            }
+            // Keeps the newest `keep`; with keep 0 nothing stays and the new one counts as trimmed.
             try await self.executor.run(
                 connection,
                 """
-                WITH next AS (
-                    INSERT INTO broadcast_state AS s (app, last_seq, trimmed_through)
-                    VALUES (\(app), 1, GREATEST(0, 1 - \(keep)))
-                    ON CONFLICT (app) DO UPDATE
-                        SET last_seq = s.last_seq + 1,
-                            trimmed_through = GREATEST(s.trimmed_through, s.last_seq + 1 - \(keep))
-                        WHERE s.last_seq < 4294967295
-                    RETURNING last_seq
-                ), kept AS (
-                    INSERT INTO broadcasts (app, seq, payload, expires_at)
-                    SELECT \(app), last_seq, \(payload), \(expiresAt) FROM next WHERE \(keep) > 0
-                ), trimmed AS (
-                    DELETE FROM broadcasts
-                    WHERE app = \(app) AND seq <= (SELECT last_seq FROM next) - \(keep)
+                WITH gone AS (
+                    DELETE FROM broadcasts b
+                    WHERE b.app = \(app) AND b.seq <= COALESCE(
+                        (SELECT x.seq FROM broadcasts x WHERE x.app = \(app) ORDER BY x.seq DESC
+                         OFFSET \(keep) LIMIT 1), -1)
+                    RETURNING b.seq
                 )
-                SELECT last_seq FROM next
+                UPDATE broadcast_state
+                SET trimmed_through = GREATEST(trimmed_through, (SELECT max(seq) FROM gone),
+                                               CASE WHEN \(keep) = 0 THEN last_seq END)
+                WHERE app = \(app)
                 """
             )
+            return seq
         }
-        guard let row = rows.first else { throw MessageStoreError.sequenceExhausted(app: app) }
-        return try Self.sequence(try Self.decoding { try row.decode(Int64.self) })
     }
 
     public func broadcasts(app: String, after: UInt32, now: Date) async throws -> BroadcastReplay {
@@ -173,9 +189,6 @@ public struct PostgresMessageStore: MessageStore {
                 WITH replay AS (
                     SELECT b.seq, b.payload FROM broadcasts b
                     WHERE b.app = \(app) AND b.expires_at > \(now) AND b.seq > \(after)
-                        -- A row trimmed by a concurrent append from another node can outlive
-                        -- its trim for a moment (that append's DELETE did not see it yet).
-                        AND b.seq > COALESCE((SELECT t.trimmed_through FROM broadcast_state t WHERE t.app = \(app)), 0)
                 )
                 SELECT
                     COALESCE(s.last_seq, 0),

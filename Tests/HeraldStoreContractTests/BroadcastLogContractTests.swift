@@ -78,6 +78,32 @@ extension MessageStoreContract {
             }
         }
 
+        /// `keep` counts the rows still in the log: one that expired and was purged leaves room
+        /// for an older one with a longer TTL.
+        @Test(arguments: StoreKind.allCases)
+        func theLogKeepsTheNewestRowsStillThere(kind: StoreKind) async throws {
+            try await StoreFactory.withStore(kind) { store in
+                let app = Fixture.uniqueApp()
+                for (text, ttl) in [("long", 600), ("short", 60), ("later", 600)] {
+                    _ = try await store.appendBroadcast(
+                        app: app, payload: Fixture.payload(text), ttl: .seconds(ttl), keep: 3, now: Fixture.t0)
+                }
+                _ = try await store.purge(now: Fixture.at(90), deadLetterLimit: 100)
+                _ = try await store.appendBroadcast(
+                    app: app, payload: Fixture.payload("new"), ttl: .seconds(600), keep: 3, now: Fixture.at(90))
+                let log = try await store.broadcasts(app: app, after: 0, now: Fixture.at(90))
+                #expect(log.texts == ["long", "later", "new"])
+                #expect(log.trimmedThrough == 2)
+
+                // One more pushes the oldest out.
+                _ = try await store.appendBroadcast(
+                    app: app, payload: Fixture.payload("newer"), ttl: .seconds(600), keep: 3, now: Fixture.at(90))
+                let trimmed = try await store.broadcasts(app: app, after: 0, now: Fixture.at(90))
+                #expect(trimmed.texts == ["later", "new", "newer"])
+                #expect(trimmed.trimmedThrough == 2)
+            }
+        }
+
         @Test(arguments: StoreKind.allCases)
         func keepZeroStoresNothingButAdvancesAndTrims(kind: StoreKind) async throws {
             try await StoreFactory.withStore(kind) { store in

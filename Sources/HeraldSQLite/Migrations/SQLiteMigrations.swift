@@ -160,17 +160,19 @@ enum SQLiteMigrations {
                 "ALTER TABLE broadcasts ADD COLUMN keep INTEGER NOT NULL DEFAULT 0 CHECK (keep >= 0)",
                 // The sequence and the trim follow every append, in the appending statement
                 // itself: one trip to SQLite's thread pool where a transaction took seven. The
-                // log keeps the sequences within `keep` of the newest, so `trimmed_through`
-                // moves to `seq - keep` (with keep 0 the new row leaves at once, trimmed).
+                // log keeps the newest `keep` rows; `trimmed_through` moves to the highest that
+                // leaves (with keep 0 that is the new row itself).
                 """
                 CREATE TRIGGER broadcasts_appended AFTER INSERT ON broadcasts
                 BEGIN
                     INSERT INTO broadcast_state (app, seq, trimmed_through)
-                    VALUES (NEW.app, NEW.seq, MAX(0, NEW.seq - NEW.keep))
+                    VALUES (NEW.app, NEW.seq, COALESCE((
+                        SELECT seq FROM broadcasts WHERE app = NEW.app ORDER BY seq DESC LIMIT 1 OFFSET NEW.keep), 0))
                     ON CONFLICT (app) DO UPDATE SET
                         seq = excluded.seq,
                         trimmed_through = MAX(trimmed_through, excluded.trimmed_through);
-                    DELETE FROM broadcasts WHERE app = NEW.app AND seq <= NEW.seq - NEW.keep;
+                    DELETE FROM broadcasts WHERE app = NEW.app AND seq <= COALESCE((
+                        SELECT seq FROM broadcasts WHERE app = NEW.app ORDER BY seq DESC LIMIT 1 OFFSET NEW.keep), 0);
                 END
                 """,
             ]
