@@ -182,14 +182,17 @@ public final class Gateway: Service, PushDelivery {
             // Counted again after a wait, as the sessions the message was handed to.
             if await shard.userAdmission.admit() { sessions = count(shard) }
             total += sessions
-            Self.run(write, on: shard)
+            self.run(write, on: shard)
         }
         return total
     }
 
     /// Runs `write` as the shard's next task and gives back its room when it starts.
-    private static func run(_ write: @escaping @Sendable (EventLoopShard) -> Void, on shard: EventLoopShard) {
+    private func run(_ write: @escaping @Sendable (EventLoopShard) -> Void, on shard: EventLoopShard) {
+        let handedOver = NIODeadline.now()
+        let metrics = self.environment.metrics
         shard.eventLoop.execute {
+            metrics.handOverWait.recordNanoseconds((NIODeadline.now() - handedOver).nanoseconds)
             shard.userAdmission.taken(1)
             write(shard)
         }
@@ -206,7 +209,7 @@ public final class Gateway: Service, PushDelivery {
             for (index, sessions) in counts.enumerated() {
                 total[index] += sessions
             }
-            Self.run({ _ = $0.sendUserMessages(app: app, messages) }, on: shard)
+            self.run({ _ = $0.sendUserMessages(app: app, messages) }, on: shard)
         }
         return total
     }

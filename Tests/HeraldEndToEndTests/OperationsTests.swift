@@ -64,6 +64,21 @@ struct OperationsTests {
         #expect(second.body.payloadBytes == binary.bytes)
     }
 
+    @Test("/metrics has how long each hand-over of user messages waited for its event loop")
+    func handOverWaitMetric() async throws {
+        let harness = try await Harness.start([])
+        let (client, _) = try await harness.connectAndAuth(.tcp, user: "alice")
+        for index in 0..<3 {
+            _ = try await harness.api.push(harness.app, users: ["alice"], payload: .text("m\(index)"))
+            _ = try await client.receivePush()
+        }
+        let metrics = String(decoding: try await harness.api.request("GET", "/metrics").body, as: UTF8.self)
+        let count = metrics.split(separator: "\n").first { $0.hasPrefix("herald_handover_wait_seconds_count") }
+        let value = count?.split(separator: " ").last.flatMap { Double($0) }
+        #expect((value ?? 0) >= 3, "\(metrics)")
+        #expect(metrics.contains("herald_handover_wait_seconds_bucket{le="))
+    }
+
     @Test("a user message reaches only that user", arguments: Transport.allCases)
     func userMessageIsTargeted(transport: Transport) async throws {
         let harness = try await Harness.make()

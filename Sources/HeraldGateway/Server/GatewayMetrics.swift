@@ -13,6 +13,9 @@ struct GatewayMetrics: Sendable {
     let pushesWritten = Counter(label: "herald_pushes_written_total")
     /// How long each fan-out slice held its event loop.
     let fanOutSlice = Timer(label: "herald_fanout_slice_seconds", preferredDisplayUnit: .seconds)
+    /// How long user messages handed to an event loop waited for the loop to write them: the
+    /// server's share of a push's latency, long when the loops wait for a core.
+    let handOverWait = Timer(label: "herald_handover_wait_seconds", preferredDisplayUnit: .seconds)
     private let errorsSent: [ErrorCode: Counter]
 
     init() {
