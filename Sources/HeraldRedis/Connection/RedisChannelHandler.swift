@@ -21,14 +21,14 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private let onPush: (@Sendable (RESPToken) -> Void)?
     private let logger: Logger
     /// A sentence for an error of the TLS handler, nil for any other error.
-    private let describeTLSFailure: (@Sendable (any Error) -> String?)?
+    private let describeTLSFailure: @Sendable (any Error) -> String?
 
     init(
         configuration: RedisConfiguration,
         handshakePromise: EventLoopPromise<RESPVersion>,
         onPush: (@Sendable (RESPToken) -> Void)?,
         logger: Logger,
-        describeTLSFailure: (@Sendable (any Error) -> String?)? = nil
+        describeTLSFailure: @escaping @Sendable (any Error) -> String?
     ) {
         self.state = StateMachine(
             handshake: .init(username: configuration.username, password: configuration.password, database: configuration.database)
@@ -70,7 +70,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         self.logger.debug("The Redis connection failed.", metadata: ["error": "\(error)"])
-        if let sentence = self.describeTLSFailure?(error) {
+        if let sentence = self.describeTLSFailure(error) {
             self.run(self.state.errorCaught(RedisClientError(.connectFailed, message: sentence)), context: context)
         } else {
             self.run(self.state.errorCaught(error), context: context)

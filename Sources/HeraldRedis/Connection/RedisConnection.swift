@@ -34,16 +34,9 @@ public final class RedisConnection: Sendable {
         logger: Logger = Logger(label: "herald.redis"),
         onPush: (@Sendable (RESPToken) -> Void)? = nil
     ) async throws -> RedisConnection {
-        var tls: NIOSSLContext?
-        var describeTLSFailure: (@Sendable (any Error) -> String?)?
-        if let settings = configuration.tls {
-            tls = try settings.makeContext()
-            let address = "\(configuration.host):\(configuration.port)"
-            describeTLSFailure = { Self.describeTLSFailure($0, address: address) }
-        }
-        let context = tls
-        let describe = describeTLSFailure
+        let tls = try configuration.tls?.makeContext()
         let serverName = TLSServerName.forHost(configuration.host)
+        let address = "\(configuration.host):\(configuration.port)"
         let handshake = eventLoop.makePromise(of: RESPVersion.self)
         let limits = configuration.limits
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -51,15 +44,15 @@ public final class RedisConnection: Sendable {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let context {
+                    if let tls {
                         try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: context, serverHostname: serverName))
+                            NIOSSLClientHandler(context: tls, serverHostname: serverName))
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(RESPTokenDecoder(limits: limits)))
                     try channel.pipeline.syncOperations.addHandler(
                         RedisChannelHandler(
                             configuration: configuration, handshakePromise: handshake, onPush: onPush, logger: logger,
-                            describeTLSFailure: describe)
+                            describeTLSFailure: { Self.describeTLSFailure($0, address: address) })
                     )
                 }
             }
