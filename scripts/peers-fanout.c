@@ -8,15 +8,23 @@
 // read, whatever the protocol frames them in; each protocol's own parsing is needed only to
 // know that a subscription was acknowledged and to count the publisher's replies.
 //
+// With --unicast-rate R (Herald and redis only), a third phase follows: for --duration
+// seconds the publisher keeps broadcasting back to back while a second connection sends
+// unicasts, each to one subscriber picked at random, R a second in groups of --batch (Herald:
+// one `POST /messages/batch` a group; redis: one PUBLISH a message to the subscriber's own
+// channel, `u<index>`, which each subscriber then also subscribes to). The subscribers time
+// each unicast from the stamp in its payload: its latency under a saturated fan-out.
+//
 //   peers-fanout --system herald|redis|nats|mqtt --port P --connections N
 //                [--processes 2] [--sources 127.0.0.2-127.0.0.9] [--singles 10]
-//                [--duration 10] [--pipeline 48]
+//                [--duration 10] [--pipeline 48] [--unicast-rate 0 --batch 100]
 //                [--api-port A --app APP --secret S --tokens FILE]   (Herald)
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -35,9 +43,15 @@ enum system_kind { HERALD, REDIS, NATS, MQTT };
 
 #define MAX_MESSAGES 65536
 #define PAYLOAD_SIZE 64
-#define MARKER "HFO1"
+// A broadcast's payload starts "HFO1" and its number in 8 digits; a unicast's "HFU1" and the
+// monotonic time it was sent in 20 digits. The subscribers look for "HF" and read WINDOW bytes.
+#define MARKER_PREFIX "HF"
 #define MARKER_SIZE 4
+#define WINDOW (MARKER_SIZE + 20)
 #define CHANNEL "fanout"
+// Unicast latencies, in buckets of 10 µs up to 5 s (the last bucket takes the rest).
+#define LATENCY_BUCKET_NS 10000ull
+#define LATENCY_BUCKETS 500000
 
 // What the subscriber processes tell the publisher, in memory shared across fork.
 struct shared {
@@ -47,16 +61,18 @@ struct shared {
     _Atomic uint64_t deliveries;        // messages received, all connections
     _Atomic uint32_t count[MAX_MESSAGES];
     _Atomic uint64_t last[MAX_MESSAGES];  // latest arrival of each message
+    _Atomic uint64_t unicasts;          // unicasts received
+    _Atomic uint32_t latency[LATENCY_BUCKETS];
     _Atomic int stop;
 };
 
 static struct options {
     enum system_kind system;
-    int port, api_port, connections, processes, singles, duration, pipeline;
+    int port, api_port, connections, processes, singles, duration, pipeline, unicast_rate, batch;
     const char *app, *secret, *tokens;
     uint32_t source_first, source_count;  // host-order IPv4
 } opt = {
-    .processes = 2, .singles = 10, .duration = 10, .pipeline = 48,
+    .processes = 2, .singles = 10, .duration = 10, .pipeline = 48, .batch = 100,
 };
 
 static struct shared *shared;
@@ -108,7 +124,10 @@ static int greet(struct subscriber *s) {
         break;
     }
     case REDIS:
-        length = (size_t)snprintf(buffer, sizeof buffer, "SUBSCRIBE %s\r\n", CHANNEL);
+        if (opt.unicast_rate > 0)
+            length = (size_t)snprintf(buffer, sizeof buffer, "SUBSCRIBE %s u%d\r\n", CHANNEL, s->index);
+        else
+            length = (size_t)snprintf(buffer, sizeof buffer, "SUBSCRIBE %s\r\n", CHANNEL);
         break;
     case NATS:
         length = (size_t)snprintf(buffer, sizeof buffer,
@@ -157,7 +176,7 @@ static int acknowledged(const struct subscriber *s) {
         return h[5] == 2 ? 1 : -1;  // AUTH_OK, else ERROR
     case REDIS:
         if (s->have > 0 && h[0] == '-') return -1;
-        return memmem(s->head, s->have, ":1\r\n", 4) != NULL;
+        return memmem(s->head, s->have, opt.unicast_rate > 0 ? ":2\r\n" : ":1\r\n", 4) != NULL;
     case NATS:
         if (memmem(s->head, s->have, "-ERR", 4)) return -1;
         return memmem(s->head, s->have, "PONG\r\n", 6) != NULL;
@@ -169,50 +188,70 @@ static int acknowledged(const struct subscriber *s) {
     return 0;
 }
 
-// Records one message's arrival: `digits` are the 8 digits of its number after the marker.
-static void count_message(const char *digits_at, uint64_t arrived) {
+// Records a unicast's arrival: `digits` are the 20 digits of the time it was sent.
+static void count_unicast(const char *digits_at, uint64_t arrived) {
+    char digits[21];
+    memcpy(digits, digits_at, 20);
+    digits[20] = 0;
+    uint64_t sent = strtoull(digits, NULL, 10);
+    uint64_t bucket = arrived > sent ? (arrived - sent) / LATENCY_BUCKET_NS : 0;
+    if (bucket >= LATENCY_BUCKETS) bucket = LATENCY_BUCKETS - 1;
+    atomic_fetch_add_explicit(&shared->latency[bucket], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&shared->unicasts, 1, memory_order_relaxed);
+}
+
+// Records one message's arrival from the WINDOW bytes at `at`, which start with "HF": a
+// broadcast ("HFO1", its number in 8 digits) or a unicast ("HFU1"); anything else is not one.
+static int count_message(const char *at, uint64_t arrived) {
+    if (at[3] != '1') return 0;
+    if (at[2] == 'U') {
+        count_unicast(at + MARKER_SIZE, arrived);
+        return 1;
+    }
+    if (at[2] != 'O') return 0;
     char digits[9];
-    memcpy(digits, digits_at, 8);
+    memcpy(digits, at + MARKER_SIZE, 8);
     digits[8] = 0;
     unsigned long id = strtoul(digits, NULL, 10);
-    if (id >= MAX_MESSAGES) return;
+    if (id >= MAX_MESSAGES) return 1;
     atomic_fetch_add_explicit(&shared->count[id], 1, memory_order_relaxed);
     uint64_t last = atomic_load_explicit(&shared->last[id], memory_order_relaxed);
     while (last < arrived && !atomic_compare_exchange_weak_explicit(&shared->last[id], &last, arrived,
                                                                     memory_order_relaxed, memory_order_relaxed)) {
     }
     atomic_fetch_add_explicit(&shared->deliveries, 1, memory_order_relaxed);
+    return 1;
 }
 
-// Counts the messages in `data`: each starts with the marker, then "%08u", its number. A
-// marker cut off by the end of a read is carried in `head` and completed by the next read.
+// Counts the messages in `data`, each a marker and its window (above). A window cut off by
+// the end of a read is carried in `head` and completed by the next read.
 static void scan(struct subscriber *s, const char *data, size_t length, uint64_t arrived) {
-    const size_t window = MARKER_SIZE + 8;
+    const size_t window = WINDOW;
     if (s->have > 0) {
-        char joined[2 * (MARKER_SIZE + 8)];
+        char joined[2 * WINDOW];
         size_t take = length < window ? length : window;
         memcpy(joined, s->head, s->have);
         memcpy(joined + s->have, data, take);
         size_t total = s->have + take;
         // Only markers that start in the carried bytes: the rest are found below.
         for (size_t at = 0; at < s->have && at + window <= total; at++) {
-            if (memcmp(joined + at, MARKER, MARKER_SIZE) == 0) count_message(joined + at + MARKER_SIZE, arrived);
+            if (memcmp(joined + at, MARKER_PREFIX, 2) == 0) count_message(joined + at, arrived);
         }
         s->have = 0;
     }
     const char *cursor = data;
     const char *end = data + length;
     while (cursor < end) {
-        const char *found = memmem(cursor, (size_t)(end - cursor), MARKER, MARKER_SIZE);
+        const char *found = memmem(cursor, (size_t)(end - cursor), MARKER_PREFIX, 2);
         if (!found || (size_t)(end - found) < window) break;
-        count_message(found + MARKER_SIZE, arrived);
-        cursor = found + window;
+        cursor = count_message(found, arrived) ? found + window : found + 1;
     }
     // The last window-1 bytes may hold the start of a marker that this read cut off.
     size_t keep = length < window - 1 ? length : window - 1;
     for (const char *candidate = end - keep; candidate < end; candidate++) {
         size_t rest = (size_t)(end - candidate);
-        if (memcmp(candidate, MARKER, rest < MARKER_SIZE ? rest : MARKER_SIZE) == 0) {
+        if (rest >= MARKER_SIZE && (candidate[2] != 'O' && candidate[2] != 'U')) continue;
+        if (memcmp(candidate, MARKER_PREFIX, rest < 2 ? rest : 2) == 0) {
             memcpy(s->head, candidate, rest);
             s->have = rest;
             break;
@@ -325,12 +364,20 @@ static void run_subscribers(int first, int count) {
 
 // ---- Publisher ----
 
-static int publisher_fd;
-static size_t in_flight;
+// A publishing connection: the broadcasts' one, and in the mixed phase the unicasts'.
+struct link {
+    int fd;
+    size_t in_flight;   // requests not answered yet
+    char *reply;        // bytes of replies not read to their end yet
+    size_t reply_have;
+};
+#define REPLY_SIZE (1 << 20)
 
-static void write_all(const char *data, size_t length) {
+static struct link broadcaster, unicaster;
+
+static void write_all(struct link *link, const char *data, size_t length) {
     while (length > 0) {
-        ssize_t written = write(publisher_fd, data, length);
+        ssize_t written = write(link->fd, data, length);
         if (written < 0) {
             if (errno == EINTR) continue;
             fail("publisher write");
@@ -341,7 +388,13 @@ static void write_all(const char *data, size_t length) {
 }
 
 static void payload(char *out, unsigned id, uint64_t sent) {
-    int n = snprintf(out, PAYLOAD_SIZE + 1, MARKER "%08u %020llu ", id, (unsigned long long)sent);
+    int n = snprintf(out, PAYLOAD_SIZE + 1, "HFO1%08u %020llu ", id, (unsigned long long)sent);
+    memset(out + n, 'x', (size_t)(PAYLOAD_SIZE - n));
+    out[PAYLOAD_SIZE] = 0;
+}
+
+static void unicast_payload(char *out, uint64_t sent) {
+    int n = snprintf(out, PAYLOAD_SIZE + 1, "HFU1%020llu ", (unsigned long long)sent);
     memset(out + n, 'x', (size_t)(PAYLOAD_SIZE - n));
     out[PAYLOAD_SIZE] = 0;
 }
@@ -360,18 +413,18 @@ static void publish(unsigned id) {
                           "POST /v1/apps/%s/broadcasts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
                           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
                           opt.app, opt.secret, body_length, body);
-        in_flight++;
+        broadcaster.in_flight++;
         break;
     }
     case REDIS:
         length = snprintf(request, sizeof request, "*3\r\n$7\r\nPUBLISH\r\n$%zu\r\n%s\r\n$%d\r\n%s\r\n",
                           strlen(CHANNEL), CHANNEL, PAYLOAD_SIZE, message);
-        in_flight++;
+        broadcaster.in_flight++;
         break;
     case NATS:
         length = snprintf(request, sizeof request, "PUB %s %d\r\n%s\r\n%s", CHANNEL, PAYLOAD_SIZE, message,
                           id % 8 == 0 ? "PING\r\n" : "");
-        if (id % 8 == 0) in_flight += 8;
+        if (id % 8 == 0) broadcaster.in_flight += 8;
         break;
     case MQTT: {
         unsigned char *p = (unsigned char *)request;
@@ -386,30 +439,62 @@ static void publish(unsigned id) {
         if (id % 8 == 0) {
             p[length++] = 0xC0;  // PINGREQ
             p[length++] = 0;
-            in_flight += 8;
+            broadcaster.in_flight += 8;
         }
         break;
     }
     }
-    write_all(request, (size_t)length);
+    write_all(&broadcaster, request, (size_t)length);
 }
 
-// Reads the publisher connection's replies and lowers `in_flight` by what they answer.
-static char reply[1 << 20];
-static size_t reply_have;
+// Sends a group of --batch unicasts, each to a subscriber picked at random.
+static void publish_unicasts(void) {
+    static char request[256 * 1024];
+    size_t length = 0;
+    char message[PAYLOAD_SIZE + 1];
+    unicast_payload(message, now_ns());
+    if (opt.system == HERALD) {
+        static char body[240 * 1024];
+        size_t body_length = (size_t)snprintf(body, sizeof body, "{\"messages\":[");
+        for (int k = 0; k < opt.batch; k++) {
+            body_length += (size_t)snprintf(body + body_length, sizeof body - body_length,
+                                            "%s{\"users\":[\"u%d\"],\"qos\":0,\"payload\":\"%s\"}", k ? "," : "",
+                                            rand() % opt.connections, message);
+        }
+        body_length += (size_t)snprintf(body + body_length, sizeof body - body_length, "]}");
+        length = (size_t)snprintf(request, sizeof request,
+                                  "POST /v1/apps/%s/messages/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                  "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                                  "Content-Length: %zu\r\n\r\n%s",
+                                  opt.app, opt.secret, body_length, body);
+        unicaster.in_flight++;
+    } else {
+        for (int k = 0; k < opt.batch; k++) {
+            char channel[16];
+            int channel_length = snprintf(channel, sizeof channel, "u%d", rand() % opt.connections);
+            length += (size_t)snprintf(request + length, sizeof request - length,
+                                       "*3\r\n$7\r\nPUBLISH\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", channel_length,
+                                       channel, PAYLOAD_SIZE, message);
+            unicaster.in_flight++;
+        }
+    }
+    write_all(&unicaster, request, length);
+}
 
-static void read_replies(int block) {
-    ssize_t got = recv(publisher_fd, reply + reply_have, sizeof reply - reply_have, block ? 0 : MSG_DONTWAIT);
+// Reads a publishing connection's replies and lowers its `in_flight` by what they answer.
+static void read_replies(struct link *link, int block) {
+    char *reply = link->reply;
+    ssize_t got = recv(link->fd, reply + link->reply_have, REPLY_SIZE - link->reply_have, block ? 0 : MSG_DONTWAIT);
     if (got == 0) usage_error("the server closed the publisher's connection");
     if (got < 0) {
         if (errno == EAGAIN || errno == EINTR) return;
         fail("publisher read");
     }
-    reply_have += (size_t)got;
+    link->reply_have += (size_t)got;
     size_t at = 0;
     for (;;) {
         char *start = reply + at;
-        size_t left = reply_have - at;
+        size_t left = link->reply_have - at;
         if (opt.system == HERALD) {
             char *header_end = memmem(start, left, "\r\n\r\n", 4);
             if (!header_end) break;
@@ -424,7 +509,7 @@ static void read_replies(int block) {
             size_t total = (size_t)(header_end - start) + 4 + content;
             if (left < total) break;
             at += total;
-            in_flight--;
+            link->in_flight--;
         } else if (opt.system == REDIS) {
             char *line_end = memmem(start, left, "\r\n", 2);
             if (!line_end) break;
@@ -433,11 +518,11 @@ static void read_replies(int block) {
                 exit(1);
             }
             at += (size_t)(line_end - start) + 2;
-            in_flight--;
+            link->in_flight--;
         } else if (opt.system == NATS) {
             char *line_end = memmem(start, left, "\r\n", 2);
             if (!line_end) break;
-            if (memcmp(start, "PONG", 4) == 0) in_flight -= 8;
+            if (memcmp(start, "PONG", 4) == 0) link->in_flight -= 8;
             else if (memcmp(start, "-ERR", 4) == 0) {
                 fprintf(stderr, "peers-fanout: nats answered: %.*s\n", (int)(line_end - start), start);
                 exit(1);
@@ -447,15 +532,15 @@ static void read_replies(int block) {
             if (left < 2) break;
             size_t total = 2 + (unsigned char)start[1];
             if (left < total) break;
-            if ((unsigned char)start[0] == 0xD0) in_flight -= 8;
+            if ((unsigned char)start[0] == 0xD0) link->in_flight -= 8;
             at += total;
         }
     }
-    memmove(reply, reply + at, reply_have - at);
-    reply_have -= at;
+    memmove(reply, reply + at, link->reply_have - at);
+    link->reply_have -= at;
 }
 
-static int open_publisher(int port) {
+static void open_publisher(struct link *link, int port) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) fail("socket");
     struct sockaddr_in target = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
@@ -463,15 +548,27 @@ static int open_publisher(int port) {
     if (connect(fd, (struct sockaddr *)&target, sizeof target) != 0) fail("publisher connect");
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    publisher_fd = fd;
-    if (opt.system == NATS) write_all("CONNECT {\"verbose\":false}\r\n", 27);
+    link->fd = fd;
+    link->reply = malloc(REPLY_SIZE);
+    if (!link->reply) fail("malloc");
+    if (opt.system == NATS) write_all(link, "CONNECT {\"verbose\":false}\r\n", 27);
     if (opt.system == MQTT) {
         const unsigned char connect_packet[] = {0x10, 13, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 0, 0, 1, 'p'};
-        write_all((const char *)connect_packet, sizeof connect_packet);
+        write_all(link, (const char *)connect_packet, sizeof connect_packet);
         unsigned char connack[4];
         if (read(fd, connack, 4) != 4 || connack[0] != 0x20) usage_error("mosquitto refused the publisher");
     }
-    return fd;
+}
+
+// The unicasts' latency at quantile `q` in milliseconds, from the subscribers' buckets.
+static double latency_quantile(uint64_t total, double q) {
+    uint64_t rank = (uint64_t)((double)total * q);
+    uint64_t seen = 0;
+    for (uint32_t b = 0; b < LATENCY_BUCKETS; b++) {
+        seen += atomic_load(&shared->latency[b]);
+        if (seen > rank) return (double)((b + 1) * LATENCY_BUCKET_NS) / 1e6;
+    }
+    return (double)(LATENCY_BUCKETS * LATENCY_BUCKET_NS) / 1e6;
 }
 
 static int compare_double(const void *a, const void *b) {
@@ -518,6 +615,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(name, "--singles")) opt.singles = atoi(value);
         else if (!strcmp(name, "--duration")) opt.duration = atoi(value);
         else if (!strcmp(name, "--pipeline")) opt.pipeline = atoi(value);
+        else if (!strcmp(name, "--unicast-rate")) opt.unicast_rate = atoi(value);
+        else if (!strcmp(name, "--batch")) opt.batch = atoi(value);
         else if (!strcmp(name, "--app")) opt.app = value;
         else if (!strcmp(name, "--secret")) opt.secret = value;
         else if (!strcmp(name, "--tokens")) opt.tokens = value;
@@ -542,6 +641,9 @@ int main(int argc, char **argv) {
         load_tokens();
     }
     if (opt.pipeline < 8 && (opt.system == NATS || opt.system == MQTT)) opt.pipeline = 8;
+    if (opt.unicast_rate < 0 || opt.batch < 1 || opt.batch > 1000) usage_error("--unicast-rate must be 0 or more, --batch 1 to 1000");
+    if (opt.unicast_rate > 0 && opt.system != HERALD && opt.system != REDIS)
+        usage_error("--unicast-rate works with --system herald or redis");
     signal(SIGPIPE, SIG_IGN);
 
     shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -569,7 +671,7 @@ int main(int argc, char **argv) {
     uint32_t subscribed = atomic_load(&shared->ready);
     if (subscribed == 0) usage_error("no subscriber was acknowledged");
 
-    open_publisher(opt.system == HERALD ? opt.api_port : opt.port);
+    open_publisher(&broadcaster, opt.system == HERALD ? opt.api_port : opt.port);
     unsigned id = 1;
 
     // One message at a time: until every subscriber has it.
@@ -581,13 +683,13 @@ int main(int argc, char **argv) {
         publish(this);
         uint64_t until = sent + 10ull * 1000000000ull;
         while (atomic_load(&shared->count[this]) < subscribed && now_ns() < until) {
-            read_replies(0);
+            read_replies(&broadcaster, 0);
             struct timespec ts = {0, 200000};
             nanosleep(&ts, NULL);
         }
         if (atomic_load(&shared->count[this]) < subscribed) incomplete++;
         singles[single_count++] = (double)(atomic_load(&shared->last[this]) - sent) / 1e6;
-        while (in_flight > 0) read_replies(1);
+        while (broadcaster.in_flight > 0) read_replies(&broadcaster, 1);
         sleep_ms(200);
     }
     qsort(singles, (size_t)single_count, sizeof *singles, compare_double);
@@ -598,8 +700,8 @@ int main(int argc, char **argv) {
     uint64_t started = now_ns();
     uint64_t ends = started + (uint64_t)opt.duration * 1000000000ull;
     while (now_ns() < ends && id < MAX_MESSAGES) {
-        while (in_flight < (size_t)opt.pipeline && id < MAX_MESSAGES) publish(id++);
-        read_replies(1);
+        while (broadcaster.in_flight < (size_t)opt.pipeline && id < MAX_MESSAGES) publish(id++);
+        read_replies(&broadcaster, 1);
     }
     unsigned published = id - first_sustained;
     // Until every subscriber has every message, or nothing more arrives for 2 s, or 120 s
@@ -626,6 +728,62 @@ int main(int argc, char **argv) {
     uint64_t delivered = atomic_load(&shared->deliveries) - before;
     double seconds = last_arrival > started ? (double)(last_arrival - started) / 1e9 : 0;
 
+    // Unicasts at --unicast-rate, in groups of --batch as they fall due, while the broadcasts
+    // go back to back as above, for --duration seconds.
+    uint64_t unicasts_sent = 0, unicasts_received = 0, mixed_delivered = 0, mixed_expected = 0;
+    unsigned mixed_published = 0;
+    double mixed_seconds = 0;
+    if (opt.unicast_rate > 0) {
+        open_publisher(&unicaster, opt.system == HERALD ? opt.api_port : opt.port);
+        sleep_ms(500);
+        uint64_t deliveries_before = atomic_load(&shared->deliveries);
+        uint64_t unicasts_before = atomic_load(&shared->unicasts);
+        unsigned first_mixed = id;
+        uint64_t interval = 1000000000ull * (uint64_t)opt.batch / (uint64_t)opt.unicast_rate;
+        uint64_t mixed_started = now_ns();
+        uint64_t due = mixed_started;
+        uint64_t mixed_ends = mixed_started + (uint64_t)opt.duration * 1000000000ull;
+        for (uint64_t now = now_ns(); now < mixed_ends && id < MAX_MESSAGES; now = now_ns()) {
+            while (now >= due) {
+                publish_unicasts();
+                unicasts_sent += (uint64_t)opt.batch;
+                due += interval;
+            }
+            while (broadcaster.in_flight < (size_t)opt.pipeline && id < MAX_MESSAGES) publish(id++);
+            struct pollfd fds[2] = {{.fd = broadcaster.fd, .events = POLLIN}, {.fd = unicaster.fd, .events = POLLIN}};
+            uint64_t wait_ns = due > now_ns() ? due - now_ns() : 0;
+            struct timespec timeout = {.tv_sec = (time_t)(wait_ns / 1000000000ull), .tv_nsec = (long)(wait_ns % 1000000000ull)};
+            if (ppoll(fds, 2, &timeout, NULL) < 0 && errno != EINTR) fail("ppoll");
+            if (fds[0].revents) read_replies(&broadcaster, 0);
+            if (fds[1].revents) read_replies(&unicaster, 0);
+        }
+        mixed_published = id - first_mixed;
+        mixed_expected = (uint64_t)mixed_published * subscribed;
+        uint64_t settle_mixed = now_ns() + 120ull * 1000000000ull;
+        uint64_t seen_mixed = 0;
+        uint64_t quiet = now_ns();
+        for (;;) {
+            sleep_ms(50);
+            uint64_t got = atomic_load(&shared->deliveries) - deliveries_before;
+            uint64_t unicasts_got = atomic_load(&shared->unicasts) - unicasts_before;
+            if ((got >= mixed_expected && unicasts_got >= unicasts_sent) || now_ns() > settle_mixed) break;
+            if (got + unicasts_got != seen_mixed) {
+                seen_mixed = got + unicasts_got;
+                quiet = now_ns();
+            } else if (now_ns() - quiet > 2000000000ull) {
+                break;
+            }
+        }
+        uint64_t mixed_last = 0;
+        for (unsigned m = first_mixed; m < id; m++) {
+            uint64_t t = atomic_load(&shared->last[m]);
+            if (t > mixed_last) mixed_last = t;
+        }
+        mixed_delivered = atomic_load(&shared->deliveries) - deliveries_before;
+        unicasts_received = atomic_load(&shared->unicasts) - unicasts_before;
+        mixed_seconds = mixed_last > mixed_started ? (double)(mixed_last - mixed_started) / 1e9 : 0;
+    }
+
     atomic_store(&shared->stop, 1);
     for (int p = 0; p < processes; p++) waitpid(children[p], NULL, 0);
 
@@ -635,8 +793,18 @@ int main(int argc, char **argv) {
            single_count ? singles[single_count / 2] : 0.0);
     for (int k = 0; k < single_count; k++) printf("%s%.2f", k ? "," : "", singles[k]);
     printf("],\"singlesIncomplete\":%d,\"published\":%u,\"delivered\":%llu,\"expected\":%llu,\"seconds\":%.3f,"
-           "\"deliveriesPerSecond\":%.0f,\"messagesPerSecond\":%.1f}\n",
+           "\"deliveriesPerSecond\":%.0f,\"messagesPerSecond\":%.1f",
            incomplete, published, (unsigned long long)delivered, (unsigned long long)expected, seconds,
            seconds > 0 ? (double)delivered / seconds : 0.0, seconds > 0 ? (double)published / seconds : 0.0);
+    if (opt.unicast_rate > 0) {
+        printf(",\"unicastRate\":%d,\"unicastsSent\":%llu,\"unicastsReceived\":%llu,\"unicastP50Ms\":%.2f,"
+               "\"unicastP99Ms\":%.2f,\"unicastP999Ms\":%.2f,\"mixedPublished\":%u,\"mixedDelivered\":%llu,"
+               "\"mixedExpected\":%llu,\"mixedDeliveriesPerSecond\":%.0f",
+               opt.unicast_rate, (unsigned long long)unicasts_sent, (unsigned long long)unicasts_received,
+               latency_quantile(unicasts_received, 0.5), latency_quantile(unicasts_received, 0.99),
+               latency_quantile(unicasts_received, 0.999), mixed_published, (unsigned long long)mixed_delivered,
+               (unsigned long long)mixed_expected, mixed_seconds > 0 ? (double)mixed_delivered / mixed_seconds : 0.0);
+    }
+    printf("}\n");
     return 0;
 }
