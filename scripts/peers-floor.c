@@ -188,11 +188,12 @@ static void take_queued(struct loop *loop) {
         memcpy(&channel, unicasts.data + at, sizeof channel);
         memcpy(&length, unicasts.data + at + sizeof channel, sizeof length);
         at += sizeof channel + sizeof length;
-        // Only this loop closes its connections, so the one found here stays valid.
+        // Only this loop closes its own connections, so one of them found here stays valid.
         pthread_mutex_lock(&channels_lock);
         struct connection *c = (size_t)channel < channel_size ? channels[channel] : NULL;
+        if (c && c->loop != loop - loops) c = NULL;
         pthread_mutex_unlock(&channels_lock);
-        if (c && c->loop == loop - loops) send_bytes(loop, c, unicasts.data + at, length);
+        if (c) send_bytes(loop, c, unicasts.data + at, length);
         at += length;
     }
     free(unicasts.data);
