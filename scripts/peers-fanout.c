@@ -560,6 +560,42 @@ static void open_publisher(struct link *link, int port) {
     }
 }
 
+static void sleep_ms(int ms) {
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    nanosleep(&ts, NULL);
+}
+
+// Waits until the subscribers have received `deliveries` broadcasts and `unicasts` unicasts
+// more than the counts given, or nothing more arrives for 2 s, or 120 s have passed (a server
+// that acknowledges before it writes may still be writing long after).
+static void settle(uint64_t deliveries_before, uint64_t deliveries, uint64_t unicasts_before, uint64_t unicasts) {
+    uint64_t deadline = now_ns() + 120ull * 1000000000ull;
+    uint64_t seen = 0;
+    uint64_t quiet_since = now_ns();
+    for (;;) {
+        uint64_t got = atomic_load(&shared->deliveries) - deliveries_before;
+        uint64_t unicasts_got = atomic_load(&shared->unicasts) - unicasts_before;
+        if ((got >= deliveries && unicasts_got >= unicasts) || now_ns() > deadline) return;
+        if (got + unicasts_got != seen) {
+            seen = got + unicasts_got;
+            quiet_since = now_ns();
+        } else if (now_ns() - quiet_since > 2000000000ull) {
+            return;
+        }
+        sleep_ms(50);
+    }
+}
+
+// The latest arrival of any of the broadcasts first ..< end.
+static uint64_t last_arrival_of(unsigned first, unsigned end) {
+    uint64_t last = 0;
+    for (unsigned m = first; m < end; m++) {
+        uint64_t t = atomic_load(&shared->last[m]);
+        if (t > last) last = t;
+    }
+    return last;
+}
+
 // The unicasts' latency at quantile `q` in milliseconds, from the subscribers' buckets.
 static double latency_quantile(uint64_t total, double q) {
     uint64_t rank = (uint64_t)((double)total * q);
@@ -574,11 +610,6 @@ static double latency_quantile(uint64_t total, double q) {
 static int compare_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
-}
-
-static void sleep_ms(int ms) {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
-    nanosleep(&ts, NULL);
 }
 
 static void parse_sources(const char *text) {
@@ -704,27 +735,9 @@ int main(int argc, char **argv) {
         read_replies(&broadcaster, 1);
     }
     unsigned published = id - first_sustained;
-    // Until every subscriber has every message, or nothing more arrives for 2 s, or 120 s
-    // (a server that acknowledges before it writes may still be writing long after).
     uint64_t expected = (uint64_t)published * subscribed;
-    uint64_t settle = now_ns() + 120ull * 1000000000ull;
-    uint64_t seen = atomic_load(&shared->deliveries);
-    uint64_t quiet_since = now_ns();
-    while (now_ns() < settle && atomic_load(&shared->deliveries) - before < expected) {
-        sleep_ms(50);
-        uint64_t now_seen = atomic_load(&shared->deliveries);
-        if (now_seen != seen) {
-            seen = now_seen;
-            quiet_since = now_ns();
-        } else if (now_ns() - quiet_since > 2000000000ull) {
-            break;
-        }
-    }
-    uint64_t last_arrival = 0;
-    for (unsigned m = first_sustained; m < id; m++) {
-        uint64_t t = atomic_load(&shared->last[m]);
-        if (t > last_arrival) last_arrival = t;
-    }
+    settle(before, expected, atomic_load(&shared->unicasts), 0);
+    uint64_t last_arrival = last_arrival_of(first_sustained, id);
     uint64_t delivered = atomic_load(&shared->deliveries) - before;
     double seconds = last_arrival > started ? (double)(last_arrival - started) / 1e9 : 0;
 
@@ -759,26 +772,8 @@ int main(int argc, char **argv) {
         }
         mixed_published = id - first_mixed;
         mixed_expected = (uint64_t)mixed_published * subscribed;
-        uint64_t settle_mixed = now_ns() + 120ull * 1000000000ull;
-        uint64_t seen_mixed = 0;
-        uint64_t quiet = now_ns();
-        for (;;) {
-            sleep_ms(50);
-            uint64_t got = atomic_load(&shared->deliveries) - deliveries_before;
-            uint64_t unicasts_got = atomic_load(&shared->unicasts) - unicasts_before;
-            if ((got >= mixed_expected && unicasts_got >= unicasts_sent) || now_ns() > settle_mixed) break;
-            if (got + unicasts_got != seen_mixed) {
-                seen_mixed = got + unicasts_got;
-                quiet = now_ns();
-            } else if (now_ns() - quiet > 2000000000ull) {
-                break;
-            }
-        }
-        uint64_t mixed_last = 0;
-        for (unsigned m = first_mixed; m < id; m++) {
-            uint64_t t = atomic_load(&shared->last[m]);
-            if (t > mixed_last) mixed_last = t;
-        }
+        settle(deliveries_before, mixed_expected, unicasts_before, unicasts_sent);
+        uint64_t mixed_last = last_arrival_of(first_mixed, id);
         mixed_delivered = atomic_load(&shared->deliveries) - deliveries_before;
         unicasts_received = atomic_load(&shared->unicasts) - unicasts_before;
         mixed_seconds = mixed_last > mixed_started ? (double)(mixed_last - mixed_started) / 1e9 : 0;
