@@ -132,52 +132,32 @@ public struct PostgresMessageStore: MessageStore {
         let now = now.timeIntervalSince1970
         let expiresAt = now + ttl.timeInterval
         let keep = Int64(max(0, keep))
-        return try await self.executor.transaction { connection in
-            // Locks the app's log row: broadcasts of one app are serialised across processes.
-            let rows = try await self.executor.run(
-                connection,
-                """
-                INSERT INTO broadcast_state (app, last_seq) VALUES (\(app), 1)
-                ON CONFLICT (app) DO UPDATE SET last_seq = broadcast_state.last_seq + 1
-                RETURNING last_seq
-                """
-            )
-            guard let row = rows.first else {
-                throw MessageStoreError.unavailable("the broadcast sequence update returned no row")
-            }
-            // Throwing rolls the increment back: the sequence never wraps within an epoch.
-            guard let seq = UInt32(exactly: try Self.decoding { try row.decode(Int64.self) }) else {
+        // One statement, atomic on its own (migration 4 has the function and says why its
+        // trim sees other nodes' rows); the app's log row lock serialises its broadcasts
+        // across processes.
+        let last = try await self.executor.withConnection { connection in
+            let rows: [PostgresRow]
+            do {
+                rows = try await self.executor.run(
+                    connection,
+                    "SELECT herald_append_broadcast(\(app), \(payload), \(expiresAt), \(keep))"
+                )
+            } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.sequenceExhaustedState {
                 throw MessageStoreError.sequenceExhausted(app: app)
             }
-            if keep > 0 {
-                try await self.executor.run(
-                    connection,
-                    """
-                    INSERT INTO broadcasts (app, seq, payload, expires_at)
-                    VALUES (\(app), \(Int64(seq)), \(payload), \(expiresAt))
-                    """
-                )
+            guard let row = rows.first else {
+                throw MessageStoreError.unavailable("the broadcast append returned no row")
             }
-            // Keeps the newest `keep`; with keep 0 nothing stays and the new one counts as trimmed.
-            try await self.executor.run(
-                connection,
-                """
-                WITH gone AS (
-                    DELETE FROM broadcasts b
-                    WHERE b.app = \(app) AND b.seq <= COALESCE(
-                        (SELECT x.seq FROM broadcasts x WHERE x.app = \(app) ORDER BY x.seq DESC
-                         OFFSET \(keep) LIMIT 1), -1)
-                    RETURNING b.seq
-                )
-                UPDATE broadcast_state
-                SET trimmed_through = GREATEST(trimmed_through, (SELECT max(seq) FROM gone),
-                                               CASE WHEN \(keep) = 0 THEN last_seq END)
-                WHERE app = \(app)
-                """
-            )
-            return seq
+            return try Self.decoding { try row.decode(Int64.self) }
         }
+        guard let seq = UInt32(exactly: last) else {
+            throw MessageStoreError.unavailable("the broadcast append returned sequence \(last)")
+        }
+        return seq
     }
+
+    /// What `herald_append_broadcast` raises past the 32-bit sequence space.
+    static let sequenceExhaustedState = "HB001"
 
     public func broadcasts(app: String, after: UInt32, now: Date) async throws -> BroadcastReplay {
         let now = now.timeIntervalSince1970

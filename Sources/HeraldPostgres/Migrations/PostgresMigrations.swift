@@ -116,6 +116,51 @@ enum PostgresMigrations {
                 "ALTER TABLE apps ADD COLUMN signing_keys jsonb NOT NULL DEFAULT '[]'::jsonb"
             ]
         ),
+        // A broadcast appended in one round trip instead of a transaction of five. The
+        // function is VOLATILE, so each of its statements takes a fresh snapshot: the trim,
+        // which runs after the upsert has waited for the app's row lock, sees the rows that
+        // other nodes committed meanwhile, as the transaction's statements did. Past the
+        // 32-bit sequence space it raises HB001 and the whole call rolls back.
+        PostgresMigration(
+            version: 4,
+            name: "broadcasts appended in one call",
+            statements: [
+                """
+                CREATE FUNCTION herald_append_broadcast(
+                    p_app text, p_payload bytea, p_expires_at double precision, p_keep bigint
+                ) RETURNS bigint LANGUAGE plpgsql VOLATILE AS $$
+                DECLARE
+                    new_seq bigint;
+                BEGIN
+                    INSERT INTO broadcast_state (app, last_seq) VALUES (p_app, 1)
+                    ON CONFLICT (app) DO UPDATE SET last_seq = broadcast_state.last_seq + 1
+                    RETURNING last_seq INTO new_seq;
+                    IF new_seq > 4294967295 THEN
+                        RAISE EXCEPTION 'the broadcast sequence of app % is exhausted', p_app
+                            USING ERRCODE = 'HB001';
+                    END IF;
+                    IF p_keep > 0 THEN
+                        INSERT INTO broadcasts (app, seq, payload, expires_at)
+                        VALUES (p_app, new_seq, p_payload, p_expires_at);
+                    END IF;
+                    -- Keeps the newest p_keep; with 0 nothing stays and the new one counts as trimmed.
+                    WITH gone AS (
+                        DELETE FROM broadcasts b
+                        WHERE b.app = p_app AND b.seq <= COALESCE(
+                            (SELECT x.seq FROM broadcasts x WHERE x.app = p_app ORDER BY x.seq DESC
+                             OFFSET p_keep LIMIT 1), -1)
+                        RETURNING b.seq
+                    )
+                    UPDATE broadcast_state
+                    SET trimmed_through = GREATEST(trimmed_through, (SELECT max(seq) FROM gone),
+                                                   CASE WHEN p_keep = 0 THEN last_seq END)
+                    WHERE app = p_app;
+                    RETURN new_seq;
+                END
+                $$
+                """
+            ]
+        ),
     ]
 
     /// The newest schema version this build knows.
