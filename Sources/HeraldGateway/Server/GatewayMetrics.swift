@@ -18,6 +18,17 @@ struct GatewayMetrics: Sendable {
     let handOverWait = Timer(label: "herald_handover_wait_seconds", preferredDisplayUnit: .seconds)
     private let errorsSent: [ErrorCode: Counter]
 
+    /// Histogram buckets for the timers above, by label. A healthy slice or hand-over takes
+    /// about a millisecond, under the 5 ms where a Prometheus factory's default buckets start.
+    static let timerBuckets: [String: [Duration]] = {
+        let buckets: [Duration] = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .microseconds(2500), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        ]
+        return ["herald_fanout_slice_seconds": buckets, "herald_handover_wait_seconds": buckets]
+    }()
+
     init() {
         var errors: [ErrorCode: Counter] = [:]
         for code in ErrorCode.allCases {

@@ -54,7 +54,9 @@ struct Serve: AsyncParsableCommand {
         // Certificates that do not load stop the start before anything is opened.
         let tls = try ListenerTLS(settings: settings)
         let registry = PrometheusCollectorRegistry()
-        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        var metricsFactory = PrometheusMetricsFactory(registry: registry)
+        metricsFactory.durationHistogramBuckets = Gateway.timerHistogramBuckets
+        MetricsSystem.bootstrap(metricsFactory)
 
         // The data directory and its secrets are the owner's alone, from their creation on.
         // On PostgreSQL it holds only the admin key, so it is made only if the key goes there.
