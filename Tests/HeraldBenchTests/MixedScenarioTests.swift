@@ -73,6 +73,21 @@ struct MixedScenarioTests {
         #expect(figures.first { $0.key == "broadcastDeliveriesPerSecond" }?.formatted == "19,048 /s")
         #expect(outcome.notes.isEmpty)
 
+        // The server's hand-over wait, when it could be read, adds its p50 and p99.
+        var withServer = Self.outcome()
+        withServer.handOverWait = PrometheusHistogram(
+            buckets: [(bound: 0.001, count: 60), (bound: 0.01, count: 100), (bound: .infinity, count: 100)],
+            count: 100, sum: 0.2)
+        let serverFigures = withServer.figures.suffix(2)
+        #expect(serverFigures.map(\.key) == ["handOverWaitP50Ms", "handOverWaitP99Ms"])
+        // 50 of the 60 under 1 ms, and 39 of the 40 between 1 and 10 ms, in milliseconds.
+        let p50: Double = 50.0 / 60.0
+        let p99: Double = 1.0 + 9.0 * 39.0 / 40.0
+        let p50Figure = try #require(serverFigures.first?.value)
+        let p99Figure = try #require(serverFigures.last?.value)
+        #expect(abs(p50Figure - p50) < 1e-9)
+        #expect(abs(p99Figure - p99) < 1e-9)
+
         // As fast as possible: no target rate, and no shortfall to note.
         let unpaced = Self.outcome(rate: 0)
         #expect(unpaced.figures.first?.key == "unicastPushes")

@@ -27,6 +27,12 @@ struct MixedOutcome: Sendable {
     /// Delivery latency of the unicasts and of the broadcasts, in microseconds.
     var unicastLatency: Histogram<UInt64>?
     var broadcastLatency: Histogram<UInt64>?
+    /// What the server recorded in `herald_handover_wait_seconds` during the measured part:
+    /// how long the unicasts handed to an event loop waited for it, the server's share of
+    /// their latency (on the node the bench's API calls reach).
+    var handOverWait: PrometheusHistogram? = nil
+
+    static let handOverWaitMetric = "herald_handover_wait_seconds"
 
     /// Unicast pushes the API accepted.
     var unicastPushes: Int { self.unicasts.succeeded * self.batch }
@@ -67,6 +73,12 @@ struct MixedOutcome: Sendable {
                 self.deliverySeconds > 0 ? Double(self.broadcastsDelivered) / self.deliverySeconds : 0,
                 .perSecond),
         ]
+        if let wait = self.handOverWait, let p50 = wait.quantile(0.5), let p99 = wait.quantile(0.99) {
+            figures += [
+                Figure("handOverWaitP50Ms", "hand-over wait in the server, p50", p50 * 1000, .milliseconds),
+                Figure("handOverWaitP99Ms", "hand-over wait in the server, p99", p99 * 1000, .milliseconds),
+            ]
+        }
         return figures
     }
 

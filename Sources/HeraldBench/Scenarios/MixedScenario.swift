@@ -44,6 +44,7 @@ enum MixedScenario {
         let usersBefore = start.pushes("user")
         let broadcastsBefore = start.pushes("broadcast")
         run.phase("unicasts with broadcasts back to back")
+        let waitBefore = await run.probe.histogram(MixedOutcome.handOverWaitMetric)
         let startNanos = BenchPayload.now()
         let mark = try await run.mark()
         let duration = Duration.milliseconds(Int64(settings.duration * 1000))
@@ -74,6 +75,9 @@ enum MixedScenario {
         mixed.broadcastsDelivered = end.pushes("broadcast") - broadcastsBefore
         mixed.deliverySeconds =
             end.pool.lastArrivalNanos > startNanos ? Double(end.pool.lastArrivalNanos - startNanos) / 1e9 : 0
+        if let before = waitBefore, let after = await run.probe.histogram(MixedOutcome.handOverWaitMetric) {
+            mixed.handOverWait = after.subtracting(before)
+        }
         mixed.unicastLatency = end.pool.latency["user"]
         mixed.broadcastLatency = end.pool.latency["broadcast"]
 

@@ -74,6 +74,13 @@ struct ServerProbe: Sendable {
         return (connections, sessions, object["residentBytes"] as? Int)
     }
 
+    /// The histogram `name` from the node's `/metrics`, or nil when it cannot be read.
+    func histogram(_ name: String) async -> PrometheusHistogram? {
+        guard let answer = try? await self.http.call("GET", "/metrics", bearer: self.adminKey), answer.status == 200
+        else { return nil }
+        return PrometheusHistogram(named: name, in: answer.text)
+    }
+
     /// The node's id from `GET /v1/stats`, or nil without an admin key or when it fails.
     func node() async -> String? {
         guard let adminKey = self.adminKey,
