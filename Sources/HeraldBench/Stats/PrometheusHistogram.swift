@@ -3,17 +3,12 @@
 ///
 /// The bench reads the server's histograms before and after a measured part and takes the
 /// difference, so that what the server recorded in that part alone can be read as quantiles.
-struct PrometheusHistogram: Sendable, Equatable {
+struct PrometheusHistogram: Sendable {
     /// Upper bounds (`le`, in the metric's unit) with their cumulative counts, ascending; the
     /// last is `+Inf`.
     var buckets: [(bound: Double, count: Double)]
     var count: Double
     var sum: Double
-
-    static func == (lhs: Self, rhs: Self) -> Bool {
-        lhs.count == rhs.count && lhs.sum == rhs.sum
-            && lhs.buckets.elementsEqual(rhs.buckets) { $0.bound == $1.bound && $0.count == $1.count }
-    }
 
     /// The histogram `name` in a `/metrics` text, or nil if the text has no bucket of it.
     /// Series with labels besides `le` are added together.
