@@ -399,6 +399,14 @@ static void unicast_payload(char *out, uint64_t sent) {
     out[PAYLOAD_SIZE] = 0;
 }
 
+// Writes Herald's `POST /v1/apps/<app>/<route>` with a JSON `body` into `out`; returns its length.
+static size_t api_post(char *out, size_t size, const char *route, const char *body, size_t body_length) {
+    return (size_t)snprintf(out, size,
+                            "POST /v1/apps/%s/%s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
+                            "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%.*s",
+                            opt.app, route, opt.secret, body_length, (int)body_length, body);
+}
+
 // Sends message `id`; for the protocols without a reply, a PING every few messages stands in.
 static void publish(unsigned id) {
     char message[PAYLOAD_SIZE + 1];
@@ -409,10 +417,7 @@ static void publish(unsigned id) {
     case HERALD: {
         char body[128];
         int body_length = snprintf(body, sizeof body, "{\"payload\":\"%s\"}", message);
-        length = snprintf(request, sizeof request,
-                          "POST /v1/apps/%s/broadcasts HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n"
-                          "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
-                          opt.app, opt.secret, body_length, body);
+        length = (int)api_post(request, sizeof request, "broadcasts", body, (size_t)body_length);
         broadcaster.in_flight++;
         break;
     }
@@ -462,11 +467,7 @@ static void publish_unicasts(void) {
                                             rand() % opt.connections, message);
         }
         body_length += (size_t)snprintf(body + body_length, sizeof body - body_length, "]}");
-        length = (size_t)snprintf(request, sizeof request,
-                                  "POST /v1/apps/%s/messages/batch HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                                  "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
-                                  "Content-Length: %zu\r\n\r\n%s",
-                                  opt.app, opt.secret, body_length, body);
+        length = api_post(request, sizeof request, "messages/batch", body, body_length);
         unicaster.in_flight++;
     } else {
         for (int k = 0; k < opt.batch; k++) {

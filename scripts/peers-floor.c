@@ -43,20 +43,18 @@
 #define READ_SIZE 65536
 #define SLICE 256
 
+struct buffer {
+    char *data;
+    size_t have, size;
+};
+
 struct connection {
     int fd;
     int loop;           // the loop that owns it
     int index;          // position in its loop's subscriber list, -1 if none
     long channel;       // its own channel's number, -1 if none
-    char *in;           // bytes read and not yet a whole command
-    size_t in_have, in_size;
-    char *out;          // bytes the socket did not take yet
-    size_t out_have, out_size;
-};
-
-struct buffer {
-    char *data;
-    size_t have, size;
+    struct buffer in;   // bytes read and not yet a whole command
+    struct buffer out;  // bytes the socket did not take yet
 };
 
 struct loop {
@@ -102,6 +100,11 @@ static void append(struct buffer *b, const void *data, size_t length) {
     b->have += length;
 }
 
+// Whether a channel's name is `u<number>`, a connection's own channel.
+static int is_own_channel(const char *name, size_t length) {
+    return length > 1 && name[0] == 'u' && name[1] >= '0' && name[1] <= '9';
+}
+
 static void wake(struct loop *loop) {
     uint64_t one = 1;
     if (write(loop->wake, &one, sizeof one) < 0 && errno != EAGAIN) fail("eventfd write");
@@ -120,18 +123,16 @@ static void close_connection(struct loop *loop, struct connection *c) {
     }
     epoll_ctl(loop->epoll, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    free(c->in);
-    free(c->out);
+    free(c->in.data);
+    free(c->out.data);
     free(c);
 }
 
 // Writes `data` after whatever the socket has not taken yet; returns -1 if the connection
 // failed (it is then closed).
 static int send_bytes(struct loop *loop, struct connection *c, const char *data, size_t length) {
-    if (c->out_have > 0) {
-        struct buffer out = {c->out, c->out_have, c->out_size};
-        append(&out, data, length);
-        c->out = out.data, c->out_have = out.have, c->out_size = out.size;
+    if (c->out.have > 0) {
+        append(&c->out, data, length);
         return 0;
     }
     ssize_t written = write(c->fd, data, length);
@@ -143,9 +144,7 @@ static int send_bytes(struct loop *loop, struct connection *c, const char *data,
         written = 0;
     }
     if ((size_t)written < length) {
-        struct buffer out = {c->out, 0, c->out_size};
-        append(&out, data + written, length - (size_t)written);
-        c->out = out.data, c->out_have = out.have, c->out_size = out.size;
+        append(&c->out, data + written, length - (size_t)written);
         struct epoll_event event = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
         epoll_ctl(loop->epoll, EPOLL_CTL_MOD, c->fd, &event);
     }
@@ -153,14 +152,14 @@ static int send_bytes(struct loop *loop, struct connection *c, const char *data,
 }
 
 static void flush_pending(struct loop *loop, struct connection *c) {
-    ssize_t written = write(c->fd, c->out, c->out_have);
+    ssize_t written = write(c->fd, c->out.data, c->out.have);
     if (written < 0) {
         if (errno != EAGAIN && errno != EINTR) close_connection(loop, c);
         return;
     }
-    memmove(c->out, c->out + written, c->out_have - (size_t)written);
-    c->out_have -= (size_t)written;
-    if (c->out_have == 0) {
+    memmove(c->out.data, c->out.data + written, c->out.have - (size_t)written);
+    c->out.have -= (size_t)written;
+    if (c->out.have == 0) {
         struct epoll_event event = {.events = EPOLLIN, .data.ptr = c};
         epoll_ctl(loop->epoll, EPOLL_CTL_MOD, c->fd, &event);
     }
@@ -239,7 +238,7 @@ static void publish(const char *channel, size_t channel_length, const char *payl
     int header_length = snprintf(header, sizeof header, "*3\r\n$7\r\nmessage\r\n$%zu\r\n%.*s\r\n$%zu\r\n",
                                  channel_length, (int)channel_length, channel, payload_length);
     size_t length = (size_t)header_length + payload_length + 2;
-    if (channel_length > 1 && channel[0] == 'u' && channel[1] >= '0' && channel[1] <= '9') {
+    if (is_own_channel(channel, channel_length)) {
         long number = strtol(channel + 1, NULL, 10);
         pthread_mutex_lock(&channels_lock);
         struct connection *c = (size_t)number < channel_size ? channels[number] : NULL;
@@ -297,7 +296,7 @@ static int subscribe(struct loop *loop, struct connection *c, const char *names,
         const char *name = names + at;
         size_t name_length = end - at;
         at = end;
-        if (name_length > 1 && name[0] == 'u' && name[1] >= '0' && name[1] <= '9') {
+        if (is_own_channel(name, name_length)) {
             long number = strtol(name + 1, NULL, 10);
             if (number < 0 || number > 10000000) {
                 close_connection(loop, c);
@@ -347,29 +346,28 @@ static int handle_input(struct loop *loop, struct connection *c) {
     size_t at = 0;
     char replies[4096];
     size_t reply_length = 0;
-    while (at < c->in_have) {
-        const char *start = c->in + at;
-        size_t left = c->in_have - at;
+    while (at < c->in.have) {
+        const char *start = c->in.data + at;
+        size_t left = c->in.have - at;
         if (start[0] == '*') {
             // PUBLISH channel payload
             const char *line_end = memmem(start, left, "\r\n", 2);
             if (!line_end) break;
-            size_t cursor = (size_t)(line_end - c->in) + 2;
+            size_t cursor = (size_t)(line_end - c->in.data) + 2;
             const char *name, *channel, *payload;
             size_t name_length, channel_length, payload_length;
-            int r = bulk(c->in, c->in_have, &cursor, &name, &name_length);
-            if (r > 0) r = bulk(c->in, c->in_have, &cursor, &channel, &channel_length);
-            if (r > 0) r = bulk(c->in, c->in_have, &cursor, &payload, &payload_length);
+            int r = bulk(c->in.data, c->in.have, &cursor, &name, &name_length);
+            if (r > 0) r = bulk(c->in.data, c->in.have, &cursor, &channel, &channel_length);
+            if (r > 0) r = bulk(c->in.data, c->in.have, &cursor, &payload, &payload_length);
             if (r < 0 || (r > 0 && (name_length != 7 || strncasecmp(name, "PUBLISH", 7) != 0))) {
                 close_connection(loop, c);
                 return -1;
             }
             if (r == 0) break;
-            if (!(channel_length > 1 && channel[0] == 'u' && channel[1] >= '0' && channel[1] <= '9') &&
-                !room_for_broadcast()) {
+            if (!is_own_channel(channel, channel_length) && !room_for_broadcast()) {
                 // Stop reading this publisher until the loops have taken their queues.
                 loop->paused = c;
-                struct epoll_event event = {.events = c->out_have ? EPOLLOUT : 0, .data.ptr = c};
+                struct epoll_event event = {.events = c->out.have ? EPOLLOUT : 0, .data.ptr = c};
                 epoll_ctl(loop->epoll, EPOLL_CTL_MOD, c->fd, &event);
                 break;
             }
@@ -389,11 +387,11 @@ static int handle_input(struct loop *loop, struct connection *c) {
                 return -1;
             }
             if (subscribe(loop, c, start + 10, (size_t)(line_end - start) - 10) < 0) return -1;
-            at = (size_t)(line_end - c->in) + 2;
+            at = (size_t)(line_end - c->in.data) + 2;
         }
     }
-    memmove(c->in, c->in + at, c->in_have - at);
-    c->in_have -= at;
+    memmove(c->in.data, c->in.data + at, c->in.have - at);
+    c->in.have -= at;
     if (reply_length > 0 && send_bytes(loop, c, replies, reply_length) < 0) return -1;
     return 0;
 }
@@ -442,9 +440,7 @@ static void *run(void *argument) {
                     continue;
                 }
                 if (got < 0) continue;
-                struct buffer in = {c->in, c->in_have, c->in_size};
-                append(&in, buffer, (size_t)got);
-                c->in = in.data, c->in_have = in.have, c->in_size = in.size;
+                append(&c->in, buffer, (size_t)got);
                 handle_input(loop, c);
             }
         }
@@ -452,7 +448,7 @@ static void *run(void *argument) {
         if (loop->paused && room_for_broadcast()) {
             struct connection *c = loop->paused;
             loop->paused = NULL;
-            struct epoll_event event = {.events = EPOLLIN | (c->out_have ? EPOLLOUT : 0), .data.ptr = c};
+            struct epoll_event event = {.events = EPOLLIN | (c->out.have ? EPOLLOUT : 0), .data.ptr = c};
             epoll_ctl(loop->epoll, EPOLL_CTL_MOD, c->fd, &event);
             handle_input(loop, c);
         }
