@@ -53,6 +53,9 @@ public struct RedisConfiguration: Hashable, Sendable {
         self.tls = tls
     }
 
+    /// The schemes of a single server's URL: plain TCP and TLS.
+    public static let schemes = ["redis://", "rediss://"]
+
     /// Reads `redis://[user:password@]host[:port][/database]`; `redis://:password@host` logs in
     /// as `default`. `rediss://` is the same over TLS, with `?cacert=FILE` for the PEM
     /// certificate authorities to trust instead of the system's. The other settings keep their
@@ -61,7 +64,7 @@ public struct RedisConfiguration: Hashable, Sendable {
         func invalid(_ why: String) -> RedisClientError {
             RedisClientError(.invalidConfiguration, message: "the URL \(Self.redacted(url)) \(why)")
         }
-        guard let scheme = ["redis://", "rediss://"].first(where: { url.hasPrefix($0) }) else {
+        guard let scheme = Self.schemes.first(where: { url.hasPrefix($0) }) else {
             throw invalid("does not start with redis:// or rediss://")
         }
         var address = Substring(url.dropFirst(scheme.count))

@@ -29,9 +29,12 @@ public struct RedisClusterConfiguration: Hashable, Sendable {
         self.minimumRefreshInterval = minimumRefreshInterval
     }
 
+    /// The scheme of a Redis Cluster's URL.
+    public static let scheme = "redis+cluster://"
+
     /// Reads `redis+cluster://[user:password@]host:port[,host:port…]`; the other settings keep their defaults.
     public init(url: String) throws(RedisClientError) {
-        let scheme = "redis+cluster://"
+        let scheme = Self.scheme
         guard url.hasPrefix(scheme) else {
             throw RedisClientError(
                 .invalidConfiguration,

@@ -16,7 +16,7 @@ struct ClusterPorts: Sendable {
     /// The ports on the Redis that `url` names, under `namespace`; nothing connects until the first command.
     static func open(url: String, namespace: String, logger: Logger) throws -> ClusterPorts {
         do {
-            if url.hasPrefix("redis+cluster://") {
+            if url.hasPrefix(RedisClusterConfiguration.scheme) {
                 let client = try RedisClusterClient(url: url, logger: logger)
                 return ClusterPorts(
                     directory: RedisSessionDirectory(cluster: client, namespace: namespace),

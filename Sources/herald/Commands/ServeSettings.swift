@@ -1,5 +1,6 @@
 import HeraldCommandLine
 import HeraldCore
+import HeraldRedis
 import HeraldTLS
 import Logging
 
@@ -125,7 +126,8 @@ struct ServeSettings: Sendable {
             guard self.roles == .all else { throw CLIError("--roles needs --redis: a single node runs both roles") }
             return
         }
-        guard redis.hasPrefix("redis://") || redis.hasPrefix("rediss://") || redis.hasPrefix("redis+cluster://") else {
+        let schemes = RedisConfiguration.schemes + [RedisClusterConfiguration.scheme]
+        guard schemes.contains(where: { redis.hasPrefix($0) }) else {
             throw CLIError("--redis must be a redis://, rediss:// (TLS) or redis+cluster:// URL")
         }
         guard self.usesPostgres else {
